@@ -1,0 +1,195 @@
+package acl
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// DriverKey is the polkit detail that names the libvirt driver owning an
+// object ("QEMU", "network", "storage", ...). libvirt sends it first, for
+// every object type.
+const DriverKey = "connect_driver"
+
+// maxDriverLen bounds a driver name; libvirt's are short identifiers.
+const maxDriverLen = 64
+
+// Object is one validated libvirt object: its type, the driver that owns it
+// and its identity attributes, in the canonical form libvirt sends to polkit.
+// Build one with NewObject; the zero value is invalid.
+type Object struct {
+	typ    ObjectType
+	driver string
+	values []string // parallel to typ's attrs; "" when absent
+}
+
+// Detail is one polkit detail (key and value) in the order libvirt sends it.
+type Detail struct{ Key, Value string }
+
+// NewObject validates and canonicalises an object of type t owned by driver
+// with the given identity attributes (polkit detail keys, without
+// connect_driver). Unknown keys, missing required keys and malformed values
+// are errors naming the key.
+func NewObject(t ObjectType, driver string, attrs map[string]string) (Object, error) {
+	if !t.Valid() {
+		return Object{}, fmt.Errorf("invalid object type %d", t)
+	}
+	if err := checkDriver(driver); err != nil {
+		return Object{}, fmt.Errorf("%s: %w", t, err)
+	}
+	defs := t.def().attrs
+	o := Object{typ: t, driver: driver, values: make([]string, len(defs))}
+	seen := 0
+	for i, a := range defs {
+		v, ok := attrs[a.Key]
+		if !ok {
+			if a.Required() {
+				return Object{}, fmt.Errorf("%s: missing attribute %s", t, a.Key)
+			}
+			continue
+		}
+		seen++
+		cv, err := a.canonical(v)
+		if err != nil {
+			return Object{}, fmt.Errorf("%s: %w", t, err)
+		}
+		o.values[i] = cv
+	}
+	if seen != len(attrs) {
+		return Object{}, unknownAttrError(t, attrs)
+	}
+	if t == Secret && o.usageCount() > 1 {
+		return Object{}, fmt.Errorf("secret: at most one secret_usage_* attribute may be given")
+	}
+	return o, nil
+}
+
+func checkDriver(d string) error {
+	if d == "" {
+		return fmt.Errorf("missing %s", DriverKey)
+	}
+	if len(d) > maxDriverLen {
+		return fmt.Errorf("%s of %d bytes exceeds the limit of %d", DriverKey, len(d), maxDriverLen)
+	}
+	for _, c := range []byte(d) {
+		if !(isHex(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("malformed %s %q (letters, digits, '-', '_' and '.' only)", DriverKey, d)
+		}
+	}
+	return nil
+}
+
+func unknownAttrError(t ObjectType, attrs map[string]string) error {
+	valid := map[string]bool{}
+	var names []string
+	for _, a := range t.def().attrs {
+		valid[a.Key] = true
+		names = append(names, a.Key)
+	}
+	var unknown []string
+	for k := range attrs {
+		if !valid[k] {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	sort.Strings(unknown)
+	if len(names) == 0 {
+		return fmt.Errorf("%s: unknown attribute %s (this type takes none besides %s)", t, strings.Join(unknown, ", "), DriverKey)
+	}
+	return fmt.Errorf("%s: unknown attribute %s (valid: %s)", t, strings.Join(unknown, ", "), strings.Join(names, ", "))
+}
+
+func (o Object) usageCount() int {
+	n := 0
+	for i, a := range o.typ.def().attrs {
+		if strings.HasPrefix(a.Key, "secret_usage_") && o.values[i] != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Valid reports whether o was built by NewObject.
+func (o Object) Valid() bool { return o.typ.Valid() && o.driver != "" }
+
+// Type returns the object's type.
+func (o Object) Type() ObjectType { return o.typ }
+
+// Driver returns the libvirt driver that owns the object.
+func (o Object) Driver() string { return o.driver }
+
+// Get returns the value of an identity attribute, if present.
+func (o Object) Get(key string) (string, bool) {
+	for i, a := range o.typ.def().attrs {
+		if a.Key == key && o.values[i] != "" {
+			return o.values[i], true
+		}
+	}
+	return "", false
+}
+
+// Details returns the polkit details libvirt sends for the object:
+// connect_driver first, then the present attributes in libvirt's order.
+func (o Object) Details() []Detail {
+	ds := make([]Detail, 0, 1+len(o.values))
+	ds = append(ds, Detail{DriverKey, o.driver})
+	for i, a := range o.typ.def().attrs {
+		if o.values[i] != "" {
+			ds = append(ds, Detail{a.Key, o.values[i]})
+		}
+	}
+	return ds
+}
+
+// Name returns the object's human name (domain_name, pool_name, ...) or ""
+// for types without one.
+func (o Object) Name() string {
+	for i, a := range o.typ.def().attrs {
+		if a.Kind == KindName && o.values[i] != "" {
+			return o.values[i]
+		}
+	}
+	return ""
+}
+
+// UUID returns the object's own UUID, or "" for types without one.
+func (o Object) UUID() string {
+	for i, a := range o.typ.def().attrs {
+		if a.Kind == KindUUID && a.Identity() {
+			return o.values[i]
+		}
+	}
+	return ""
+}
+
+// Identity returns a canonical string that names exactly one object: its
+// type, driver and identity attributes (the UUID, or a canonical name where
+// the type has none). Two distinct objects never share an identity.
+func (o Object) Identity() string { return o.encode(func(a Attr) bool { return a.Identity() }) }
+
+// Key returns a canonical encoding of everything polkit sees of the object
+// (type, driver and every detail). Decisions are cached under it rather than
+// under Identity alone: a polkit rule may look at any detail, such as
+// domain_name, so a decision made for one set of details must never answer a
+// request carrying another.
+func (o Object) Key() string { return o.encode(func(Attr) bool { return true }) }
+
+// encode writes type and driver, then each selected attribute, every field
+// length-prefixed so that no value can imitate a separator.
+func (o Object) encode(include func(Attr) bool) string {
+	var b strings.Builder
+	field := func(s string) {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	field(o.typ.String())
+	field(o.driver)
+	for i, a := range o.typ.def().attrs {
+		if include(a) {
+			field(o.values[i])
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/policy"
+)
+
+func runActions(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("actions", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	polkit := fs.String("polkit", "", "print a polkit action file instead of the table: \"libvirt\" (libvirt's API actions) or \"helper\" (the helper's own)")
+	object := fs.String("object", "", "show only this object type")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "actions: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *polkit != "" {
+		return printPolicy(*polkit, stdout, stderr)
+	}
+	types := acl.Types()
+	if *object != "" {
+		t, err := acl.ParseObjectType(*object)
+		if err != nil {
+			fmt.Fprintf(stderr, "actions: %v\n", err)
+			return 2
+		}
+		types = []acl.ObjectType{t}
+	}
+	printTable(stdout, types)
+	return 0
+}
+
+func printPolicy(which string, stdout, stderr io.Writer) int {
+	sets := map[string]policy.Set{"libvirt": policy.Libvirt(), "helper": policy.Helper()}
+	set, ok := sets[which]
+	if !ok {
+		fmt.Fprintf(stderr, "actions: unknown --polkit %q (valid: libvirt, helper)\n", which)
+		return 2
+	}
+	if _, err := set.WriteTo(stdout); err != nil {
+		fmt.Fprintf(stderr, "actions: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func printTable(w io.Writer, types []acl.ObjectType) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OBJECT\tPERMISSION\tANONYMOUS\tPOLKIT ACTION\tDESCRIPTION")
+	for _, t := range types {
+		for _, p := range t.Permissions() {
+			anon := "no"
+			if p.Anonymous() {
+				anon = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t, p.Name(), anon, p.ActionID(), p.Description())
+		}
+	}
+	tw.Flush()
+}

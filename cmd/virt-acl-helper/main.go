@@ -1,0 +1,71 @@
+// Command virt-acl-helper answers whether a local process may perform a
+// libvirt operation, using libvirt's own access-control model and polkit
+// actions, caching decisions and auditing every one.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// version is stamped at build time from the VERSION file
+// (-ldflags "-X main.version=...").
+var version = "devel"
+
+// command is one subcommand: run gets the arguments after its name and
+// returns the process exit status.
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"actions": {"print libvirt's object/permission table, or the polkit action files", runActions},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "--version", "version":
+		fmt.Fprintf(stdout, "virt-acl-helper %s\n", version)
+		return 0
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "virt-acl-helper: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return cmd.run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for name := range cmds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("usage: virt-acl-helper <command> [options]\n\ncommands:\n")
+	for _, name := range names {
+		fmt.Fprintf(&b, "  %-10s %s\n", name, cmds[name].summary)
+	}
+	b.WriteString("\nvirt-acl-helper <command> -h shows a command's options; --version prints the version.\n")
+	io.WriteString(w, b.String())
+}
