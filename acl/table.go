@@ -44,7 +44,7 @@ var objectDefs = [...]objectDef{
 	},
 	Domain: {
 		name:  "domain",
-		attrs: []Attr{{"domain_name", KindName, required}, {"domain_uuid", KindUUID, required|identity}},
+		attrs: []Attr{{"domain_name", KindName, required}, {"domain_uuid", KindUUID, required | identity}},
 		perms: []permDef{
 			{"block_read", "Read domain block", "Reading domain block devices requires authorization", false},
 			{"block_write", "Write domain block", "Writing domain block devices requires authorization", false},
@@ -81,7 +81,7 @@ var objectDefs = [...]objectDef{
 	},
 	Interface: {
 		name:  "interface",
-		attrs: []Attr{{"interface_name", KindName, required|identity}, {"interface_macaddr", KindMAC, required|identity}},
+		attrs: []Attr{{"interface_name", KindName, required | identity}, {"interface_macaddr", KindMAC, required | identity}},
 		perms: []permDef{
 			{"delete", "Delete interface", "Deleting interface configuration requires authorization", false},
 			{"getattr", "Access interface", "Accessing interface requires authorization", true},
@@ -94,7 +94,7 @@ var objectDefs = [...]objectDef{
 	},
 	Network: {
 		name:  "network",
-		attrs: []Attr{{"network_name", KindName, required}, {"network_uuid", KindUUID, required|identity}},
+		attrs: []Attr{{"network_name", KindName, required}, {"network_uuid", KindUUID, required | identity}},
 		perms: []permDef{
 			{"delete", "Delete network", "Deleting network configuration requires authorization", false},
 			{"getattr", "Access network", "Accessing network requires authorization", true},
@@ -108,7 +108,7 @@ var objectDefs = [...]objectDef{
 	},
 	NetworkPort: {
 		name:  "network_port",
-		attrs: []Attr{{"network_name", KindName, required}, {"network_uuid", KindUUID, required}, {"port_uuid", KindUUID, required|identity}},
+		attrs: []Attr{{"network_name", KindName, required}, {"network_uuid", KindUUID, required}, {"port_uuid", KindUUID, required | identity}},
 		perms: []permDef{
 			{"create", "Create network port", "Creating network port configuration requires authorization", false},
 			{"delete", "Delete network port", "Deleting network port configuration requires authorization", false},
@@ -119,7 +119,7 @@ var objectDefs = [...]objectDef{
 	},
 	NodeDevice: {
 		name:  "node_device",
-		attrs: []Attr{{"node_device_name", KindName, required|identity}},
+		attrs: []Attr{{"node_device_name", KindName, required | identity}},
 		perms: []permDef{
 			{"delete", "Delete node device", "Deleting node device driver requires authorization", false},
 			{"detach", "Detach node device", "Detaching node device driver requires authorization", false},
@@ -132,7 +132,7 @@ var objectDefs = [...]objectDef{
 	},
 	NWFilter: {
 		name:  "nwfilter",
-		attrs: []Attr{{"nwfilter_name", KindName, required}, {"nwfilter_uuid", KindUUID, required|identity}},
+		attrs: []Attr{{"nwfilter_name", KindName, required}, {"nwfilter_uuid", KindUUID, required | identity}},
 		perms: []permDef{
 			{"delete", "Delete network filter", "Deleting network filter configuration requires authorization", false},
 			{"getattr", "Access network filter", "Accessing network filter requires authorization", true},
@@ -144,7 +144,7 @@ var objectDefs = [...]objectDef{
 	NWFilterBinding: {
 		name: "nwfilter_binding",
 		attrs: []Attr{
-			{"nwfilter_binding_portdev", KindName, required|identity},
+			{"nwfilter_binding_portdev", KindName, required | identity},
 			{"nwfilter_binding_linkdev", KindName, 0},
 			{"nwfilter_binding_filter", KindName, required},
 		},
@@ -160,7 +160,7 @@ var objectDefs = [...]objectDef{
 		// libvirt sends secret_uuid and, depending on the secret's usage
 		// type, at most one of the usage keys.
 		attrs: []Attr{
-			{"secret_uuid", KindUUID, required|identity},
+			{"secret_uuid", KindUUID, required | identity},
 			{"secret_usage_volume", KindText, 0},
 			{"secret_usage_ceph", KindText, 0},
 			{"secret_usage_target", KindText, 0},
@@ -177,7 +177,7 @@ var objectDefs = [...]objectDef{
 	},
 	StoragePool: {
 		name:  "storage_pool",
-		attrs: []Attr{{"pool_name", KindName, required}, {"pool_uuid", KindUUID, required|identity}},
+		attrs: []Attr{{"pool_name", KindName, required}, {"pool_uuid", KindUUID, required | identity}},
 		perms: []permDef{
 			{"delete", "Delete storage pool", "Deleting storage pool configuration requires authorization", false},
 			{"format", "Format storage pool", "Formatting storage pool data requires authorization", false},
@@ -197,7 +197,7 @@ var objectDefs = [...]objectDef{
 			{"pool_name", KindName, required},
 			{"pool_uuid", KindUUID, required},
 			{"vol_name", KindName, required},
-			{"vol_key", KindText, required|identity},
+			{"vol_key", KindText, required | identity},
 		},
 		perms: []permDef{
 			{"create", "Create storage volume", "Creating storage volume requires authorization", false},
