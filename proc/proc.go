@@ -1,0 +1,136 @@
+// Package proc reads what access control needs to know about a local
+// process from /proc: its uid, its start time (which, with the pid, names
+// one process for polkit), its login uid and audit session, and its
+// executable.
+package proc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Unset is the value of an unset login uid or audit session.
+const Unset = ^uint32(0)
+
+// Process describes one process.
+type Process struct {
+	PID       int32
+	UID       uint32 // effective uid, as SO_PEERCRED reports it
+	StartTime uint64 // clock ticks after boot: field 22 of /proc/PID/stat
+	LoginUID  uint32 // audit login uid; Unset if none
+	Session   uint32 // audit session id; Unset if none
+	Exe       string // executable path; "" if it cannot be read
+}
+
+// ErrNoProcess means the process does not exist (or exited while being read).
+var ErrNoProcess = errors.New("no such process")
+
+// FS reads processes from a proc file system mounted at Root.
+type FS struct{ Root string }
+
+// Lookup reads process pid from the host's /proc.
+func Lookup(pid int32) (Process, error) { return FS{Root: "/proc"}.Lookup(pid) }
+
+// Lookup reads process pid. It reads the start time twice, before and after
+// the other fields, so that a pid reused meanwhile is noticed rather than
+// mixing two processes.
+func (fs FS) Lookup(pid int32) (Process, error) {
+	if pid <= 0 {
+		return Process{}, fmt.Errorf("process %d: invalid pid", pid)
+	}
+	dir := filepath.Join(fs.Root, strconv.Itoa(int(pid)))
+	start, err := startTime(dir)
+	if err != nil {
+		return Process{}, fmt.Errorf("process %d: %w", pid, err)
+	}
+	uid, err := effectiveUID(dir)
+	if err != nil {
+		return Process{}, fmt.Errorf("process %d: %w", pid, err)
+	}
+	p := Process{
+		PID:       pid,
+		UID:       uid,
+		StartTime: start,
+		LoginUID:  readID(filepath.Join(dir, "loginuid")),
+		Session:   readID(filepath.Join(dir, "sessionid")),
+	}
+	p.Exe, _ = os.Readlink(filepath.Join(dir, "exe"))
+	again, err := startTime(dir)
+	if err != nil || again != start {
+		return Process{}, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
+	}
+	return p, nil
+}
+
+// startTime returns field 22 of the stat file. The command name (field 2)
+// may hold spaces and parentheses, so fields are counted after the last ')'.
+func startTime(dir string) (uint64, error) {
+	data, err := readFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed stat file")
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	// fields[0] is field 3 (state), so field 22 is fields[19].
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("malformed stat file: %d fields after the command name", len(fields))
+	}
+	v, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("malformed start time in stat file: %w", err)
+	}
+	return v, nil
+}
+
+// effectiveUID returns the second value of the Uid: line of the status file.
+func effectiveUID(dir string) (uint32, error) {
+	data, err := readFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "Uid:")
+		if !ok {
+			continue
+		}
+		ids := strings.Fields(rest)
+		if len(ids) < 2 {
+			break
+		}
+		uid, err := strconv.ParseUint(ids[1], 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("malformed Uid line in status file: %w", err)
+		}
+		return uint32(uid), nil
+	}
+	return 0, fmt.Errorf("no Uid line in status file")
+}
+
+// readID reads a loginuid or sessionid file; anything unreadable is Unset.
+func readID(path string) uint32 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Unset
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 32)
+	if err != nil {
+		return Unset
+	}
+	return uint32(v)
+}
+
+func readFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoProcess
+	}
+	return data, err
+}
