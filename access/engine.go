@@ -1,0 +1,261 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/authcache"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+)
+
+// Reason says why a request was denied.
+type Reason uint8
+
+// The reasons for a deny.
+const (
+	Granted     Reason = iota // not denied
+	Policy                    // an access driver's policy said no
+	Unavailable               // a driver could not decide (polkit unreachable, timed out, ...)
+	AuditFailed               // auditing is required and the record was not accepted
+)
+
+func (r Reason) String() string {
+	return [...]string{"granted", "policy", "unavailable", "audit-failed"}[r]
+}
+
+// Decision is the engine's answer to one request.
+type Decision struct {
+	Allowed bool
+	Reason  Reason
+	// Driver is the driver that denied, or the stack that allowed.
+	Driver string
+	// Cached reports whether the answer came from the cache.
+	Cached bool
+	// Err details an Unavailable or AuditFailed deny, for logs. It is not
+	// meant for clients, who learn only the Reason.
+	Err error
+}
+
+// Auditor records decisions. An error means the record was not accepted
+// and auditing is required, so the engine denies.
+type Auditor interface {
+	Audit(ctx context.Context, r Request, d Decision) error
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Drivers are asked in order; all must allow. At least one.
+	Drivers []Driver
+	// Cache holds decisions; nil disables caching.
+	Cache *authcache.Cache
+	// Auditor records every decision; nil records nothing.
+	Auditor Auditor
+	// DriverTimeout bounds one decision by the drivers (default 10 s).
+	DriverTimeout time.Duration
+	// Parallel bounds concurrent driver calls in CheckMany (default 16).
+	Parallel int
+	Logger   *slog.Logger
+}
+
+// Engine decides requests. It is safe for concurrent use.
+type Engine struct {
+	drivers []driverStats
+	stack   string
+	cache   *authcache.Cache
+	auditor Auditor
+	timeout time.Duration
+	par     int
+	log     *slog.Logger
+
+	stop    context.CancelFunc
+	watches sync.WaitGroup
+	stats   engineCounters
+}
+
+// New returns an engine and starts watching its drivers for invalidation
+// events. Close stops that.
+func New(opts Options) (*Engine, error) {
+	if len(opts.Drivers) == 0 {
+		return nil, errors.New("access: no access drivers configured")
+	}
+	e := &Engine{
+		stack:   stackName(opts.Drivers),
+		cache:   opts.Cache,
+		auditor: opts.Auditor,
+		timeout: opts.DriverTimeout,
+		par:     opts.Parallel,
+		log:     opts.Logger,
+	}
+	if e.timeout <= 0 {
+		e.timeout = 10 * time.Second
+	}
+	if e.par <= 0 {
+		e.par = 16
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.cache == nil {
+		e.cache, _ = authcache.New(authcache.Options{}) // disabled cache; cannot fail
+	}
+	for _, d := range opts.Drivers {
+		e.drivers = append(e.drivers, driverStats{Driver: d})
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	e.stop = stop
+	for _, d := range opts.Drivers {
+		if w, ok := d.(Watcher); ok {
+			e.watches.Add(1)
+			go func() {
+				defer e.watches.Done()
+				w.Watch(ctx, e.invalidate)
+			}()
+		}
+	}
+	return e, nil
+}
+
+// Close stops watching the drivers. It does not close them.
+func (e *Engine) Close() {
+	e.stop()
+	e.watches.Wait()
+}
+
+// Stack names the configured drivers, e.g. "polkit" or "none,polkit".
+func (e *Engine) Stack() string { return e.stack }
+
+// Check decides r. The error is non-nil only for a request that cannot be
+// decided at all (ErrInvalid, or ctx ending); every other outcome, including
+// an unavailable driver, is a Decision, and every Decision was audited.
+func (e *Engine) Check(ctx context.Context, r Request) (Decision, error) {
+	if err := r.Validate(); err != nil {
+		e.stats.invalid.Add(1)
+		return Decision{}, err
+	}
+	return e.check(ctx, r)
+}
+
+func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
+	start := time.Now()
+	key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission)
+	cd, cached, err := e.cache.Do(ctx, key, func() (authcache.Decision, error) {
+		return e.decide(r)
+	})
+	d := Decision{Allowed: cd.Allowed, Driver: cd.Driver, Cached: cached, Reason: Granted}
+	switch {
+	case ctx.Err() != nil:
+		return Decision{}, ctx.Err()
+	case err != nil:
+		d = Decision{Reason: Unavailable, Driver: driverOf(err, e.stack), Err: err}
+		e.log.Warn("access decision failed, denying", "permission", r.Permission.String(),
+			"pid", r.Subject.PID, "uid", r.Subject.UID, "err", err)
+	case !d.Allowed:
+		d.Reason = Policy
+	}
+	d = e.audit(ctx, r, d)
+	e.stats.record(d, time.Since(start))
+	return d, nil
+}
+
+// decide asks the drivers. It runs detached from any one caller's context
+// (concurrent callers may share it) under the engine's own timeout.
+func (e *Engine) decide(r Request) (authcache.Decision, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
+	defer cancel()
+	allowed, by, err := checkDrivers(ctx, e.drivers, r)
+	if err != nil {
+		return authcache.Decision{}, &driverError{driver: by, err: err}
+	}
+	if allowed {
+		by = e.stack
+	}
+	return authcache.Decision{Allowed: allowed, Driver: by}, nil
+}
+
+// audit records d; when the record is refused (auditing required), the
+// decision becomes a deny.
+func (e *Engine) audit(ctx context.Context, r Request, d Decision) Decision {
+	if e.auditor == nil {
+		return d
+	}
+	if err := e.auditor.Audit(ctx, r, d); err != nil {
+		e.stats.auditFailed.Add(1)
+		return Decision{Reason: AuditFailed, Driver: d.Driver, Cached: d.Cached,
+			Err: fmt.Errorf("audit record not written: %w", err)}
+	}
+	return d
+}
+
+// CheckMany decides whether subject may use perm on each of objects, for
+// filtering a list. Decisions come back in the objects' order. Uncached
+// decisions are made up to Options.Parallel at a time.
+func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.Permission, objects []acl.Object) ([]Decision, error) {
+	reqs := make([]Request, len(objects))
+	for i, o := range objects {
+		reqs[i] = Request{Subject: subject, Object: o, Permission: perm}
+		if err := reqs[i].Validate(); err != nil {
+			e.stats.invalid.Add(1)
+			return nil, fmt.Errorf("object %d: %w", i, err)
+		}
+	}
+	out := make([]Decision, len(reqs))
+	sem := make(chan struct{}, e.par)
+	var wg sync.WaitGroup
+	var firstErr atomic.Pointer[error]
+	for i := range reqs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d, err := e.check(ctx, reqs[i])
+			if err != nil {
+				firstErr.CompareAndSwap(nil, &err)
+			}
+			out[i] = d
+		}()
+	}
+	wg.Wait()
+	if p := firstErr.Load(); p != nil {
+		return nil, *p
+	}
+	return out, nil
+}
+
+// invalidate flushes the cache because of an outside event.
+func (e *Engine) invalidate(reason string) {
+	e.cache.Flush()
+	e.stats.countInvalidation(reason)
+	e.log.Info("access decision cache flushed", "reason", reason)
+}
+
+// Flush drops every cached decision.
+func (e *Engine) Flush() { e.invalidate("request") }
+
+// FlushUID drops the cached decisions about processes of uid.
+func (e *Engine) FlushUID(uid uint32) int { return e.cache.FlushUID(uid) }
+
+// FlushObject drops the cached decisions about obj.
+func (e *Engine) FlushObject(obj acl.Object) int { return e.cache.FlushObject(obj.Identity()) }
+
+// driverError carries the name of the driver that failed through the cache.
+type driverError struct {
+	driver string
+	err    error
+}
+
+func (e *driverError) Error() string { return e.err.Error() }
+func (e *driverError) Unwrap() error { return e.err }
+
+func driverOf(err error, fallback string) string {
+	var de *driverError
+	if errors.As(err, &de) {
+		return de.driver
+	}
+	return fallback
+}

@@ -1,0 +1,274 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/authcache"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+)
+
+// These tests exercise the engine's own logic with scripted drivers; the
+// polkit driver is tested against the real polkitd in polkit_test.go.
+
+type scripted struct {
+	name   string
+	answer func(Request) (bool, error)
+	calls  atomic.Int64
+}
+
+func (s *scripted) Name() string { return s.name }
+func (s *scripted) Check(_ context.Context, r Request) (bool, error) {
+	s.calls.Add(1)
+	return s.answer(r)
+}
+
+func fixed(name string, ok bool, err error) *scripted {
+	return &scripted{name: name, answer: func(Request) (bool, error) { return ok, err }}
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	seen []Decision
+	err  error
+}
+
+func (r *recorder) Audit(_ context.Context, _ Request, d Decision) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen = append(r.seen, d)
+	return r.err
+}
+
+var subject = proc.Process{PID: 4242, UID: 1000, StartTime: 99, LoginUID: 1000, Session: 3}
+
+func domainObj(t testing.TB, name string, n int) acl.Object {
+	t.Helper()
+	o, err := acl.NewObject(acl.Domain, "QEMU", map[string]string{
+		"domain_name": name, "domain_uuid": fmt.Sprintf("00000000-0000-0000-0000-%012d", n)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func permission(t testing.TB, typ acl.ObjectType, name string) acl.Permission {
+	t.Helper()
+	p, err := acl.ParsePermission(typ, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newEngine(t testing.TB, cacheSize int, aud Auditor, drivers ...Driver) *Engine {
+	t.Helper()
+	c, err := authcache.New(authcache.Options{Size: cacheSize, AllowTTL: time.Minute, DenyTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Drivers: drivers, Cache: c, Auditor: aud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+func TestValidate(t *testing.T) {
+	vm := domainObj(t, "demo", 1)
+	start := permission(t, acl.Domain, "start")
+	tests := []struct {
+		name string
+		req  Request
+		want string
+	}{
+		{"permission of another type", Request{subject, vm, permission(t, acl.Network, "start")}, "network:start does not apply to domain objects"},
+		{"no pid", Request{proc.Process{StartTime: 1}, vm, start}, "invalid pid"},
+		{"no start time", Request{proc.Process{PID: 1}, vm, start}, "no start time"},
+		{"no permission", Request{subject, vm, acl.Permission{}}, "no permission"},
+		{"no object", Request{subject, acl.Object{}, start}, "no object"},
+	}
+	e := newEngine(t, 16, nil, fixed("polkit", true, nil))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Check(context.Background(), tt.req)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvalid mentioning %q", err, tt.want)
+			}
+		})
+	}
+	if e.Stats().Decisions != 0 {
+		t.Error("an invalid request was decided")
+	}
+}
+
+func TestStacking(t *testing.T) {
+	unreachable := errors.New("polkit unreachable")
+	tests := []struct {
+		name        string
+		drivers     []*scripted
+		wantAllowed bool
+		wantReason  Reason
+		wantDriver  string
+	}{
+		{"none alone", []*scripted{fixed("none", true, nil)}, true, Granted, "none"},
+		{"all allow", []*scripted{fixed("none", true, nil), fixed("polkit", true, nil)}, true, Granted, "none,polkit"},
+		{"one denies", []*scripted{fixed("none", true, nil), fixed("polkit", false, nil)}, false, Policy, "polkit"},
+		{"first denies", []*scripted{fixed("a", false, nil), fixed("b", false, nil)}, false, Policy, "a"},
+		{"error beats deny", []*scripted{fixed("a", false, nil), fixed("polkit", true, unreachable)}, false, Unavailable, "polkit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var drivers []Driver
+			for _, d := range tt.drivers {
+				drivers = append(drivers, d)
+			}
+			e := newEngine(t, 0, nil, drivers...)
+			d, err := e.Check(context.Background(), Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Allowed != tt.wantAllowed || d.Reason != tt.wantReason || d.Driver != tt.wantDriver {
+				t.Errorf("decision %+v, want allowed %v reason %v driver %s", d, tt.wantAllowed, tt.wantReason, tt.wantDriver)
+			}
+			for _, s := range tt.drivers {
+				if s.calls.Load() != 1 {
+					t.Errorf("driver %s asked %d times; every driver is asked once", s.name, s.calls.Load())
+				}
+			}
+		})
+	}
+}
+
+func TestCachingAndAudit(t *testing.T) {
+	flaky := fixed("polkit", true, nil)
+	rec := &recorder{}
+	e := newEngine(t, 16, rec, flaky)
+	req := Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")}
+	for i, wantCached := range []bool{false, true, true} {
+		d, err := e.Check(context.Background(), req)
+		if err != nil || !d.Allowed || d.Cached != wantCached {
+			t.Fatalf("check %d: %+v, %v; want allowed, cached %v", i, d, err, wantCached)
+		}
+	}
+	if flaky.calls.Load() != 1 {
+		t.Errorf("driver asked %d times, want 1", flaky.calls.Load())
+	}
+	if len(rec.seen) != 3 {
+		t.Errorf("%d audit records for 3 decisions", len(rec.seen))
+	}
+	// An unavailable answer is never cached.
+	flaky.answer = func(Request) (bool, error) { return false, errors.New("down") }
+	e.Flush()
+	for i := 0; i < 2; i++ {
+		if d, _ := e.Check(context.Background(), req); d.Reason != Unavailable || d.Cached {
+			t.Fatalf("decision %+v, want uncached Unavailable", d)
+		}
+	}
+	s := e.Stats()
+	if s.Unavailable != 2 || s.Cache.Hits != 2 || s.Drivers[0].Errors != 2 || s.Invalidations["request"] != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	if s.Latency.Count != 5 || s.Latency.P50 <= 0 || s.Latency.Max < s.Latency.P50 {
+		t.Errorf("latency %+v", s.Latency)
+	}
+}
+
+func TestRequiredAuditFailureDenies(t *testing.T) {
+	rec := &recorder{err: errors.New("kernel refused the record")}
+	e := newEngine(t, 16, rec, fixed("polkit", true, nil))
+	d, err := e.Check(context.Background(), Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")})
+	if err != nil || d.Allowed || d.Reason != AuditFailed {
+		t.Errorf("decision %+v, %v; want AuditFailed deny", d, err)
+	}
+	if e.Stats().AuditFailed != 1 {
+		t.Error("audit failure not counted")
+	}
+}
+
+// watching is a driver that reports invalidation events on demand.
+type watching struct {
+	*scripted
+	events chan string
+}
+
+func (w watching) Watch(ctx context.Context, invalidate func(string)) {
+	for {
+		select {
+		case r := <-w.events:
+			invalidate(r)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func TestWatcherFlushesCache(t *testing.T) {
+	w := watching{fixed("polkit", true, nil), make(chan string)}
+	e := newEngine(t, 16, nil, w)
+	req := Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")}
+	e.Check(context.Background(), req)
+	w.events <- "polkit-changed"
+	for deadline := time.Now().Add(5 * time.Second); e.Stats().Invalidations["polkit-changed"] == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the event did not flush the cache")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if d, _ := e.Check(context.Background(), req); d.Cached {
+		t.Error("decision served from a cache that should have been flushed")
+	}
+}
+
+func TestCheckMany(t *testing.T) {
+	byName := &scripted{name: "polkit", answer: func(r Request) (bool, error) {
+		return strings.HasPrefix(r.Object.Name(), "alice-"), nil
+	}}
+	e := newEngine(t, 1024, nil, byName)
+	var objs []acl.Object
+	for i := 0; i < 200; i++ {
+		owner := []string{"alice", "bob"}[i%2]
+		objs = append(objs, domainObj(t, fmt.Sprintf("%s-%d", owner, i), i))
+	}
+	ds, err := e.CheckMany(context.Background(), subject, permission(t, acl.Domain, "getattr"), objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range ds {
+		if d.Allowed != (i%2 == 0) {
+			t.Fatalf("object %d (%s): allowed %v", i, objs[i].Name(), d.Allowed)
+		}
+	}
+	_, err = e.CheckMany(context.Background(), subject, permission(t, acl.Network, "read"), objs[:3])
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "object 0") {
+		t.Errorf("err = %v, want ErrInvalid naming object 0", err)
+	}
+}
+
+func TestNewNeedsDrivers(t *testing.T) {
+	if _, err := New(Options{}); err == nil {
+		t.Error("New without drivers succeeded")
+	}
+}
+
+func BenchmarkCachedCheck(b *testing.B) {
+	e := newEngine(b, 1<<16, nil, fixed("polkit", true, nil))
+	req := Request{subject, domainObj(b, "demo", 1), permission(b, acl.Domain, "start")}
+	e.Check(context.Background(), req)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if d, _ := e.Check(context.Background(), req); !d.Cached {
+				b.Fatal("miss")
+			}
+		}
+	})
+}

@@ -1,0 +1,53 @@
+// Package access decides whether a local process may use a libvirt
+// permission on an object: it validates the request, asks every configured
+// access driver (all must allow, as in libvirt), caches the answer, and has
+// every decision audited.
+//
+// The engine knows nothing of sockets or command lines; the daemon, and
+// anything else that enforces libvirt access control, calls it.
+package access
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+)
+
+// ErrInvalid marks a request that cannot be decided because it is
+// malformed. Nothing invalid reaches a driver, the cache or the audit log.
+var ErrInvalid = errors.New("invalid request")
+
+// Request asks whether Subject may use Permission on Object.
+type Request struct {
+	// Subject is the process asking, as read from the kernel (never as
+	// claimed by a client): pid and start time name it for polkit.
+	Subject    proc.Process
+	Object     acl.Object
+	Permission acl.Permission
+}
+
+// Validate reports what makes r undecidable, wrapping ErrInvalid.
+func (r Request) Validate() error {
+	if err := r.validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+func (r Request) validate() error {
+	switch {
+	case r.Subject.PID <= 0:
+		return fmt.Errorf("subject: invalid pid %d", r.Subject.PID)
+	case r.Subject.StartTime == 0:
+		return fmt.Errorf("subject: process %d has no start time", r.Subject.PID)
+	case !r.Permission.Valid():
+		return fmt.Errorf("no permission given")
+	case !r.Object.Valid():
+		return fmt.Errorf("no object given")
+	case r.Permission.Object() != r.Object.Type():
+		return fmt.Errorf("permission %s does not apply to %s objects", r.Permission, r.Object.Type())
+	}
+	return nil
+}
