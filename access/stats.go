@@ -67,7 +67,7 @@ func (e *Engine) Stats() Stats {
 
 type engineCounters struct {
 	allowed, denied, unavailable, auditFailed, invalid atomic.Uint64
-	latency                                           histogram
+	latency                                            histogram
 
 	mu            sync.Mutex
 	invalidations map[string]uint64
