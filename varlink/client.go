@@ -1,0 +1,119 @@
+package varlink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// Client is a connection to a varlink service on a UNIX socket. Calls are
+// made one at a time; a Client is safe for concurrent use.
+type Client struct {
+	mu sync.Mutex
+	nc net.Conn
+	r  *Reader
+}
+
+// Dial connects to the service listening on the UNIX socket at path.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{nc: nc, r: NewReader(nc, DefaultMaxMessageSize)}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.nc.Close() }
+
+// Call calls method with in as parameters (a struct or map; nil for none)
+// and decodes the reply's parameters into out (nil to ignore them). An
+// error reply is returned as an *Error whose Parameters is a
+// json.RawMessage. ctx's deadline bounds the whole call.
+func (c *Client) Call(ctx context.Context, method string, in, out any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var params json.RawMessage
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("varlink: encode parameters of %s: %w", method, err)
+		}
+		params = b
+	}
+	msg, err := encode(Call{Method: method, Parameters: params})
+	if err != nil {
+		return fmt.Errorf("varlink: encode call of %s: %w", method, err)
+	}
+	stop := c.deadline(ctx)
+	defer stop()
+	if _, err := c.nc.Write(msg); err != nil {
+		return c.failed(ctx, method, err)
+	}
+	b, err := c.r.ReadMessage()
+	if err != nil {
+		return c.failed(ctx, method, err)
+	}
+	var r struct {
+		Parameters json.RawMessage `json:"parameters"`
+		Error      string          `json:"error"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("varlink: malformed reply to %s: %w", method, err)
+	}
+	if r.Error != "" {
+		return &Error{Name: r.Error, Parameters: r.Parameters}
+	}
+	if out == nil || len(r.Parameters) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(r.Parameters, out); err != nil {
+		return fmt.Errorf("varlink: reply to %s: %w", method, err)
+	}
+	return nil
+}
+
+// deadline applies ctx's deadline and cancellation to the connection.
+func (c *Client) deadline(ctx context.Context) func() {
+	if d, ok := ctx.Deadline(); ok {
+		c.nc.SetDeadline(d)
+	} else {
+		c.nc.SetDeadline(time.Time{})
+	}
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Now()) })
+	return func() { stop() }
+}
+
+func (c *Client) failed(ctx context.Context, method string, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return fmt.Errorf("varlink: call %s: %w", method, err)
+}
+
+// ErrorParameters decodes the parameters of an error reply into v.
+func (e *Error) ErrorParameters(v any) error {
+	raw, ok := e.Parameters.(json.RawMessage)
+	if !ok {
+		b, err := json.Marshal(e.Parameters)
+		if err != nil {
+			return err
+		}
+		raw = b
+	}
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// AsError returns the varlink error in err's chain, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	return e, errors.As(err, &e)
+}

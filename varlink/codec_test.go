@@ -1,0 +1,130 @@
+package varlink
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestReadMessage(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		max     int
+		want    []string
+		wantErr error
+	}{
+		{"two messages", "{}\x00{\"a\":1}\x00", 100, []string{"{}", `{"a":1}`}, io.EOF},
+		{"no NUL", "{}", 100, nil, io.ErrUnexpectedEOF},
+		{"empty stream", "", 100, nil, io.EOF},
+		{"exactly the limit", strings.Repeat("x", 10) + "\x00", 10, []string{strings.Repeat("x", 10)}, io.EOF},
+		{"one over the limit", strings.Repeat("x", 11) + "\x00", 10, nil, ErrTooLarge},
+		{"oversized without NUL", strings.Repeat("x", 20000), 10000, nil, ErrTooLarge},
+		{"large within the limit", strings.Repeat("y", 9000) + "\x00", 10000, []string{strings.Repeat("y", 9000)}, io.EOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader(strings.NewReader(tt.in), tt.max)
+			var got []string
+			var err error
+			for {
+				var m []byte
+				if m, err = r.ReadMessage(); err != nil {
+					break
+				}
+				got = append(got, string(m))
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("messages %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeCall(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    Call
+		wantErr string
+	}{
+		{"plain", `{"method":"a.b.C","parameters":{"x":1}}`, Call{Method: "a.b.C", Parameters: []byte(`{"x":1}`)}, ""},
+		{"no parameters", `{"method":"a.b.C","oneway":true}`, Call{Method: "a.b.C", Oneway: true}, ""},
+		{"null parameters", `{"method":"a.b.C","parameters":null}`, Call{Method: "a.b.C", Parameters: []byte("null")}, ""},
+		{"empty", ``, Call{}, "not a JSON object"},
+		{"array", `[1,2]`, Call{}, "not a JSON object"},
+		{"invalid JSON", `{"method":`, Call{}, "malformed call"},
+		{"trailing garbage", `{"method":"a.B"} x`, Call{}, "malformed call"},
+		{"no method", `{"parameters":{}}`, Call{}, "names no method"},
+		{"method not a string", `{"method":7}`, Call{}, "malformed call"},
+		{"method without interface", `{"method":"Check"}`, Call{}, "not of the form"},
+		{"method ends in a dot", `{"method":"a.b."}`, Call{}, "not of the form"},
+		{"odd characters", `{"method":"a.b/../C"}`, Call{}, "contains"},
+		{"parameters not an object", `{"method":"a.B","parameters":[1]}`, Call{}, "parameters are not a JSON object"},
+		{"parameters a string", `{"method":"a.B","parameters":"x"}`, Call{}, "parameters are not a JSON object"},
+		{"oneway not a bool", `{"method":"a.B","oneway":"yes"}`, Call{}, "malformed call"},
+		{"invalid UTF-8", "{\"method\":\"a.B\xff\"}", Call{}, "UTF-8"},
+		{"deeply nested", `{"method":"a.B","parameters":{"x":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}}`, Call{}, "malformed call"},
+		{"long method", `{"method":"a.` + strings.Repeat("b", 600) + `"}`, Call{}, "too long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeCall([]byte(tt.in))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Method != tt.want.Method || got.Oneway != tt.want.Oneway || !bytes.Equal(got.Parameters, tt.want.Parameters) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCallDecode(t *testing.T) {
+	type params struct {
+		Object string `json:"object"`
+		PID    *int   `json:"pid"`
+	}
+	tests := []struct {
+		name      string
+		params    string
+		wantParam string // "" means success
+	}{
+		{"ok", `{"object":"domain","pid":3}`, ""},
+		{"absent", ``, ""},
+		{"wrong type", `{"object":3}`, "object"},
+		{"unknown field", `{"object":"domain","bogus":1}`, "bogus"},
+		{"pid not a number", `{"pid":"1"}`, "pid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Call{Method: "a.B", Parameters: []byte(tt.params)}
+			var p params
+			err := c.Decode(&p)
+			if tt.wantParam == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			e, ok := AsError(err)
+			if !ok || e.Name != ErrInvalidParameter || !isFatal(err) {
+				t.Fatalf("err = %v, want a fatal InvalidParameter", err)
+			}
+			if got := e.Parameters.(map[string]string)["parameter"]; got != tt.wantParam {
+				t.Errorf("parameter %q, want %q", got, tt.wantParam)
+			}
+		})
+	}
+}

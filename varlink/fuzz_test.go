@@ -1,0 +1,48 @@
+package varlink
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary bytes through the reader and the call decoder,
+// as a hostile client would. Nothing may panic, a message never exceeds the
+// limit, and a decoded call always names interface and member.
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{
+		`{"method":"io.github.virt-acl-helper.access.Check","parameters":{"object":"domain","permission":"start","driver":"QEMU","attributes":{"domain_name":"vm","domain_uuid":"6695eb01-f6a4-8304-79aa-97f2502e193f"}}}` + "\x00",
+		`{"method":"org.varlink.service.GetInfo"}` + "\x00",
+		`{"method":"a.B","oneway":true,"more":true,"upgrade":true}` + "\x00{}\x00",
+		"\x00\x00",
+		`{"method":`,
+		`[[[[[[[[[[`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const max = 512
+		r := NewReader(bytes.NewReader(data), max)
+		for {
+			msg, err := r.ReadMessage()
+			if err != nil {
+				return
+			}
+			if len(msg) > max {
+				t.Fatalf("message of %d bytes passed a limit of %d", len(msg), max)
+			}
+			c, err := DecodeCall(msg)
+			if err != nil {
+				continue
+			}
+			if c.Interface() == "" || c.Member() == "" {
+				t.Fatalf("call %q decoded without interface or member", c.Method)
+			}
+			var v struct {
+				Object string            `json:"object"`
+				Attrs  map[string]string `json:"attributes"`
+				PID    *int64            `json:"pid"`
+			}
+			c.Decode(&v)
+		}
+	})
+}

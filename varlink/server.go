@@ -1,0 +1,371 @@
+package varlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MethodFunc handles one call. It returns the reply's parameters (marshalled
+// as a JSON object), or an error: an *Error is sent as is (Fatal ones close
+// the connection after the reply); any other error is logged and answered
+// with the server's protocol error, and the connection closed.
+type MethodFunc func(ctx context.Context, call *Call) (any, error)
+
+// Interface is one varlink interface a server implements.
+type Interface struct {
+	Name        string // e.g. "org.example.ftp"
+	Description string // the interface definition, returned by GetInterfaceDescription
+	Methods     map[string]MethodFunc
+}
+
+// Options configure a Server. Zero values take the documented defaults.
+type Options struct {
+	// Vendor, Product, Version and URL answer GetInfo.
+	Vendor, Product, Version, URL string
+	// MaxMessageSize bounds one request (default DefaultMaxMessageSize).
+	MaxMessageSize int
+	// Timeout bounds the wait for each request, whether in its middle or
+	// between requests, and the writing of each reply (default 30 s).
+	Timeout time.Duration
+	// MaxConns caps the connections served at once (default 256). Further
+	// connections wait, unaccepted, in the socket's backlog, as libvirt's
+	// max_clients does.
+	MaxConns int
+	// ConnContext, when set, is called once per connection with its peer;
+	// the context it returns is passed to every handler for that
+	// connection. An error closes the connection unanswered (and is logged).
+	ConnContext func(ctx context.Context, p Peer) (context.Context, error)
+	// ProtocolError builds the error replied to a message that is not a
+	// valid call (oversized, not JSON, no method); reason says why. The
+	// connection is closed after it. Nil uses InvalidParameter.
+	ProtocolError func(reason string) *Error
+	// OnActive, when set, is called with the number of open connections
+	// whenever it changes. It must not block.
+	OnActive func(active int)
+	Logger   *slog.Logger
+}
+
+// Server serves varlink interfaces on UNIX stream listeners. It is safe for
+// concurrent use; Serve may be called for several listeners.
+type Server struct {
+	opts   Options
+	ifaces map[string]Interface
+	sem    chan struct{}
+	done   chan struct{}
+
+	closing   atomic.Bool
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	listeners map[net.Listener]struct{}
+}
+
+// NewServer returns a server of the given interfaces and org.varlink.service.
+func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
+	if opts.MaxMessageSize <= 0 {
+		opts.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ProtocolError == nil {
+		opts.ProtocolError = func(string) *Error {
+			return &Error{Name: ErrInvalidParameter, Parameters: map[string]string{"parameter": "message"}}
+		}
+	}
+	s := &Server{
+		opts:      opts,
+		ifaces:    map[string]Interface{},
+		sem:       make(chan struct{}, opts.MaxConns),
+		done:      make(chan struct{}),
+		conns:     map[*conn]struct{}{},
+		listeners: map[net.Listener]struct{}{},
+	}
+	for _, iface := range append(ifaces, s.serviceInterface()) {
+		if _, dup := s.ifaces[iface.Name]; dup {
+			return nil, fmt.Errorf("varlink: interface %s registered twice", iface.Name)
+		}
+		s.ifaces[iface.Name] = iface
+	}
+	return s, nil
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("varlink: server closed")
+
+// Serve accepts connections on l until Shutdown, serving each in its own
+// goroutine. It returns ErrServerClosed after Shutdown, or the listener's
+// error.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.trackListener(l) {
+		return ErrServerClosed
+	}
+	for {
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.done:
+			return ErrServerClosed
+		}
+		nc, err := l.Accept()
+		if err != nil {
+			<-s.sem
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			if isTemporary(err) {
+				s.opts.Logger.Warn("accepting a connection failed; retrying", "err", err)
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("varlink: accept: %w", err)
+		}
+		s.wg.Add(1)
+		go s.serveConn(nc)
+	}
+}
+
+// isTemporary reports accept errors that pass, such as running out of file
+// descriptors (EMFILE), after which accepting must go on.
+func isTemporary(err error) bool {
+	var se interface{ Temporary() bool }
+	return errors.As(err, &se) && se.Temporary()
+}
+
+func (s *Server) trackListener(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	return true
+}
+
+// Active returns the number of open connections.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Shutdown stops accepting, closes idle connections, lets every call being
+// handled finish and be answered, and waits for all connections to close
+// or ctx to end; then it closes the rest.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.closeOnce.Do(func() { close(s.done) })
+	s.mu.Lock()
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.interruptIfIdle()
+	}
+	s.mu.Unlock()
+	finished := make(chan struct{})
+	go func() { s.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-finished
+		return ctx.Err()
+	}
+}
+
+func (s *Server) addConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = struct{}{}
+	if s.opts.OnActive != nil {
+		s.opts.OnActive(len(s.conns))
+	}
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if s.opts.OnActive != nil {
+		s.opts.OnActive(len(s.conns))
+	}
+}
+
+// conn is one client connection.
+type conn struct {
+	nc   net.Conn
+	r    *Reader
+	peer Peer
+
+	mu   sync.Mutex
+	idle bool // waiting for a request, so Shutdown may interrupt it
+}
+
+// interruptIfIdle makes a connection waiting for a request stop waiting.
+func (c *conn) interruptIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idle {
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+// await marks c idle until the next request, unless the server is closing.
+func (c *conn) await(s *Server) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	c.idle = true
+	c.nc.SetReadDeadline(time.Now().Add(s.opts.Timeout))
+	return true
+}
+
+func (c *conn) busy() {
+	c.mu.Lock()
+	c.idle = false
+	c.mu.Unlock()
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.wg.Done()
+	defer func() { <-s.sem }()
+	defer nc.Close()
+	c := &conn{nc: nc, r: NewReader(nc, s.opts.MaxMessageSize)}
+	s.addConn(c)
+	defer s.removeConn(c)
+	ctx, err := s.connContext(c)
+	if err != nil {
+		s.opts.Logger.Warn("refusing connection", "err", err)
+		return
+	}
+	for c.await(s) {
+		msg, err := c.r.ReadMessage()
+		c.busy()
+		if err != nil {
+			s.readFailed(c, err)
+			return
+		}
+		if !s.handle(ctx, c, msg) {
+			return
+		}
+	}
+}
+
+func (s *Server) connContext(c *conn) (context.Context, error) {
+	peer, err := peerCred(c.nc)
+	if err != nil {
+		return nil, err
+	}
+	c.peer = peer
+	ctx := withPeer(context.Background(), peer)
+	if s.opts.ConnContext == nil {
+		return ctx, nil
+	}
+	ctx, err = s.opts.ConnContext(ctx, peer)
+	if err != nil {
+		return nil, fmt.Errorf("connection of pid %d uid %d: %w", peer.PID, peer.UID, err)
+	}
+	return ctx, nil
+}
+
+// readFailed answers an oversized message and logs why a connection ends.
+func (s *Server) readFailed(c *conn, err error) {
+	log := s.opts.Logger.With("pid", c.peer.PID, "uid", c.peer.UID)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		log.Warn("closing connection: request too large", "limit", s.opts.MaxMessageSize)
+		s.send(c, reply{}, s.opts.ProtocolError(err.Error()))
+	case errors.Is(err, io.EOF):
+	case errors.Is(err, os.ErrDeadlineExceeded) && !s.closing.Load():
+		log.Info("closing connection: no complete request in time", "timeout", s.opts.Timeout)
+	default:
+		log.Debug("connection ended", "err", err)
+	}
+}
+
+// handle answers one message and reports whether the connection stays open.
+func (s *Server) handle(ctx context.Context, c *conn, msg []byte) bool {
+	call, err := DecodeCall(msg)
+	if err == nil && call.Upgrade {
+		err = errors.New("protocol upgrades are not supported")
+	}
+	if err != nil {
+		s.opts.Logger.Warn("closing connection: malformed request", "pid", c.peer.PID, "uid", c.peer.UID, "err", err)
+		s.send(c, reply{}, s.opts.ProtocolError(err.Error()))
+		return false
+	}
+	out, err := s.dispatch(ctx, &call)
+	var verr *Error
+	if err != nil && !errors.As(err, &verr) {
+		s.opts.Logger.Error("handler failed", "method", call.Method, "pid", c.peer.PID, "err", err)
+		verr = s.opts.ProtocolError("internal error")
+		err = Fatal(verr)
+	}
+	if !call.Oneway && !s.send(c, reply{Parameters: out}, verr) {
+		return false
+	}
+	return !isFatal(err)
+}
+
+// dispatch finds the method and calls it.
+func (s *Server) dispatch(ctx context.Context, call *Call) (any, error) {
+	iface, ok := s.ifaces[call.Interface()]
+	if !ok {
+		return nil, Fatal(&Error{Name: ErrInterfaceNotFound, Parameters: map[string]string{"interface": call.Interface()}})
+	}
+	m, ok := iface.Methods[call.Member()]
+	if !ok {
+		return nil, Fatal(&Error{Name: ErrMethodNotFound, Parameters: map[string]string{"method": call.Member()}})
+	}
+	out, err := m(ctx, call)
+	if err == nil && out == nil {
+		out = struct{}{}
+	}
+	return out, err
+}
+
+// send writes a reply, or the error verr when it is not nil. It reports
+// whether the write succeeded.
+func (s *Server) send(c *conn, r reply, verr *Error) bool {
+	if verr != nil {
+		r = reply{Error: verr.Name, Parameters: verr.Parameters}
+	}
+	b, err := encode(r)
+	if err != nil {
+		s.opts.Logger.Error("cannot encode reply", "err", err)
+		return false
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
+	if _, err := c.nc.Write(b); err != nil {
+		s.opts.Logger.Info("closing connection: reply not written", "pid", c.peer.PID, "err", err)
+		return false
+	}
+	return true
+}
