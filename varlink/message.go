@@ -108,11 +108,11 @@ func isFatal(err error) bool {
 
 // The errors of org.varlink.service, which every service may return.
 const (
-	ErrInterfaceNotFound     = "org.varlink.service.InterfaceNotFound"
-	ErrMethodNotFound        = "org.varlink.service.MethodNotFound"
-	ErrMethodNotImplemented  = "org.varlink.service.MethodNotImplemented"
-	ErrInvalidParameter      = "org.varlink.service.InvalidParameter"
-	ErrPermissionDenied      = "org.varlink.service.PermissionDenied"
+	ErrInterfaceNotFound    = "org.varlink.service.InterfaceNotFound"
+	ErrMethodNotFound       = "org.varlink.service.MethodNotFound"
+	ErrMethodNotImplemented = "org.varlink.service.MethodNotImplemented"
+	ErrInvalidParameter     = "org.varlink.service.InvalidParameter"
+	ErrPermissionDenied     = "org.varlink.service.PermissionDenied"
 )
 
 // InvalidParameter returns the fatal org.varlink.service.InvalidParameter
