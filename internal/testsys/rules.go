@@ -50,6 +50,8 @@ polkit.addRule(function(action, subject) {
 
 `
 
+var errNotRunning = errors.New("polkitd is not running, so nothing can load the rule")
+
 var ruleName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // ruleSeq orders the rule files of one test binary by creation, so rules
@@ -200,6 +202,9 @@ func (pk *Polkitd) waitProbe(token string, want bool, path string, mark int) err
 		if err == nil && got == want {
 			return nil
 		}
+		if errors.Is(err, errNotRunning) {
+			return err
+		}
 		if msg := pk.compileError(path, mark); msg != "" {
 			return fmt.Errorf("polkitd rejected it: %s", msg)
 		}
@@ -258,7 +263,7 @@ func (pk *Polkitd) compileError(path string, mark int) string {
 func (pk *Polkitd) probe(ctx context.Context, conn *dbus.Conn, token string) (bool, error) {
 	pid := pk.PID()
 	if pid == 0 {
-		return false, errors.New("polkitd is not running")
+		return false, errNotRunning
 	}
 	st, err := ProcStartTime(pid)
 	if err != nil {
