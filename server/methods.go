@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/policy"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+	"github.com/virt-acl-helper/virt-acl-helper/varlink"
+)
+
+func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
+	var in CheckParams
+	if err := c.Decode(&in); err != nil {
+		return nil, err
+	}
+	self, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := parseObject(in.Object)
+	if err != nil {
+		return nil, err
+	}
+	perm, err := parsePermission(obj.Type(), in.Permission)
+	if err != nil {
+		return nil, err
+	}
+	subj, err := s.subject(ctx, self, in.Subject)
+	if err != nil {
+		return nil, err
+	}
+	st := s.state.Load()
+	d, err := st.engine.Check(ctx, access.Request{Subject: subj, Object: obj, Permission: perm})
+	if err != nil {
+		return nil, requestError(err)
+	}
+	s.logDecision(st, self, subj, perm, obj, d)
+	return result(d)
+}
+
+func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
+	var in CheckManyParams
+	if err := c.Decode(&in); err != nil {
+		return nil, err
+	}
+	self, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := s.state.Load()
+	if len(in.Objects) > st.settings.MaxObjects {
+		return nil, InvalidRequest("too many objects: the limit is " + strconv.Itoa(st.settings.MaxObjects))
+	}
+	if len(in.Objects) == 0 {
+		return CheckManyReply{Results: []Result{}}, nil
+	}
+	objs := make([]acl.Object, len(in.Objects))
+	for i, o := range in.Objects {
+		if objs[i], err = parseObject(o); err != nil {
+			return nil, InvalidRequest("objects[" + strconv.Itoa(i) + "]: " + reasonOf(err))
+		}
+	}
+	perm, err := parsePermission(objs[0].Type(), in.Permission)
+	if err != nil {
+		return nil, err
+	}
+	subj, err := s.subject(ctx, self, in.Subject)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := st.engine.CheckMany(ctx, subj, perm, objs)
+	if err != nil {
+		return nil, requestError(err)
+	}
+	out := CheckManyReply{Results: make([]Result, len(ds))}
+	for i, d := range ds {
+		s.logDecision(st, self, subj, perm, objs[i], d)
+		if out.Results[i], err = result(d); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) flush(ctx context.Context, c *varlink.Call) (any, error) {
+	var in FlushParams
+	if err := c.Decode(&in); err != nil {
+		return nil, err
+	}
+	self, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.privileged(ctx, self, policy.ActionFlush); err != nil {
+		return nil, err
+	}
+	e := s.state.Load().engine
+	var removed int
+	switch {
+	case in.UID == nil && in.Object == nil:
+		removed = e.Stats().Cache.Entries
+		e.Flush()
+	case in.UID != nil && (*in.UID < 0 || *in.UID > math.MaxUint32):
+		return nil, InvalidRequest("uid out of range")
+	case in.UID != nil:
+		removed = e.FlushUID(uint32(*in.UID))
+	}
+	if in.Object != nil {
+		obj, err := parseObject(*in.Object)
+		if err != nil {
+			return nil, err
+		}
+		removed += e.FlushObject(obj)
+	}
+	s.log.Info("decision cache flushed on request", "pid", self.PID, "uid", self.UID, "removed", removed)
+	return FlushReply{Removed: removed}, nil
+}
+
+func (s *Server) stats(ctx context.Context, c *varlink.Call) (any, error) {
+	if err := c.Decode(&struct{}{}); err != nil {
+		return nil, err
+	}
+	self, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.privileged(ctx, self, policy.ActionStats); err != nil {
+		return nil, err
+	}
+	e := s.state.Load().engine
+	return statsOf(e.Stack(), e.Stats(), s.conns()), nil
+}
+
+// result turns a decision into a reply: a policy deny is an answer, a
+// decision that could not be made is an error.
+func result(d access.Decision) (Result, error) {
+	switch d.Reason {
+	case access.Unavailable:
+		return Result{}, unavailable(d.Driver)
+	case access.AuditFailed:
+		return Result{}, auditFailed()
+	}
+	return Result{Allowed: d.Allowed, Cached: d.Cached, Driver: d.Driver}, nil
+}
+
+// requestError maps the engine's errors: an invalid request names its
+// problem; anything else (the call's context ending) is no decision.
+func requestError(err error) error {
+	if errors.Is(err, access.ErrInvalid) {
+		return InvalidRequest(err.Error())
+	}
+	return unavailable("engine")
+}
+
+func (s *Server) logDecision(st *state, self, subj proc.Process, perm acl.Permission, obj acl.Object, d access.Decision) {
+	if !st.settings.LogDecisions {
+		return
+	}
+	s.log.Info("access decision", "allowed", d.Allowed, "reason", d.Reason.String(), "driver", d.Driver,
+		"cached", d.Cached, "permission", perm.String(), "object", obj.Name(), "uuid", obj.UUID(),
+		"pid", subj.PID, "uid", subj.UID, "caller_pid", self.PID)
+}
+
+func reasonOf(err error) string {
+	if e, ok := varlink.AsError(err); ok {
+		if m, ok := e.Parameters.(map[string]string); ok && m["reason"] != "" {
+			return m["reason"]
+		}
+	}
+	return err.Error()
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+)
+
+// Object is the wire form of an acl.Object.
+type Object struct {
+	Type       string            `json:"type"`
+	Driver     string            `json:"driver"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// Subject names a process other than the caller.
+type Subject struct {
+	PID       int64   `json:"pid"`
+	UID       *int64  `json:"uid,omitempty"`
+	StartTime *uint64 `json:"startTime,omitempty"`
+}
+
+// CheckParams are Check's parameters.
+type CheckParams struct {
+	Object     Object   `json:"object"`
+	Permission string   `json:"permission"`
+	Subject    *Subject `json:"subject,omitempty"`
+}
+
+// Result is one decision.
+type Result struct {
+	Allowed bool   `json:"allowed"`
+	Cached  bool   `json:"cached"`
+	Driver  string `json:"driver"`
+}
+
+// CheckManyParams are CheckMany's parameters.
+type CheckManyParams struct {
+	Permission string   `json:"permission"`
+	Objects    []Object `json:"objects"`
+	Subject    *Subject `json:"subject,omitempty"`
+}
+
+// CheckManyReply is CheckMany's reply.
+type CheckManyReply struct {
+	Results []Result `json:"results"`
+}
+
+// FlushParams are Flush's parameters.
+type FlushParams struct {
+	UID    *int64  `json:"uid,omitempty"`
+	Object *Object `json:"object,omitempty"`
+}
+
+// FlushReply is Flush's reply.
+type FlushReply struct {
+	Removed int `json:"removed"`
+}
+
+// Stats is Stats's reply.
+type Stats struct {
+	Drivers       string            `json:"drivers"`
+	Decisions     uint64            `json:"decisions"`
+	Allowed       uint64            `json:"allowed"`
+	Denied        uint64            `json:"denied"`
+	Unavailable   uint64            `json:"unavailable"`
+	AuditFailed   uint64            `json:"auditFailed"`
+	Invalid       uint64            `json:"invalid"`
+	Invalidations map[string]uint64 `json:"invalidations"`
+	Cache         CacheStats        `json:"cache"`
+	DriverStats   []DriverStats     `json:"driverStats"`
+	Latency       LatencyStats      `json:"latency"`
+	Connections   int               `json:"connections"`
+}
+
+// CacheStats are the decision cache's counters.
+type CacheStats struct {
+	Entries       int    `json:"entries"`
+	Hits          uint64 `json:"hits"`
+	Misses        uint64 `json:"misses"`
+	Shared        uint64 `json:"shared"`
+	Evictions     uint64 `json:"evictions"`
+	Expired       uint64 `json:"expired"`
+	Invalidations uint64 `json:"invalidations"`
+	Discarded     uint64 `json:"discarded"`
+}
+
+// DriverStats count one access driver's calls.
+type DriverStats struct {
+	Name   string `json:"name"`
+	Calls  uint64 `json:"calls"`
+	Errors uint64 `json:"errors"`
+	Denied uint64 `json:"denied"`
+}
+
+// LatencyStats summarise decision latency, in nanoseconds.
+type LatencyStats struct {
+	Count uint64 `json:"count"`
+	Mean  int64  `json:"mean"`
+	P50   int64  `json:"p50"`
+	P99   int64  `json:"p99"`
+	P999  int64  `json:"p999"`
+	Max   int64  `json:"max"`
+}
+
+func statsOf(stack string, s access.Stats, conns int) Stats {
+	out := Stats{
+		Drivers: stack, Decisions: s.Decisions, Allowed: s.Allowed, Denied: s.Denied,
+		Unavailable: s.Unavailable, AuditFailed: s.AuditFailed, Invalid: s.Invalid,
+		Invalidations: s.Invalidations, Connections: conns,
+		Cache: CacheStats(s.Cache),
+		Latency: LatencyStats{Count: s.Latency.Count, Mean: int64(s.Latency.Mean), P50: int64(s.Latency.P50),
+			P99: int64(s.Latency.P99), P999: int64(s.Latency.P999), Max: int64(s.Latency.Max)},
+		DriverStats: []DriverStats{},
+	}
+	for _, d := range s.Drivers {
+		out.DriverStats = append(out.DriverStats, DriverStats(d))
+	}
+	return out
+}
