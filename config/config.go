@@ -1,0 +1,92 @@
+// Package config reads the daemon's configuration file,
+// /etc/virt-acl-helper/virt-acl-helper.conf, written in the syntax of
+// libvirtd.conf: "key = value" lines with integers, double-quoted strings,
+// lists that may span lines and "#" comments. Booleans are 0 or 1 and
+// durations are whole seconds, as in libvirt.
+//
+// One table of key descriptors (keys.go) drives parsing, validation, the
+// defaults and the commented default file in conf/, so they cannot disagree.
+// The package only reports: deciding what to log is the daemon's job. It
+// keeps no state, so its functions are safe for concurrent use.
+package config
+
+//go:generate go run gen.go -o ../conf/virt-acl-helper.conf
+
+import "time"
+
+// DefaultPath is where the packages install the configuration file.
+const DefaultPath = "/etc/virt-acl-helper/virt-acl-helper.conf"
+
+// Access driver names accepted in access_drivers.
+const (
+	DriverNone   = "none"   // allows everything
+	DriverPolkit = "polkit" // asks polkit
+)
+
+// AuditLevel says whether access decisions are written to the kernel audit log.
+type AuditLevel int
+
+// Values of audit_level.
+const (
+	AuditOff         AuditLevel = 0 // never write audit records
+	AuditIfAvailable AuditLevel = 1 // write them when the host has auditing enabled
+	AuditRequired    AuditLevel = 2 // refuse to run without audit
+)
+
+// LogLevel is the daemon's log verbosity, numbered as libvirt numbers it.
+type LogLevel int
+
+// Values of log_level.
+const (
+	LogDebug   LogLevel = 1
+	LogInfo    LogLevel = 2
+	LogWarning LogLevel = 3
+	LogError   LogLevel = 4
+)
+
+// Config is the daemon's configuration. The zero value is not valid: start
+// from Default, Parse or Load. Each field's key, bounds and meaning are in
+// the key table and in conf/virt-acl-helper.conf.
+type Config struct {
+	AccessDrivers  []string      // access_drivers: DriverNone and/or DriverPolkit, in order
+	CacheSize      int           // cache_size: most cached decisions; 0 disables the cache
+	CacheAllowTTL  time.Duration // cache_allow_ttl: how long an allow stays cached
+	CacheDenyTTL   time.Duration // cache_deny_ttl: how long a deny stays cached
+	AuditLevel     AuditLevel    // audit_level
+	AuditLogging   bool          // audit_logging: also log each decision
+	PolkitTimeout  time.Duration // polkit_timeout: limit for one polkit call
+	IdleTimeout    time.Duration // idle_timeout: exit after this long without clients; 0 never
+	MaxClients     int           // max_clients: concurrent connections
+	MaxMessageSize int           // max_message_size: bytes per request
+	MaxObjects     int           // max_objects: objects in one CheckMany
+	ClientTimeout  time.Duration // client_timeout: silence allowed on a connection
+	LogLevel       LogLevel      // log_level
+}
+
+// Default returns the configuration used for keys the file does not set.
+// Each call returns a fresh value that the caller may modify.
+func Default() Config {
+	var c Config
+	for _, s := range settings() {
+		s.kind.reset(&c)
+	}
+	return c
+}
+
+// Validate reports the first field of c that is out of bounds, as an *Error
+// naming its key. Configs from Parse and Load are always valid; Validate is
+// for configs built or changed in code.
+func (c Config) Validate() error {
+	for _, s := range settings() {
+		if err := s.kind.check(&c); err != nil {
+			return &Error{Key: s.name, Msg: err.Error()}
+		}
+	}
+	return nil
+}
+
+// AccessControlDisabled reports whether "none" is the only access driver,
+// so that every request is allowed. The daemon should warn loudly.
+func (c Config) AccessControlDisabled() bool {
+	return len(c.AccessDrivers) == 1 && c.AccessDrivers[0] == DriverNone
+}

@@ -1,0 +1,186 @@
+package config
+
+import "time"
+
+// setting describes one key of the file. The table below is the single
+// source of truth for the key's name, type, default, bounds and
+// documentation.
+type setting struct {
+	name    string
+	section string // heading it is listed under in the default file
+	kind    kind   // type, default and bounds
+	doc     string // comment text for the default file, wrapped by hand
+}
+
+const (
+	sectionAccess  = "Access control"
+	sectionCache   = "Decision cache"
+	sectionAudit   = "Auditing and logging"
+	sectionClients = "Clients and limits"
+)
+
+// settings returns the key table, in the order of the default file. It is
+// a function rather than a variable so that no caller can change it.
+func settings() []setting {
+	return []setting{
+		{
+			name:    "access_drivers",
+			section: sectionAccess,
+			kind: stringList{
+				def:     []string{DriverPolkit},
+				choices: []string{DriverNone, DriverPolkit},
+				get:     func(c *Config) []string { return c.AccessDrivers },
+				set:     func(c *Config, v []string) { c.AccessDrivers = v },
+			},
+			doc: `Access drivers consulted for every check, in this order. As in
+libvirtd.conf, a request is allowed only if every listed driver
+allows it.
+
+  "polkit"  asks polkit about the org.libvirt.api.* action
+  "none"    allows everything
+
+Listing "none" alone turns access control off: anyone who can talk
+to libvirt may do anything. The daemon warns about it at start.`,
+		},
+		{
+			name:    "polkit_timeout",
+			section: sectionAccess,
+			kind: integer{
+				def: 10, min: 1, max: 120,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.PolkitTimeout }),
+			},
+			doc: `Seconds to wait for polkit to answer one check. A check polkit
+does not answer in time is denied.`,
+		},
+		{
+			name:    "cache_size",
+			section: sectionCache,
+			kind: integer{
+				def: 65536, min: 0, max: 10_000_000,
+				accessor: number(func(c *Config) *int { return &c.CacheSize }),
+			},
+			doc: `Most access decisions kept in the cache. When it is full, the
+least recently used decision is dropped. 0 turns the cache off, so
+every request asks the access drivers.`,
+		},
+		{
+			name:    "cache_allow_ttl",
+			section: sectionCache,
+			kind: integer{
+				def: 30, min: 0, max: 3600,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.CacheAllowTTL }),
+			},
+			doc: `Seconds an "allowed" decision stays cached. A polkit rule change
+or a revoked authorization can take this long to reach a process
+that was allowed before. 0 never caches allowed decisions.`,
+		},
+		{
+			name:    "cache_deny_ttl",
+			section: sectionCache,
+			kind: integer{
+				def: 10, min: 0, max: 3600,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.CacheDenyTTL }),
+			},
+			doc: `Seconds a "denied" decision stays cached. A newly granted
+permission can take this long to apply. 0 never caches denials.`,
+		},
+		{
+			name:    "audit_level",
+			section: sectionAudit,
+			kind: integer{
+				def: int64(AuditIfAvailable), min: int64(AuditOff), max: int64(AuditRequired),
+				accessor: number(func(c *Config) *AuditLevel { return &c.AuditLevel }),
+			},
+			doc: `Kernel audit records, one per access decision:
+
+  0  never write audit records
+  1  write them if the host has auditing enabled
+  2  write them, and refuse to start if the host has auditing
+     disabled`,
+		},
+		{
+			name:    "audit_logging",
+			section: sectionAudit,
+			kind: integer{
+				def: 0, min: 0, max: 1,
+				accessor: flag(func(c *Config) *bool { return &c.AuditLogging }),
+			},
+			doc: `Set to 1 to also write every access decision to the daemon's
+log, in addition to the audit record. This logs a line per check.`,
+		},
+		{
+			name:    "log_level",
+			section: sectionAudit,
+			kind: integer{
+				def: int64(LogWarning), min: int64(LogDebug), max: int64(LogError),
+				accessor: number(func(c *Config) *LogLevel { return &c.LogLevel }),
+			},
+			doc: `Logging level, numbered as in libvirt:
+
+  1  debug
+  2  info
+  3  warning
+  4  error`,
+		},
+		{
+			name:    "max_clients",
+			section: sectionClients,
+			kind: integer{
+				def: 256, min: 1, max: 65536,
+				accessor: number(func(c *Config) *int { return &c.MaxClients }),
+			},
+			doc: `Most client connections served at once. Further connections wait
+until one closes.`,
+		},
+		{
+			name:    "max_message_size",
+			section: sectionClients,
+			kind: integer{
+				def: 4 << 20, min: 1024, max: 32 << 20,
+				accessor: number(func(c *Config) *int { return &c.MaxMessageSize }),
+			},
+			doc: `Largest request accepted from a client, in bytes. A larger one
+is refused and its connection closed.`,
+		},
+		{
+			name:    "max_objects",
+			section: sectionClients,
+			kind: integer{
+				def: 16384, min: 1, max: 1_000_000,
+				accessor: number(func(c *Config) *int { return &c.MaxObjects }),
+			},
+			doc: `Most objects one CheckMany request may ask about.`,
+		},
+		{
+			name:    "client_timeout",
+			section: sectionClients,
+			kind: integer{
+				def: 30, min: 1, max: 3600,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.ClientTimeout }),
+			},
+			doc: `Seconds a connection may stay silent, whether in the middle of
+a request or between requests, before the daemon closes it.`,
+		},
+		{
+			name:    "idle_timeout",
+			section: sectionClients,
+			kind: integer{
+				def: 120, min: 0, max: 86400,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.IdleTimeout }),
+			},
+			doc: `Seconds without any client connection after which the daemon
+exits; socket activation starts it again on the next connection.
+0 keeps it running.`,
+		},
+	}
+}
+
+// lookup returns the setting for name.
+func lookup(name string) (setting, bool) {
+	for _, s := range settings() {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
