@@ -22,6 +22,9 @@ type Object struct {
 	typ    ObjectType
 	driver string
 	values []string // parallel to typ's attrs; "" when absent
+
+	// key and identity are computed once: they are on every decision's path.
+	key, identity string
 }
 
 // Detail is one polkit detail (key and value) in the order libvirt sends it.
@@ -62,6 +65,8 @@ func NewObject(t ObjectType, driver string, attrs map[string]string) (Object, er
 	if t == Secret && o.usageCount() > 1 {
 		return Object{}, fmt.Errorf("secret: at most one secret_usage_* attribute may be given")
 	}
+	o.key = o.encode(func(Attr) bool { return true })
+	o.identity = o.encode(func(a Attr) bool { return a.Identity() })
 	return o, nil
 }
 
@@ -166,14 +171,14 @@ func (o Object) UUID() string {
 // Identity returns a canonical string that names exactly one object: its
 // type, driver and identity attributes (the UUID, or a canonical name where
 // the type has none). Two distinct objects never share an identity.
-func (o Object) Identity() string { return o.encode(func(a Attr) bool { return a.Identity() }) }
+func (o Object) Identity() string { return o.identity }
 
 // Key returns a canonical encoding of everything polkit sees of the object
 // (type, driver and every detail). Decisions are cached under it rather than
 // under Identity alone: a polkit rule may look at any detail, such as
 // domain_name, so a decision made for one set of details must never answer a
 // request carrying another.
-func (o Object) Key() string { return o.encode(func(Attr) bool { return true }) }
+func (o Object) Key() string { return o.key }
 
 // encode writes type and driver, then each selected attribute, every field
 // length-prefixed so that no value can imitate a separator.
