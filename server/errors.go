@@ -7,6 +7,10 @@ import (
 // Interface is the name of the helper's varlink interface.
 const Interface = "io.github.virt-acl-helper.access"
 
+// DefaultSocket is the socket the socket unit creates (mode 0666, so every
+// local user can ask about themselves) and clients connect to by default.
+const DefaultSocket = "/run/virt-acl-helper/virt-acl-helper.sock"
+
 // The interface's error names.
 const (
 	ErrInvalidRequest           = Interface + ".InvalidRequest"

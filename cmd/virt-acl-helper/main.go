@@ -25,6 +25,11 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"actions": {"print libvirt's object/permission table, or the polkit action files", runActions},
+		"check":   {"ask the daemon whether a process may use a permission on an object (exit 0 allowed, 1 denied, 2 error)", runCheck},
+		"config":  {"config check [FILE]: validate a configuration file", runConfig},
+		"flush":   {"drop the daemon's cached decisions (root or polkit's flush action)", runFlush},
+		"serve":   {"run the daemon (socket-activated by systemd, or on --listen PATH)", runServe},
+		"stats":   {"print the daemon's counters (--json for scripts; root or polkit's stats action)", runStats},
 	}
 }
 

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/client"
+	"github.com/virt-acl-helper/virt-acl-helper/server"
+	"github.com/virt-acl-helper/virt-acl-helper/varlink"
+)
+
+// Exit statuses of check.
+const (
+	exitAllowed = 0
+	exitDenied  = 1
+	exitError   = 2
+)
+
+// clientFlags are the flags every client command has.
+type clientFlags struct {
+	socket  *string
+	timeout *time.Duration
+}
+
+func addClientFlags(fs *flag.FlagSet) clientFlags {
+	return clientFlags{
+		socket:  fs.String("socket", client.SocketPath(), "daemon socket (also $"+client.SocketEnv+")"),
+		timeout: fs.Duration("timeout", 30*time.Second, "give up after this long"),
+	}
+}
+
+func (f clientFlags) dial() (*client.Client, context.Context, func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), *f.timeout)
+	c, err := client.Dial(ctx, *f.socket)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, fmt.Errorf("cannot reach the daemon at %s: %w (is virt-acl-helper.socket running?)", *f.socket, err)
+	}
+	return c, ctx, func() { c.Close(); cancel() }, nil
+}
+
+// attrFlags collects repeated --attr key=value flags.
+type attrFlags map[string]string
+
+func (a attrFlags) String() string { return "" }
+func (a attrFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return errors.New("want key=value")
+	}
+	a[k] = v
+	return nil
+}
+
+// defaultDrivers are the libvirt drivers owning each object type on a
+// usual host (polkit's connect_driver), for --driver's default.
+var defaultDrivers = map[acl.ObjectType]string{
+	acl.Connect: "QEMU", acl.Domain: "QEMU", acl.Interface: "interface",
+	acl.Network: "network", acl.NetworkPort: "network", acl.NodeDevice: "nodedev",
+	acl.NWFilter: "NWFilter", acl.NWFilterBinding: "NWFilter", acl.Secret: "secret",
+	acl.StoragePool: "storage", acl.StorageVol: "storage",
+}
+
+// lastKey returns the last attribute key of t ending in suffix: the
+// object's own name or UUID key (vol_name rather than pool_name).
+func lastKey(t acl.ObjectType, suffix string) string {
+	key := ""
+	for _, a := range t.Attrs() {
+		if strings.HasSuffix(a.Key, suffix) {
+			key = a.Key
+		}
+	}
+	return key
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: virt-acl-helper check <object> <permission> [--name N] [--uuid U] [--driver D] [--attr K=V]... [--pid P]\n\n"+
+			"Ask the daemon whether a process (by default this one; --pid needs root or polkit's\n"+
+			"io.github.virt-acl-helper.check-other) may use a libvirt permission on an object,\n"+
+			"e.g. check domain start --name vm1 --uuid 6695eb01-f6a4-8304-79aa-97f2502e193f.\n\n"+
+			"Exit status: 0 allowed, 1 denied by policy, 2 error (no decision: bad request,\n"+
+			"daemon or polkit unreachable, not privileged); only 0 means allowed.\n\n")
+		fs.PrintDefaults()
+	}
+	cf := addClientFlags(fs)
+	name := fs.String("name", "", "the object's name (domain_name, network_name, vol_name, ...)")
+	uuid := fs.String("uuid", "", "the object's UUID (domain_uuid, network_uuid, ...)")
+	driver := fs.String("driver", "", "libvirt driver owning the object, polkit's connect_driver (default by type: QEMU, network, storage, ...)")
+	pid := fs.Int64("pid", 0, "ask about this process instead")
+	attrs := attrFlags{}
+	fs.Var(attrs, "attr", "other polkit detail of the object, key=value (repeatable)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitError
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return exitError
+	}
+	params, err := checkParams(pos[0], pos[1], *name, *uuid, *driver, attrs, *pid)
+	if err != nil {
+		fmt.Fprintf(stderr, "check: %v\n", err)
+		return exitError
+	}
+	c, ctx, done, err := cf.dial()
+	if err != nil {
+		fmt.Fprintf(stderr, "check: %v\n", err)
+		return exitError
+	}
+	defer done()
+	r, err := c.Check(ctx, params)
+	if err != nil {
+		fmt.Fprintf(stderr, "check: %s\n", explain(err))
+		return exitError
+	}
+	cached := ""
+	if r.Cached {
+		cached = ", cached"
+	}
+	if !r.Allowed {
+		fmt.Fprintf(stdout, "denied (by %s%s)\n", r.Driver, cached)
+		return exitDenied
+	}
+	fmt.Fprintf(stdout, "allowed (by %s%s)\n", r.Driver, cached)
+	return exitAllowed
+}
+
+func checkParams(object, perm, name, uuid, driver string, attrs attrFlags, pid int64) (server.CheckParams, error) {
+	t, err := acl.ParseObjectType(object)
+	if err != nil {
+		return server.CheckParams{}, err
+	}
+	for flagName, v := range map[string]string{"_name": name, "_uuid": uuid} {
+		if v == "" {
+			continue
+		}
+		key := lastKey(t, flagName)
+		if key == "" {
+			return server.CheckParams{}, fmt.Errorf("%s objects have no %s attribute; use --attr", t, strings.TrimPrefix(flagName, "_"))
+		}
+		attrs[key] = v
+	}
+	if driver == "" {
+		driver = defaultDrivers[t]
+	}
+	p := server.CheckParams{Object: server.Object{Type: t.String(), Driver: driver, Attributes: attrs}, Permission: perm}
+	if pid != 0 {
+		p.Subject = &server.Subject{PID: pid}
+	}
+	return p, nil
+}
+
+// parseInterspersed parses flags placed before, between or after the
+// positional arguments, as people type them.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// explain turns the daemon's error replies into advice.
+func explain(err error) string {
+	e, ok := varlink.AsError(err)
+	if !ok {
+		return err.Error()
+	}
+	var p map[string]any
+	e.ErrorParameters(&p)
+	switch e.Name {
+	case server.ErrInvalidRequest:
+		return fmt.Sprintf("invalid request: %v", p["reason"])
+	case server.ErrUnknownPermission:
+		return fmt.Sprintf("unknown permission %v (valid: %v)", p["permission"], joinAny(p["valid"]))
+	case server.ErrNoSuchProcess:
+		return fmt.Sprintf("no such process %v", p["pid"])
+	case server.ErrAuthorizationUnavailable:
+		return fmt.Sprintf("no decision: access driver %v is unavailable (is polkitd running?); treated as denied", p["driver"])
+	case server.ErrAuditFailed:
+		return "no decision: the audit record was refused and auditing is required; treated as denied"
+	case server.ErrNotPrivileged:
+		return fmt.Sprintf("not privileged: this needs root, or a polkit rule granting %v", p["action"])
+	}
+	return err.Error()
+}
+
+func joinAny(v any) string {
+	items, _ := v.([]any)
+	s := make([]string, len(items))
+	for i, it := range items {
+		s[i] = fmt.Sprint(it)
+	}
+	return strings.Join(s, ", ")
+}
+
+func runFlush(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("flush", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := addClientFlags(fs)
+	uid := fs.Int64("uid", -1, "drop only the decisions about processes of this uid")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return 2
+	}
+	var p server.FlushParams
+	if *uid >= 0 {
+		p.UID = uid
+	}
+	c, ctx, done, err := cf.dial()
+	if err != nil {
+		fmt.Fprintf(stderr, "flush: %v\n", err)
+		return 1
+	}
+	defer done()
+	n, err := c.Flush(ctx, p)
+	if err != nil {
+		fmt.Fprintf(stderr, "flush: %s\n", explain(err))
+		return 1
+	}
+	fmt.Fprintf(stdout, "%d cached decisions dropped\n", n)
+	return 0
+}
+
+func runStats(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := addClientFlags(fs)
+	asJSON := fs.Bool("json", false, "print the counters as JSON, for scripts")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return 2
+	}
+	c, ctx, done, err := cf.dial()
+	if err != nil {
+		fmt.Fprintf(stderr, "stats: %v\n", err)
+		return 1
+	}
+	defer done()
+	s, err := c.Stats(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "stats: %s\n", explain(err))
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(s)
+		return 0
+	}
+	printStats(stdout, s)
+	return 0
+}
+
+func printStats(w io.Writer, s server.Stats) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("access drivers", s.Drivers)
+	row("connections", s.Connections)
+	row("decisions", s.Decisions)
+	row("  allowed", s.Allowed)
+	row("  denied", s.Denied)
+	row("  unavailable", s.Unavailable)
+	row("  audit failed", s.AuditFailed)
+	row("invalid requests", s.Invalid)
+	row("cache entries", s.Cache.Entries)
+	row("cache hits / misses", fmt.Sprintf("%d / %d", s.Cache.Hits, s.Cache.Misses))
+	row("latency p50 / p99 / max", fmt.Sprintf("%v / %v / %v", time.Duration(s.Latency.P50), time.Duration(s.Latency.P99), time.Duration(s.Latency.Max)))
+	for _, d := range s.DriverStats {
+		row("driver "+d.Name, fmt.Sprintf("%d calls, %d errors, %d denied", d.Calls, d.Errors, d.Denied))
+	}
+	reasons := make([]string, 0, len(s.Invalidations))
+	for r := range s.Invalidations {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		row("cache flushes: "+r, s.Invalidations[r])
+	}
+	tw.Flush()
+}
