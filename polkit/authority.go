@@ -115,6 +115,13 @@ func (a *Authority) Connected() bool { return a.conn.Load() != nil }
 // closed by Close.
 func (a *Authority) Events() <-chan Event { return a.events.out }
 
+// Generation returns a counter that grows before each event is queued for
+// Events; signals are counted on the dispatch goroutine, before any reply
+// that follows them on the bus is delivered. A cache stores a Check result
+// only if Generation was the same before and after the Check: otherwise the
+// decision may predate a change whose event was already handled.
+func (a *Authority) Generation() uint64 { return a.events.gen.Load() }
+
 // Close closes the connection, stops reconnecting and closes Events. Check
 // fails with ErrUnavailable afterwards.
 func (a *Authority) Close() error {

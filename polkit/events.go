@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // A Reason says why cached decisions may be stale.
@@ -55,6 +56,7 @@ type Event struct {
 type eventQueue struct {
 	out  chan Event
 	wake chan struct{}
+	gen  atomic.Uint64 // incremented by every push, before it is queued
 
 	mu      sync.Mutex
 	pending []Event
@@ -66,6 +68,7 @@ func newEventQueue() *eventQueue {
 
 // push records ev; it never blocks.
 func (q *eventQueue) push(ev Event) {
+	q.gen.Add(1)
 	q.mu.Lock()
 	ev.Count = 1
 	for i, p := range q.pending {

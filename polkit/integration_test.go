@@ -206,12 +206,16 @@ func TestChangedOnRuleChange(t *testing.T) {
 		t.Fatalf("before the change: %v", r)
 	}
 	drainEvents(f.auth)
+	gen := f.auth.Generation()
 	f.rule.Replace(t, f.rules(`polkit.addRule(function(action, subject) {
     if (subject.user == "ALICE" && action.id == "org.libvirt.api.domain.start") {
         return polkit.Result.NO;
     }
 });`))
 	waitEvent(t, f.auth, polkit.PolicyChanged)
+	if f.auth.Generation() == gen {
+		t.Error("Generation did not change with the policy")
+	}
 	if r, err := check(t, f.auth, f.aliceProc, "org.libvirt.api.domain.start", nil); err != nil || r.Authorized {
 		t.Fatalf("after the change: %v, %v; want not authorized", r, err)
 	}

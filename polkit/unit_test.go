@@ -101,6 +101,9 @@ func TestSubjectValidate(t *testing.T) {
 
 func TestEventQueueCoalesces(t *testing.T) {
 	q := newEventQueue()
+	if g := q.gen.Load(); g != 0 {
+		t.Fatalf("generation of a new queue = %d", g)
+	}
 	q.push(Event{Reason: PolicyChanged, Detail: "a"})
 	q.push(Event{Reason: Disconnected})
 	q.push(Event{Reason: PolicyChanged, Detail: "b"})
@@ -119,6 +122,9 @@ func TestEventQueueCoalesces(t *testing.T) {
 	}
 	if got, ok := q.pop(); ok {
 		t.Fatalf("pop() on empty queue = %+v", got)
+	}
+	if g := q.gen.Load(); g != 5 {
+		t.Fatalf("generation after 5 pushes = %d", g)
 	}
 }
 

@@ -16,8 +16,9 @@ import (
 	"github.com/godbus/dbus/v5"
 )
 
-// startTimeout bounds how long a daemon may take to become ready.
-const startTimeout = 10 * time.Second
+// startTimeout bounds how long a daemon may take to become ready; generous,
+// for CI machines busy with other tests.
+const startTimeout = 30 * time.Second
 
 // maxSunPath is the usable length of a unix socket path (sun_path is 108
 // bytes including the terminating NUL).

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -80,10 +82,23 @@ func (pk *Polkitd) start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := pk.bus.waitOwner(ctx, PolkitName, p); err != nil {
+		state := procState(p.pid())
 		p.stop(syscall.SIGKILL, 0)
-		return fmt.Errorf("%w; polkitd output:\n%s", err, p.output())
+		return fmt.Errorf("%w; polkitd was in %s; rule files: %s; polkitd output:\n%s",
+			err, state, ruleFiles(), p.output())
 	}
 	return nil
+}
+
+// ruleFiles lists the rule files polkitd reads, since a slow or broken one
+// can keep it from starting.
+func ruleFiles() string {
+	var names []string
+	for _, dir := range []string{RulesDir, "/usr/share/polkit-1/rules.d"} {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*.rules"))
+		names = append(names, paths...)
+	}
+	return strings.Join(names, " ")
 }
 
 // Kill kills polkitd with SIGKILL, as a crash would, reaps it, and waits

@@ -54,8 +54,10 @@ func TestPolkitdKillRestart(t *testing.T) {
 	if pk.PID() == 0 || pk.PID() == pid {
 		t.Fatalf("after Start pid is %d (was %d)", pk.PID(), pid)
 	}
-	// A restarted bus takes polkitd down with it; Restart copes.
-	b.Restart(t)
+	// A stopped bus takes polkitd down with it; Restart copes.
+	b.Stop(t)
+	waitFor(t, "polkitd to exit with its bus", func() bool { return pk.PID() == 0 })
+	b.Start(t)
 	pk.Restart(t)
 	if pk.PID() == 0 {
 		t.Fatal("polkitd not running after bus and polkitd restart")
@@ -76,21 +78,35 @@ func TestRuleLifecycle(t *testing.T) {
 	}
 }
 
-func TestRuleCompileError(t *testing.T) {
+func TestRuleErrors(t *testing.T) {
 	b := StartBus(t)
 	pk := StartPolkitd(t, b)
-	r := pk.AddRule(t, "broken", `// fixed below`)
-	mark := pk.outputLen()
-	if err := writeFileAtomic(r.Path, []byte("this is not javascript(\n")); err != nil {
-		t.Fatal(err)
+	r := pk.AddRule(t, "broken", `// broken below`)
+	tests := []struct {
+		name   string
+		script func(token string) string
+	}{
+		{"syntax error", func(string) string { return "this is not javascript(\n" }},
+		{"throws after the probe", func(token string) string {
+			return fmt.Sprintf(probeRule, probeAction, probeKey, token) + "throw 'boom';\n"
+		}},
 	}
-	start := time.Now()
-	err := pk.waitProbe(newToken(), true, r.Path, mark)
-	if err == nil || !strings.Contains(err.Error(), "Error compiling script") {
-		t.Fatalf("waitProbe on a broken rule = %v; want polkitd's compile error", err)
-	}
-	if d := time.Since(start); d > ruleTimeout/2 {
-		t.Fatalf("compile error took %v to notice", d)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := newToken()
+			mark := pk.outputLen()
+			if err := writeFileAtomic(r.Path, []byte(tt.script(token))); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err := pk.waitProbe(token, true, r.Path, mark)
+			if err == nil || !strings.Contains(err.Error(), "Error compiling script") {
+				t.Fatalf("waitProbe = %v; want polkitd's error", err)
+			}
+			if d := time.Since(start); d > ruleTimeout/2 {
+				t.Fatalf("the error took %v to notice", d)
+			}
+		})
 	}
 }
 

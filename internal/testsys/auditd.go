@@ -1,0 +1,224 @@
+package testsys
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// auditLockName is the file whose lock serialises the tests that use the
+// audit daemon, in this and in other test binaries: audit's enabled flag
+// and backlog limit are machine-wide, and only one auditd can run.
+const auditLockName = "virt-acl-helper-auditd.lock"
+
+// auditBacklog is the backlog limit tests run with: auditd's usual rules
+// raise the kernel's default of 64 to this.
+const auditBacklog = 8192
+
+// searchTimeout bounds the wait for records to reach the audit log.
+const searchTimeout = 10 * time.Second
+
+// Auditd is the machine's audit daemon, running for a test: found running,
+// or started by StartAuditd. Its methods run ausearch and aureport over the
+// records written since StartAuditd, so tests see (almost) only their own;
+// tests should still mark their records with unique names.
+type Auditd struct {
+	// Since is the start of the test's time window: ausearch -ts counts in
+	// whole seconds.
+	Since time.Time
+	p     *process // nil if auditd was already running
+}
+
+// StartAuditd makes sure auditd runs and audit is enabled with a backlog
+// limit of 8192, for the rest of the test. If no audit daemon is
+// registered with the kernel, it starts auditd (in the foreground, as its
+// child) and stops that one, by pid, at cleanup; one that was running is
+// left alone. The enabled flag and backlog limit are restored at cleanup.
+// Tests that use it run one at a time, across test binaries too.
+func StartAuditd(t testing.TB) *Auditd {
+	t.Helper()
+	NeedRoot(t)
+	auditd := NeedCommand(t, "auditd")
+	for _, c := range []string{"auditctl", "ausearch", "aureport"} {
+		NeedCommand(t, c)
+	}
+	lockAudit(t)
+	prev, err := AuditStatus()
+	Need(t, err == nil, fmt.Sprintf("kernel audit status: %v", err))
+	t.Cleanup(func() { restoreAudit(t, prev) })
+	a := &Auditd{}
+	if pid := prev["pid"]; pid == "" || pid == "0" {
+		a.p = startAuditd(t, auditd)
+	}
+	auditctl(t, "-e", "1")
+	auditctl(t, "-b", strconv.Itoa(auditBacklog))
+	a.Since = time.Now().Truncate(time.Second)
+	return a
+}
+
+// lockAudit takes the machine-wide audit test lock until cleanup.
+func lockAudit(t testing.TB) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(os.TempDir(), auditLockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatalf("testsys: audit test lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("testsys: lock %s: %v", f.Name(), err)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
+// startAuditd runs auditd -n (no fork) without changing the enabled flag,
+// and waits until the kernel has it registered.
+func startAuditd(t testing.TB, path string) *process {
+	t.Helper()
+	p, err := startProcess("auditd", exec.Command(path, "-n", "-s", "nochange"))
+	if err != nil {
+		t.Fatalf("testsys: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := p.stop(syscall.SIGTERM, stopGrace); err != nil {
+			t.Errorf("testsys: stop auditd: %v", err)
+		}
+	})
+	want := strconv.Itoa(p.pid())
+	deadline := time.Now().Add(startTimeout)
+	for {
+		st, err := AuditStatus()
+		if err == nil && st["pid"] == want {
+			return p
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("testsys: auditd (pid %s) did not register with the kernel (%s, status %v, %v): %s",
+				want, p.exitStatus(), st, err, p.output())
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// restoreAudit puts back the enabled flag and backlog limit found at start.
+func restoreAudit(t testing.TB, prev map[string]string) {
+	t.Helper()
+	if e := prev["enabled"]; e == "0" || e == "1" {
+		auditctl(t, "-e", e)
+	}
+	if b := prev["backlog_limit"]; b != "" {
+		auditctl(t, "-b", b)
+	}
+}
+
+// AuditStatus returns the kernel's audit status (auditctl -s) as a map:
+// "enabled", "pid", "backlog_limit", "lost", ...
+func AuditStatus() (map[string]string, error) {
+	out, err := exec.Command("auditctl", "-s").CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("auditctl -s: %w: %s", err, bytes.TrimSpace(out))
+	}
+	st := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), " "); ok {
+			st[k] = v
+		}
+	}
+	return st, nil
+}
+
+func auditctl(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("auditctl", args...).CombinedOutput(); err != nil {
+		t.Fatalf("testsys: auditctl %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+}
+
+// Disable turns the host's audit off (auditctl -e 0) until cleanup, when
+// it is turned on again (before StartAuditd's own restore).
+func (a *Auditd) Disable(t testing.TB) {
+	t.Helper()
+	auditctl(t, "-e", "0")
+	t.Cleanup(func() { auditctl(t, "-e", "1") })
+}
+
+// Search runs ausearch with args over the records since a.Since and returns
+// what it prints; "" when nothing matches.
+func (a *Auditd) Search(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := a.run("ausearch", args)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 && strings.Contains(out, "<no matches>") {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("testsys: ausearch %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// WaitSearch runs Search until ok accepts its output, for up to 10 s: auditd
+// writes records to the log a little after the kernel took them.
+func (a *Auditd) WaitSearch(t testing.TB, ok func(out string) bool, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(searchTimeout)
+	for {
+		out := a.Search(t, args...)
+		if ok(out) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testsys: ausearch %s: no wanted output after %v; last output:\n%s",
+				strings.Join(args, " "), searchTimeout, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Report runs aureport with args over the records since a.Since and
+// returns its report, which says so when nothing matched.
+func (a *Auditd) Report(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := a.run("aureport", args)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 && strings.Contains(out, "<no events of interest") {
+		return out
+	}
+	if err != nil {
+		t.Fatalf("testsys: aureport %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// run runs ausearch or aureport in the C locale, whose -ts format is
+// "MM/DD/YY HH:MM:SS", starting at a.Since.
+func (a *Auditd) run(cmd string, args []string) (string, error) {
+	since := []string{"-ts", a.Since.Format("01/02/06"), a.Since.Format("15:04:05")}
+	c := exec.Command(cmd, append(since, args...)...)
+	c.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := c.CombinedOutput()
+	return string(out), err
+}
+
+// Started reports whether StartAuditd started auditd (rather than finding
+// it running).
+func (a *Auditd) Started() bool { return a.p != nil }
+
+// PID is the pid of auditd as the kernel knows it, or 0.
+func (a *Auditd) PID(t testing.TB) int {
+	t.Helper()
+	st, err := AuditStatus()
+	if err != nil {
+		t.Fatalf("testsys: %v", err)
+	}
+	pid, _ := strconv.Atoi(st["pid"])
+	return pid
+}
