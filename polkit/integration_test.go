@@ -165,6 +165,11 @@ func TestCheck(t *testing.T) {
 			details: qemu("vm-x", domainUUID)},
 		{name: "no rule, anonymous default yes", subject: f.bobProc, action: "org.libvirt.api.connect.getattr",
 			details: map[string]string{"connect_driver": "QEMU"}, want: polkit.Result{Authorized: true}},
+		// polkitd believes the uid its (root) caller vouches for: bob's
+		// process is judged as alice. Callers must pass the peer's real uid.
+		{name: "the subject's uid decides, not the process's",
+			subject: polkit.Subject{PID: f.bobProc.PID, StartTime: f.bobProc.StartTime, UID: f.aliceProc.UID},
+			action:  "org.libvirt.api.domain.start", want: polkit.Result{Authorized: true}},
 		{name: "unknown action", subject: f.aliceProc, action: "org.libvirt.api.domain.no-such-permission",
 			wantError: "not registered"},
 		{name: "stale start time", subject: polkit.Subject{PID: f.aliceProc.PID,

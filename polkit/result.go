@@ -16,7 +16,7 @@ const dismissedKey = "polkit.dismissed"
 type Result struct {
 	Authorized bool
 	Challenge  bool // polkit's is_challenge
-	Dismissed  bool // the polkit.dismissed detail was set
+	Dismissed  bool // the polkit.dismissed detail was "true"
 	Details    map[string]string
 }
 

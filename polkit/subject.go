@@ -11,6 +11,11 @@ import (
 // The start time guards against the pid being reused by another process
 // (polkitd checks it); the pair still has known races (CVE-2013-4288,
 // CVE-2019-6133) that only the pidfd form of polkit >= 124 closes.
+//
+// polkitd judges the subject as the user UID names without comparing it
+// with the process's own uid (seen with polkit 122): the caller vouches for
+// it. Take PID and UID from the peer's socket credentials (SO_PEERCRED), as
+// libvirt does, never from anything the peer says.
 type Subject struct {
 	PID       uint32
 	StartTime uint64 // field 22 of /proc/PID/stat: clock ticks after boot
