@@ -155,14 +155,50 @@ func (a *Auditd) Disable(t testing.TB) {
 func (a *Auditd) Search(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := a.run("ausearch", args)
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 1 && strings.Contains(out, "<no matches>") {
+	if noMatches(err, out) {
 		return ""
 	}
 	if err != nil {
 		t.Fatalf("testsys: ausearch %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// SearchUnenriched is Search over the records with auditd's enrichment
+// taken off. An enriched log (auditd.conf log_format = ENRICHED, the
+// default) carries, after a 0x1d byte, a name for each uid field, and
+// ausearch gives every uid= of a record the name of the first one; without
+// it, ausearch -i and -ua <name> look names up themselves. This is what
+// "ausearch --raw | sed 's/\x1d.*//' | ausearch ARGS" does.
+func (a *Auditd) SearchUnenriched(t testing.TB, args ...string) string {
+	t.Helper()
+	raw := a.Search(t, "--raw")
+	var plain strings.Builder
+	for _, line := range strings.SplitAfter(raw, "\n") {
+		if i := strings.IndexByte(line, 0x1d); i >= 0 {
+			line = line[:i] + "\n"
+		}
+		plain.WriteString(line)
+	}
+	c := exec.Command("ausearch", args...)
+	c.Env = append(os.Environ(), "LC_ALL=C")
+	c.Stdin = strings.NewReader(plain.String()) // a pipe: ausearch reads it
+	out, err := c.CombinedOutput()
+	if noMatches(err, string(out)) {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("testsys: ausearch %s (unenriched): %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// noMatches reports ausearch's "nothing found": exit status 1 and
+// "<no matches>", or nothing at all with --raw.
+func noMatches(err error, out string) bool {
+	var exit *exec.ExitError
+	return errors.As(err, &exit) && exit.ExitCode() == 1 &&
+		(strings.TrimSpace(out) == "" || strings.TrimSpace(out) == "<no matches>")
 }
 
 // WaitSearch runs Search until ok accepts its output, for up to 10 s: auditd

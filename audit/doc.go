@@ -1,0 +1,59 @@
+// Package audit writes one Linux audit record per access decision, granted
+// or denied, cached or not, so that auditors can answer "who was allowed or
+// denied what, on which VM, when" with ausearch and aureport, and can trust
+// that no record was dropped without being counted and logged.
+//
+// The package takes a plain Record; it knows nothing of sockets, command
+// lines or how a decision was made.
+//
+// # Record type
+//
+// Records are AUDIT_USER_AVC (1107): the type that userspace object
+// managers, dbus-daemon and systemd among them, use for their access
+// decisions, which is what this helper makes. ausearch -m USER_AVC finds
+// them, its user-record parser reads vm=, uuid=, the subject's uid= and
+// res=, and aureport counts them in its AVC report. The kernel also keeps
+// USER_AVC records when audit is disabled (for SELinux's sake); this
+// package honours the host's choice and does not send them then.
+//
+// The text does not imitate SELinux's "avc:  denied  { perm }" form: these
+// are not SELinux decisions, and SELinux tools (audit2allow, setroubleshoot)
+// treat every USER_AVC in that form as one. VIRT_CONTROL (2500) was not
+// chosen either: libvirt writes it when it acts on a VM, and a decision is
+// not an action.
+//
+// # Format
+//
+// See Format for the fields and why they come in that order. An example,
+// as ausearch -i prints it (the kernel adds the first pid= uid= auid= ses=,
+// which are the helper's own):
+//
+//	type=USER_AVC msg=audit(...) : pid=812 uid=root auid=unset ses=unset
+//	msg='decision=denied reason=policy permission=start
+//	action_id=org.libvirt.api.domain.start tclass=domain vm=web01
+//	pid=4242 uid=alice sauid=alice ses=3
+//	uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU"
+//	domain_name="web01" domain_uuid="6d8f3c4e-..." driver=polkit
+//	cached=no exe=/usr/bin/virsh hostname=? addr=? terminal=? res=failed'
+//
+// # Levels
+//
+// Level mirrors libvirtd.conf's audit_level: Off writes nothing; Auto (the
+// default) writes when the host's audit is usable and carries on without
+// it, counting every record it could not write; Required refuses to Open
+// when audit is unusable and makes Write fail, so the caller denies, until
+// the kernel accepted the record. Config.Log is audit_logging: each
+// decision also goes to the daemon's log.
+//
+// # Never silent, never stalled
+//
+// The kernel holds a sender for up to backlog_wait_time (60 s by default)
+// when its backlog is over backlog_limit. One goroutine owns the netlink
+// socket (go-libaudit's client is not safe for concurrent use) and takes
+// records from a bounded queue; at level Auto, Write only queues, so
+// decisions never wait for the kernel, and a record that finds the queue
+// full is lost. Every lost record is counted by cause (Stats.Lost) and
+// logged, at most once per 10 s per cause. The kernel's own lost counter,
+// which rises when the kernel drops records it had accepted, is watched
+// too (Stats.KernelLost), when the process may read the audit status.
+package audit

@@ -1,0 +1,262 @@
+package audit
+
+import (
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// webRecord is a typical grant: virsh starting a domain, allowed by polkit.
+func webRecord() Record {
+	return Record{
+		Granted:    true,
+		Permission: "start",
+		ActionID:   "org.libvirt.api.domain.start",
+		ObjectType: "domain",
+		VMName:     "web01",
+		UUID:       "6d8f3c4e-0b1a-4c2d-9e8f-112233445566",
+		Details: []Detail{
+			{"connect_driver", "QEMU"},
+			{"domain_name", "web01"},
+			{"domain_uuid", "6d8f3c4e-0b1a-4c2d-9e8f-112233445566"},
+		},
+		PID: 4242, UID: 1000, AUID: 1000, Session: 3,
+		Exe:    "/usr/bin/virsh",
+		Driver: "polkit",
+	}
+}
+
+func TestFormat(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Record)
+		want string
+	}{
+		{
+			name: "grant",
+			edit: func(*Record) {},
+			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
+				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
+				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
+				`exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+		},
+		{
+			name: "cached denial of a network by a stack",
+			edit: func(r *Record) {
+				*r = Record{Reason: "policy", Permission: "write", ActionID: "org.libvirt.api.network.write",
+					ObjectType: "network", Details: []Detail{{"connect_driver", "network"}, {"network_name", "default"}},
+					PID: 7, UID: 0, AUID: Unset, Session: Unset, Driver: "none,polkit", Cached: true}
+			},
+			want: `decision=denied reason=policy permission=write action_id=org.libvirt.api.network.write tclass=network ` +
+				`pid=7 uid=0 sauid=4294967295 ses=4294967295 connect_driver="network" network_name="default" ` +
+				`driver=none,polkit cached=yes exe=? hostname=? addr=? terminal=? res=failed`,
+		},
+		{
+			name: "empty vocabulary is ?",
+			edit: func(r *Record) { *r = Record{} },
+			want: `decision=denied reason=? permission=? action_id=? tclass=? pid=0 uid=0 sauid=0 ses=0 ` +
+				`driver=? cached=no exe=? hostname=? addr=? terminal=? res=failed`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := webRecord()
+			tt.edit(&r)
+			if got := Format(r); got != tt.want {
+				t.Errorf("Format:\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFormatHostileValues(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        string // how the vm= and domain_name= values are written
+	}{
+		{"plain", "web-01.prod_2", `"web-01.prod_2"`},
+		{"space and quote", `a b"c`, hexOf(`a b"c`)},
+		{"apostrophe", `it's`, hexOf(`it's`)},
+		{"fake field", `x res=failed`, hexOf(`x res=failed`)},
+		{"equals alone", `res=failed`, hexOf(`res=failed`)},
+		{"newline", "a\nb", hexOf("a\nb")},
+		{"nul", "a\x00b", hexOf("a\x00b")},
+		{"tab", "a\tb", hexOf("a\tb")},
+		{"del", "a\x7fb", hexOf("a\x7fb")},
+		{"non-ascii", "vm-é", hexOf("vm-é")},
+		{"closing quote of msg", `x' res=success`, hexOf(`x' res=success`)},
+		{"looks like hex", "CAFE", `"CAFE"`},
+		{"backslash and parens", `a\b(c)`, `"a\b(c)"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := webRecord()
+			r.Granted = false
+			r.Reason = "policy"
+			r.VMName = tt.value
+			r.Details[1].Value = tt.value
+			r.Exe = tt.value
+			got := Format(r)
+			for _, f := range []string{"vm", "domain_name", "exe"} {
+				if !strings.Contains(got, " "+f+"="+tt.want+" ") {
+					t.Errorf("%s not written as %s in\n%s", f, tt.want, got)
+				}
+			}
+			checkParseable(t, got)
+		})
+	}
+}
+
+func TestFormatHostileVocabulary(t *testing.T) {
+	r := webRecord()
+	r.Permission = "start res=success"
+	r.ActionID = "org.libvirt.api.domain.start'"
+	r.ObjectType = "domain,"
+	r.Driver = `polkit"`
+	r.UUID = "6d8f:uuid=1 x"
+	got := Format(r)
+	for _, want := range []string{
+		"permission=" + hexOf("start res=success") + " ",
+		"action_id=" + hexOf("org.libvirt.api.domain.start'") + " ",
+		`tclass="domain,"`,
+		"driver=" + hexOf(`polkit"`) + " ",
+		"uuid=" + hexOf("6d8f:uuid=1 x") + " ",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	checkParseable(t, got)
+}
+
+func TestDetailKey(t *testing.T) {
+	tests := []struct{ key, want string }{
+		{"domain_uuid", "domain_uuid"},
+		{"interface_macaddr", "interface_macaddr"},
+		{"secret_usage_volume", "secret_usage_volume"},
+		{"vol_key", "vol_key"},
+		{"res", "x_" + hexOf("res")},
+		{"myres", "x_" + hexOf("myres")},
+		{"owner_uid", "x_" + hexOf("owner_uid")},
+		{"xvm", "x_" + hexOf("xvm")},
+		{"real_exe", "x_" + hexOf("real_exe")},
+		{"uid", "x_" + hexOf("uid")},
+		{"Domain", "x_" + hexOf("Domain")},
+		{"a b", "x_" + hexOf("a b")},
+		{"k=v", "x_" + hexOf("k=v")},
+		{"", "x_"},
+		{strings.Repeat("k", 60), "x_" + hexOf(strings.Repeat("k", maxKey))},
+	}
+	for _, tt := range tests {
+		if got := detailKey(tt.key); got != tt.want {
+			t.Errorf("detailKey(%q) = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestFormatTruncates(t *testing.T) {
+	long := strings.Repeat("v", 20000)
+	hostile := strings.Repeat("é ", 5000)
+	tests := []struct {
+		name string
+		edit func(*Record)
+	}{
+		{"long vm name", func(r *Record) { r.VMName = long; r.Details[1].Value = long }},
+		{"long hostile name", func(r *Record) { r.VMName = hostile; r.Details[1].Value = hostile }},
+		{"long exe", func(r *Record) { r.Exe = "/" + long }},
+		{"long uuid", func(r *Record) { r.UUID = long }},
+		{"many details", func(r *Record) {
+			for i := 0; i < 100; i++ {
+				r.Details = append(r.Details, Detail{"pool_name", long[:200]})
+			}
+		}},
+		{"everything at its worst", func(r *Record) {
+			r.Granted = false
+			r.Reason, r.Permission, r.ActionID, r.ObjectType, r.Driver = hostile, hostile, hostile, hostile, hostile
+			r.VMName, r.UUID, r.Exe = hostile, hostile, hostile
+			r.Details = nil
+			for i := 0; i < 100; i++ {
+				r.Details = append(r.Details, Detail{hostile, hostile})
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := webRecord()
+			tt.edit(&r)
+			got := Format(r)
+			if len(got) > MaxText {
+				t.Fatalf("record is %d bytes, more than %d", len(got), MaxText)
+			}
+			if !strings.Contains(got, " truncated=yes exe=") {
+				t.Errorf("no truncated=yes before exe= in %.300s...", got)
+			}
+			for _, want := range []string{"decision=", " permission=", " pid=4242 uid=1000 sauid=1000 ses=3 ", " cached=no ", " hostname=? addr=? terminal=? res="} {
+				if !strings.Contains(got, want) {
+					t.Errorf("decision field %q lost", want)
+				}
+			}
+			checkParseable(t, got)
+		})
+	}
+}
+
+func TestFormatCutsOnCharacterBoundary(t *testing.T) {
+	r := webRecord()
+	r.VMName = strings.Repeat("é", 9000) // hex-encoded, so cut in bytes
+	got := Format(r)
+	m := regexp.MustCompile(` vm=([0-9A-F]+) `).FindStringSubmatch(got)
+	if m == nil {
+		t.Fatalf("no hex vm= in %.200s", got)
+	}
+	raw, err := hex.DecodeString(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimSuffix(string(raw), truncMark)
+	if name == string(raw) || strings.Trim(name, "é") != "" {
+		t.Errorf("vm name cut badly: ends %q", raw[len(raw)-8:])
+	}
+}
+
+func TestFormatShortRecordUntouched(t *testing.T) {
+	r := webRecord()
+	r.VMName = strings.Repeat("v", 4000)
+	if got := Format(r); strings.Contains(got, "truncated") || !strings.Contains(got, `vm="`+r.VMName+`"`) {
+		t.Errorf("a record under %d bytes was cut", MaxText)
+	}
+}
+
+func hexOf(s string) string { return strings.ToUpper(hex.EncodeToString([]byte(s))) }
+
+// fieldRE is one field as this package writes it: a name, and a value that
+// is bare, quoted or hex, none holding a space, '=', or an apostrophe.
+var fieldRE = regexp.MustCompile(`^[a-z_][a-zA-Z0-9_]*=("[^"' =]*"|[^"' =]+)$`)
+
+// checkParseable checks what ausearch's substring search relies on: every
+// space-separated token is one well-formed field, the parser's keys occur
+// once each, and res= is last.
+func checkParseable(t *testing.T, rec string) {
+	t.Helper()
+	if len(rec) > MaxText {
+		t.Errorf("record longer than %d bytes", MaxText)
+	}
+	for _, tok := range strings.Split(rec, " ") {
+		if !fieldRE.MatchString(tok) {
+			t.Errorf("malformed field %.80q", tok)
+		}
+	}
+	for _, key := range []string{"vm=", "res=", "exe=", "hostname=", "terminal=", "tclass=", "acct=", "comm=", "cwd=", "subj="} {
+		if n := strings.Count(rec, key); n > 1 {
+			t.Errorf("%q occurs %d times", key, n)
+		}
+	}
+	if !regexp.MustCompile(` res=(success|failed)$`).MatchString(rec) {
+		t.Errorf("res= is not the last field")
+	}
+	// ausearch takes the first " uid=" after vm= as the subject's uid.
+	if i, j := strings.Index(rec, " uid="), strings.Index(rec, "uuid="); j >= 0 && j < i {
+		t.Errorf("uuid= comes before uid=")
+	}
+}

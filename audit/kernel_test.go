@@ -1,0 +1,355 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+)
+
+// These tests write records through the real kernel to the real auditd and
+// read them back with the real ausearch and aureport. Each marks its
+// records with a VM name and UUID of its own.
+
+// subject is a real process of a real test user, as a Record's subject.
+type subject struct {
+	user testsys.User
+	proc testsys.Proc
+	auid uint32
+	ses  uint32
+	exe  string
+}
+
+func newSubject(t *testing.T, name string) subject {
+	t.Helper()
+	u := testsys.AddUser(t, name)
+	p := u.Start(t)
+	s := subject{user: u, proc: p, auid: procUint(t, int(p.PID), "loginuid"), ses: procUint(t, int(p.PID), "sessionid")}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.exe = exe
+	return s
+}
+
+func procUint(t *testing.T, pid int, file string) uint32 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint32(v)
+}
+
+// domainRecord is s's request for permission on domain vm.
+func (s subject) domainRecord(granted bool, permission, vm, uuid string) Record {
+	r := Record{
+		Granted:    granted,
+		Permission: permission,
+		ActionID:   "org.libvirt.api.domain." + strings.ReplaceAll(permission, "_", "-"),
+		ObjectType: "domain",
+		VMName:     vm,
+		UUID:       uuid,
+		Details:    []Detail{{"connect_driver", "QEMU"}, {"domain_name", vm}, {"domain_uuid", uuid}},
+		PID:        int(s.proc.PID), UID: s.user.UID, AUID: s.auid, Session: s.ses, Exe: s.exe,
+		Driver: "polkit",
+	}
+	if !granted {
+		r.Reason = "policy"
+	}
+	return r
+}
+
+func newUUID(t *testing.T) string {
+	t.Helper()
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func uniqueName(t *testing.T, prefix string) string {
+	return prefix + "-" + newUUID(t)[:8]
+}
+
+// openKernel opens a real Writer, closed at cleanup.
+func openKernel(t *testing.T, cfg Config) *Writer {
+	t.Helper()
+	w, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return w
+}
+
+func mustWrite(t *testing.T, w *Writer, r Record) {
+	t.Helper()
+	if err := w.Write(context.Background(), r); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+}
+
+// events counts the USER_AVC records ausearch printed, one per event.
+func events(out string) int {
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "type=USER_AVC ") {
+			n++
+		}
+	}
+	return n
+}
+
+func count(n int) func(string) bool { return func(out string) bool { return events(out) == n } }
+
+func TestKernelRecordsAreSearchable(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	alice, bob := newSubject(t, "alice"), newSubject(t, "bob")
+	vm, uuid := uniqueName(t, "web"), newUUID(t)
+	w := openKernel(t, Config{Level: Required})
+	mustWrite(t, w, alice.domainRecord(true, "start", vm, uuid))
+	denied := bob.domainRecord(false, "stop", vm, uuid)
+	mustWrite(t, w, denied)
+	cached := alice.domainRecord(true, "start", vm, uuid)
+	cached.Cached = true
+	mustWrite(t, w, cached)
+
+	all := a.WaitSearch(t, count(3), "-m", "USER_AVC", "-i", "--vm-name", vm)
+	t.Logf("ausearch -m USER_AVC -i --vm-name %s:\n%s", vm, all)
+	for _, want := range []string{
+		"type=USER_AVC", "decision=granted", "decision=denied reason=policy", "permission=stop",
+		"action_id=org.libvirt.api.domain.start", "tclass=domain", "vm=" + vm, "uuid=" + uuid,
+		"sauid=", "exe=" + alice.exe, "driver=polkit", "cached=yes", "cached=no", "res=success", "res=failed",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("ausearch -i output lacks %q", want)
+		}
+	}
+	if n := events(a.Search(t, "--uuid", uuid)); n != 3 {
+		t.Errorf("ausearch --uuid found %d events, want 3", n)
+	}
+
+	// -ua and -ui read the subject's uid= (the second uid= of the record).
+	bobs := a.Search(t, "-i", "-ua", strconv.Itoa(int(bob.user.UID)), "--vm-name", vm)
+	if events(bobs) != 1 || !strings.Contains(bobs, "permission=stop") {
+		t.Errorf("ausearch -ua %d found:\n%s\nwant bob's one denial", bob.user.UID, bobs)
+	}
+	if n := events(a.Search(t, "-ui", strconv.Itoa(int(alice.user.UID)))); n != 2 {
+		t.Errorf("ausearch -ui %d found %d events, want alice's 2", alice.user.UID, n)
+	}
+
+	// --success no: denials only.
+	no := a.Search(t, "-i", "--success", "no", "--vm-name", vm)
+	if events(no) != 1 || !strings.Contains(no, "decision=denied") {
+		t.Errorf("ausearch --success no found:\n%s\nwant the one denial", no)
+	}
+	if n := events(a.Search(t, "--success", "yes", "--uuid", uuid)); n != 2 {
+		t.Errorf("ausearch --success yes found %d events, want 2", n)
+	}
+
+	// -i names users. On an enriched log it names every uid= after the
+	// kernel's after the first one (the helper's, root); without the
+	// enrichment it looks the subject up, and -ua takes a name.
+	plain := a.SearchUnenriched(t, "-i", "-ua", bob.user.Name)
+	t.Logf("unenriched ausearch -i -ua %s:\n%s", bob.user.Name, plain)
+	if events(plain) != 1 || !strings.Contains(plain, " uid="+bob.user.Name+" ") ||
+		!strings.Contains(plain, "pid="+strconv.Itoa(int(bob.proc.PID))+" ") {
+		t.Errorf("unenriched ausearch -i -ua %s does not show bob by name", bob.user.Name)
+	}
+	if !strings.Contains(all, "pid="+strconv.Itoa(os.Getpid())+" uid=root ") {
+		t.Errorf("ausearch -i does not name the helper's user, root")
+	}
+	if st := w.Stats(); st.Sent != 3 || st.Lost.Total() != 0 {
+		t.Errorf("stats %+v, want 3 sent", st)
+	}
+}
+
+func TestKernelReports(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	alice := newSubject(t, "carol")
+	vm, uuid := uniqueName(t, "db"), newUUID(t)
+	w := openKernel(t, Config{Level: Required})
+	for _, p := range []string{"start", "getattr", "read"} {
+		mustWrite(t, w, alice.domainRecord(true, p, vm, uuid))
+	}
+	mustWrite(t, w, alice.domainRecord(false, "open_graphics", vm, uuid))
+	a.WaitSearch(t, count(4), "-m", "USER_AVC", "--uuid", uuid)
+
+	avc := a.Report(t, "--avc", "-i")
+	t.Logf("aureport --avc -i:\n%s", avc)
+	if n := strings.Count(avc, " domain "); n < 4 {
+		t.Errorf("aureport --avc lists %d domain decisions, want at least 4", n)
+	}
+	exe := a.Report(t, "-x", "--summary", "-i")
+	t.Logf("aureport -x --summary -i:\n%s", exe)
+	if !regexp.MustCompile(`(?m)^\d+\s+` + regexp.QuoteMeta(alice.exe) + `$`).MatchString(exe) {
+		t.Errorf("aureport -x --summary does not count %s", alice.exe)
+	}
+	failed := a.Report(t, "--failed", "-e", "-i")
+	t.Logf("aureport --failed -e -i:\n%s", failed)
+	if !strings.Contains(failed, "USER_AVC") {
+		t.Errorf("aureport --failed does not list the denial")
+	}
+	sum := a.Report(t, "--summary", "-i")
+	t.Logf("aureport --summary -i:\n%s", sum)
+	if !regexp.MustCompile(`Number of AVC's: [1-9]`).MatchString(sum) {
+		t.Errorf("aureport --summary counts no AVC events")
+	}
+}
+
+func TestKernelHostileVMName(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	s := newSubject(t, "mallory")
+	token := newUUID(t)[:8]
+	names := []string{
+		`a b"c-` + token,
+		`x' res=success uid=0 vm="evil-` + token,
+		"line\nbreak-" + token,
+		"ünïcode-" + token,
+	}
+	w := openKernel(t, Config{Level: Required})
+	for _, vm := range names {
+		mustWrite(t, w, s.domainRecord(false, "start", vm, newUUID(t)))
+	}
+	for _, vm := range names {
+		raw := a.WaitSearch(t, count(1), "--raw", "--vm-name", vm)
+		if n := strings.Count(raw, "res="); n != 1 {
+			t.Errorf("vm %q: %d res= fields in\n%s", vm, n, raw)
+		}
+		if !strings.Contains(raw, "res=failed'") || strings.Contains(raw, `vm="evil`) {
+			t.Errorf("vm %q: forged fields in\n%s", vm, raw)
+		}
+		if n := events(a.Search(t, "--success", "yes", "--vm-name", vm)); n != 0 {
+			t.Errorf("vm %q: the denial is found as a success", vm)
+		}
+		if n := events(a.Search(t, "-ua", strconv.Itoa(int(s.user.UID)), "--vm-name", vm)); n != 1 {
+			t.Errorf("vm %q: -ua does not find the subject", vm)
+		}
+	}
+	out := a.Search(t, "-i", "--vm-name", names[0])
+	t.Logf("ausearch -i --vm-name %q:\n%s", names[0], out)
+	if !strings.Contains(out, "vm="+names[0]) {
+		t.Errorf("ausearch -i does not decode the vm name")
+	}
+	// --vm-name matches substrings; -w asks for the whole name.
+	if n := events(a.Search(t, "-w", "--vm-name", `evil-`+token)); n != 0 {
+		t.Errorf("the forged vm= was found")
+	}
+	if n := events(a.Search(t, "-w", "--vm-name", names[1])); n != 1 {
+		t.Errorf("the hostile name is not found whole")
+	}
+}
+
+func TestKernelAuditDisabled(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	s := newSubject(t, "dave")
+	a.Disable(t)
+
+	_, err := Open(Config{Level: Required})
+	var aerr *Error
+	if !errors.As(err, &aerr) || aerr.Cause != Disabled {
+		t.Fatalf("Open at level 2 with audit disabled = %v, want a Disabled *Error", err)
+	}
+	t.Logf("level 2 refuses: %v", err)
+
+	vm := uniqueName(t, "off")
+	w := openKernel(t, Config{Level: Auto, StatusInterval: 20 * time.Millisecond})
+	for i := 0; i < 10; i++ {
+		mustWrite(t, w, s.domainRecord(true, "start", vm, newUUID(t)))
+	}
+	waitFor(t, "10 losses", func() bool { return w.Stats().Lost.Disabled == 10 })
+
+	if out, err := exec.Command("auditctl", "-e", "1").CombinedOutput(); err != nil {
+		t.Fatalf("auditctl -e 1: %v: %s", err, out)
+	}
+	waitFor(t, "audit to be seen enabled", func() bool { return w.Stats().Status.Enabled == 1 })
+	mustWrite(t, w, s.domainRecord(true, "start", vm, newUUID(t)))
+	a.WaitSearch(t, count(1), "--vm-name", vm)
+	if st := w.Stats(); st.Sent != 1 || st.Lost.Total() != 10 {
+		t.Errorf("stats %+v, want 1 sent and 10 lost", st)
+	}
+}
+
+// noCapEnv marks the child of TestKernelWithoutCapAuditWrite, which runs
+// without CAP_AUDIT_WRITE.
+const noCapEnv = "VIRT_ACL_HELPER_AUDIT_NOCAP_CHILD"
+
+func TestKernelWithoutCapAuditWrite(t *testing.T) {
+	if os.Getenv(noCapEnv) == "1" {
+		noCapChild(t)
+		return
+	}
+	testsys.StartAuditd(t)
+	setpriv := testsys.NeedCommand(t, "setpriv")
+	// Dropping it from the bounding set before exec takes it out of the
+	// child's permitted and effective sets, even for root.
+	cmd := exec.Command(setpriv, "--bounding-set=-audit_write", "--inh-caps=-audit_write",
+		os.Args[0], "-test.run=^TestKernelWithoutCapAuditWrite$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), noCapEnv+"=1", testsys.IntegrationEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child without CAP_AUDIT_WRITE:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestKernelWithoutCapAuditWrite") {
+		t.Fatalf("child failed: %v", err)
+	}
+}
+
+func noCapChild(t *testing.T) {
+	if ok, err := canWrite(); err != nil || ok {
+		t.Fatalf("child still has CAP_AUDIT_WRITE (%v)", err)
+	}
+	_, err := Open(Config{Level: Required})
+	var aerr *Error
+	if !errors.As(err, &aerr) || aerr.Cause != Refused {
+		t.Fatalf("Open at level 2 = %v, want a Refused *Error", err)
+	}
+	t.Logf("level 2 refuses: %v", err)
+
+	w, err := Open(Config{Level: Auto})
+	if err != nil {
+		t.Fatalf("Open at level 1: %v", err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := w.Write(context.Background(), webRecord()); err != nil {
+			t.Fatalf("Write at level 1: %v", err)
+		}
+	}
+	w.Close()
+	st := w.Stats()
+	t.Logf("level 1 carries on: stats %+v", st)
+	if st.Sent != 0 || st.Lost.Refused != 5 {
+		t.Fatalf("stats %+v, want 5 records lost as refused", st)
+	}
+
+	// The kernel itself refuses, too: the capability check is not a guess.
+	s, err := dialSender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if err := s.send(nulTerminated(Format(webRecord()))); !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("kernel answered %v, want EPERM", err)
+	}
+}

@@ -1,0 +1,91 @@
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// warnEvery is the least time between two warnings of one kind: a broken
+// audit path must not flood the daemon's log at the decision rate.
+const warnEvery = 10 * time.Second
+
+// limiter rate-limits warnings by kind and counts those held back.
+type limiter struct {
+	every time.Duration
+	now   func() time.Time
+
+	mu   sync.Mutex
+	next map[string]time.Time
+	held map[string]uint64
+}
+
+func newLimiter(every time.Duration) *limiter {
+	return &limiter{every: every, now: time.Now, next: map[string]time.Time{}, held: map[string]uint64{}}
+}
+
+// allow reports whether a warning of this kind may be logged now and, if
+// so, how many were held back since the last one.
+func (l *limiter) allow(kind string) (bool, uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Before(l.next[kind]) {
+		l.held[kind]++
+		return false, 0
+	}
+	l.next[kind] = now.Add(l.every)
+	held := l.held[kind]
+	l.held[kind] = 0
+	return true, held
+}
+
+// warn logs msg at most once per warnEvery for its kind.
+func (w *Writer) warn(kind, msg string, attrs ...slog.Attr) {
+	ok, held := w.limit.allow(kind)
+	if !ok {
+		return
+	}
+	if held > 0 {
+		attrs = append(attrs, slog.Uint64("suppressed", held))
+	}
+	w.log.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
+}
+
+// logDecision writes r to the daemon's log (audit_logging): grants at Info,
+// denials at Warn. slog quotes what needs quoting.
+func (w *Writer) logDecision(r Record) {
+	level, msg := slog.LevelWarn, "access denied"
+	if r.Granted {
+		level, msg = slog.LevelInfo, "access granted"
+	}
+	attrs := []slog.Attr{
+		slog.String("permission", r.Permission),
+		slog.String("action_id", r.ActionID),
+		slog.String("object_type", r.ObjectType),
+	}
+	if r.VMName != "" {
+		attrs = append(attrs, slog.String("vm", r.VMName))
+	}
+	if r.UUID != "" {
+		attrs = append(attrs, slog.String("uuid", r.UUID))
+	}
+	details := make([]any, 0, len(r.Details))
+	for _, d := range r.Details {
+		details = append(details, slog.String(d.Key, d.Value))
+	}
+	attrs = append(attrs,
+		slog.Group("object", details...),
+		slog.Int("pid", r.PID),
+		slog.Uint64("uid", uint64(r.UID)),
+		slog.Uint64("auid", uint64(r.AUID)),
+		slog.Uint64("session", uint64(r.Session)),
+		slog.String("exe", r.Exe),
+		slog.String("driver", r.Driver),
+		slog.Bool("cached", r.Cached))
+	if !r.Granted {
+		attrs = append(attrs, slog.String("reason", r.Reason))
+	}
+	w.log.LogAttrs(context.Background(), level, msg, attrs...)
+}

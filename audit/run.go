@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"errors"
+	"log/slog"
+	"syscall"
+	"time"
+)
+
+// run sends the queued records, in order, until Close; it owns s.
+func (w *Writer) run(s sender) {
+	defer w.running.Done()
+	defer s.close()
+	for {
+		select {
+		case j := <-w.jobs:
+			w.handle(s, j)
+		case <-w.stop:
+			w.drain(s)
+			return
+		}
+	}
+}
+
+// handle writes one record. A level Required record whose caller stopped
+// waiting is not sent: it would say "granted" for a request that the caller
+// has denied.
+func (w *Writer) handle(s sender, j job) {
+	if j.ctx != nil && j.ctx.Err() != nil {
+		w.finish(j, &Error{Timeout, j.ctx.Err()})
+		return
+	}
+	if st := w.status.Load(); st.Known && st.Enabled == 0 {
+		w.finish(j, &Error{Disabled, errDisabled})
+		return
+	}
+	if err := s.send(j.text); err != nil {
+		w.finish(j, kernelError(err))
+		return
+	}
+	w.finish(j, nil)
+}
+
+// finish counts the outcome of j and tells its caller, if one waits.
+func (w *Writer) finish(j job, e *Error) {
+	if e == nil {
+		w.cnt.sent.Add(1)
+	} else {
+		w.lose(e)
+	}
+	if j.done != nil {
+		j.done <- e
+	}
+}
+
+// drain writes what was queued before Close, until closeFlush passes.
+func (w *Writer) drain(s sender) {
+	deadline := time.Now().Add(closeFlush)
+	for {
+		select {
+		case j := <-w.jobs:
+			if time.Now().After(deadline) {
+				w.finish(j, &Error{Closed, errClosed})
+				continue
+			}
+			w.handle(s, j)
+		default:
+			return
+		}
+	}
+}
+
+// poll reads the kernel's audit status every StatusInterval until Close;
+// it owns sr. It stops reading when the status is not readable for lack of
+// privilege: that will not change.
+func (w *Writer) poll(sr statusReader) {
+	defer w.running.Done()
+	defer sr.close()
+	t := time.NewTicker(w.cfg.StatusInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			if !w.refresh(sr) {
+				return
+			}
+		}
+	}
+}
+
+// refresh reads the status once and reports whether to keep reading.
+func (w *Writer) refresh(sr statusReader) bool {
+	st, lost, err := sr.read()
+	if err != nil {
+		w.status.Store(&Status{})
+		if errors.Is(err, syscall.EPERM) {
+			w.log.Info("audit: the kernel's audit status is no longer readable", "err", err)
+			return false
+		}
+		w.warn("status", "audit: cannot read the kernel's audit status", slog.Any("err", err))
+		return true
+	}
+	old := w.status.Swap(&st)
+	w.noteChanges(old, &st)
+	w.noteKernelLost(lost)
+	return true
+}
+
+// noteChanges logs the status changes an operator should know about.
+func (w *Writer) noteChanges(old, st *Status) {
+	if old.Known && (old.Enabled == 0) != (st.Enabled == 0) {
+		if st.Enabled == 0 {
+			w.log.Warn("audit: the host's audit was disabled; decisions are not audited")
+		} else {
+			w.log.Info("audit: the host's audit was enabled; decisions are audited again")
+		}
+	}
+	if old.Known && (old.Daemon == 0) != (st.Daemon == 0) {
+		if st.Daemon == 0 {
+			w.log.Warn("audit: the audit daemon is gone; records go to the kernel log until one starts")
+		} else {
+			w.log.Info("audit: an audit daemon is running again", "pid", st.Daemon)
+		}
+	}
+}
+
+// noteKernelLost adds the rise of the kernel's lost counter. The counter
+// can be reset (auditctl --reset-lost); it then starts again from zero.
+func (w *Writer) noteKernelLost(lost uint32) {
+	var rise uint32
+	if lost >= w.lastLost {
+		rise = lost - w.lastLost
+	} else {
+		rise = lost
+	}
+	w.lastLost = lost
+	if rise == 0 {
+		return
+	}
+	w.kernelLost.Add(uint64(rise))
+	w.warn("kernel-lost", "audit: the kernel dropped audit records (see auditctl -s)",
+		slog.Uint64("dropped", uint64(rise)))
+}

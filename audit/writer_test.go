@@ -1,0 +1,486 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeSender stands in for the kernel: it records what it is sent, and can
+// fail, or block until released as the kernel does with a full backlog.
+type fakeSender struct {
+	mu      sync.Mutex
+	texts   []string
+	err     error
+	blocked chan struct{} // non-nil: send waits until it is closed
+	entered chan struct{} // told, when it has room, that a send started
+	closed  bool
+}
+
+func (f *fakeSender) send(text []byte) error {
+	f.mu.Lock()
+	blocked, entered := f.blocked, f.entered
+	f.mu.Unlock()
+	if entered != nil {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+	}
+	if blocked != nil {
+		<-blocked
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if len(text) == 0 || text[len(text)-1] != 0 {
+		return errors.New("record not NUL-terminated")
+	}
+	f.texts = append(f.texts, string(text[:len(text)-1]))
+	return nil
+}
+
+func (f *fakeSender) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+
+func (f *fakeSender) sent() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.texts...)
+}
+
+// fakeStatus answers status reads with whatever the test set last.
+type fakeStatus struct {
+	mu   sync.Mutex
+	st   Status
+	lost uint32
+	err  error
+}
+
+func (f *fakeStatus) read() (Status, uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st, f.lost, f.err
+}
+
+func (f *fakeStatus) set(st Status, lost uint32, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st, f.lost, f.err = st, lost, err
+}
+
+func (f *fakeStatus) close() error { return nil }
+
+type fakeKernel struct {
+	s       *fakeSender
+	st      *fakeStatus
+	dialErr error
+	noCap   bool
+}
+
+func (k *fakeKernel) dial() (sender, statusReader, error) {
+	if k.dialErr != nil {
+		return nil, nil, k.dialErr
+	}
+	return k.s, k.st, nil
+}
+
+func (k *fakeKernel) canWrite() (bool, error) { return !k.noCap, nil }
+
+var enabled = Status{Known: true, Enabled: 1, Daemon: 99, BacklogLimit: 8192}
+
+func newFake() *fakeKernel {
+	return &fakeKernel{s: &fakeSender{}, st: &fakeStatus{st: enabled}}
+}
+
+// openFake opens a Writer on k that is closed at cleanup.
+func openFake(t *testing.T, cfg Config, k *fakeKernel) *Writer {
+	t.Helper()
+	if cfg.StatusInterval == 0 {
+		cfg.StatusInterval = 5 * time.Millisecond
+	}
+	w, err := open(cfg, k)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func record(i int) Record {
+	r := webRecord()
+	r.VMName = fmt.Sprintf("vm%d", i)
+	return r
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestAutoSendsInOrder(t *testing.T) {
+	k := newFake()
+	w := openFake(t, Config{Level: Auto}, k)
+	for i := 0; i < 100; i++ {
+		if err := w.Write(context.Background(), record(i)); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	got := k.s.sent()
+	if len(got) != 100 {
+		t.Fatalf("%d records sent, want 100", len(got))
+	}
+	for i, text := range got {
+		if want := Format(record(i)); text != want {
+			t.Fatalf("record %d:\n got %s\nwant %s", i, text, want)
+		}
+	}
+	if st := w.Stats(); st.Sent != 100 || st.Lost.Total() != 0 {
+		t.Errorf("stats %+v, want 100 sent and none lost", st)
+	}
+	if !k.s.closed {
+		t.Error("sender not closed by Close")
+	}
+}
+
+func TestAutoNeverWaitsForABlockedKernel(t *testing.T) {
+	k := newFake()
+	k.s.blocked = make(chan struct{})
+	k.s.entered = make(chan struct{}, 1)
+	w := openFake(t, Config{Level: Auto, QueueSize: 10}, k)
+	w.Write(context.Background(), record(0))
+	<-k.s.entered // the writer is now held "in the kernel"
+
+	start := time.Now()
+	for i := 1; i <= 1000; i++ {
+		w.Write(context.Background(), record(i))
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("1000 writes took %v with the kernel blocked", d)
+	}
+	st := w.Stats()
+	if st.Queued != 10 || st.QueueCap != 10 || st.Lost.QueueFull != 990 {
+		t.Errorf("stats %+v, want 10 queued and 990 lost to a full queue", st)
+	}
+	close(k.s.blocked)
+	waitFor(t, "the queue to drain", func() bool { return w.Stats().Sent == 11 })
+}
+
+func TestRequiredWaitsForTheKernel(t *testing.T) {
+	k := newFake()
+	w := openFake(t, Config{Level: Required}, k)
+	if err := w.Write(context.Background(), record(1)); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if got := k.s.sent(); len(got) != 1 {
+		t.Fatalf("Write returned before the record was sent (%d sent)", len(got))
+	}
+
+	k.s.mu.Lock()
+	k.s.err = fmt.Errorf("kernel refused the record: %w", syscall.EPERM)
+	k.s.mu.Unlock()
+	err := w.Write(context.Background(), record(2))
+	var aerr *Error
+	if !errors.As(err, &aerr) || aerr.Cause != Refused || !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("Write with EPERM from the kernel = %v, want a Refused *Error", err)
+	}
+	if st := w.Stats(); st.Sent != 1 || st.Lost.Refused != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestRequiredTimesOutAndDoesNotSendLate(t *testing.T) {
+	k := newFake()
+	k.s.blocked = make(chan struct{})
+	k.s.entered = make(chan struct{}, 2)
+	w := openFake(t, Config{Level: Required, Timeout: 50 * time.Millisecond}, k)
+
+	start := time.Now()
+	err := w.Write(context.Background(), record(1)) // held in the kernel
+	var aerr *Error
+	if !errors.As(err, &aerr) || aerr.Cause != Timeout {
+		t.Fatalf("Write with the kernel blocked = %v, want a Timeout *Error", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := w.Write(ctx, record(2)); !errors.As(err, &aerr) || aerr.Cause != Timeout {
+		t.Fatalf("Write with a short ctx = %v, want a Timeout *Error", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("two timed-out writes took %v", d)
+	}
+	close(k.s.blocked)
+	waitFor(t, "the second record to be dropped", func() bool { return w.Stats().Lost.Timeout == 1 })
+	// The first record reached the kernel before its caller gave up; the
+	// second must not be sent after it: its caller denied.
+	if got := k.s.sent(); len(got) != 1 || !strings.Contains(got[0], `vm="vm1"`) {
+		t.Errorf("sent %q, want only vm1's record", got)
+	}
+}
+
+func TestOpen(t *testing.T) {
+	dialErr := &Error{Unavailable, errors.New("audit not supported by kernel")}
+	tests := []struct {
+		name      string
+		level     Level
+		edit      func(*fakeKernel)
+		wantCause Cause // at Required: Open's error; at Auto: how records are lost
+	}{
+		{"no kernel support required", Required, func(k *fakeKernel) { k.dialErr = dialErr }, Unavailable},
+		{"no kernel support auto", Auto, func(k *fakeKernel) { k.dialErr = dialErr }, Unavailable},
+		{"no capability required", Required, func(k *fakeKernel) { k.noCap = true }, Refused},
+		{"no capability auto", Auto, func(k *fakeKernel) { k.noCap = true }, Refused},
+		{"disabled required", Required, func(k *fakeKernel) { k.st.st.Enabled = 0 }, Disabled},
+		{"disabled auto", Auto, func(k *fakeKernel) { k.st.st.Enabled = 0 }, Disabled},
+		{"user namespace required", Required, func(k *fakeKernel) { k.st.err = syscall.ECONNREFUSED }, Refused},
+		{"status unreadable required", Required, func(k *fakeKernel) { k.st.err = syscall.EPERM }, 0},
+		{"status unreadable auto", Auto, func(k *fakeKernel) { k.st.err = syscall.EPERM }, 0},
+		{"usable required", Required, func(*fakeKernel) {}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := newFake()
+			tt.edit(k)
+			w, err := open(Config{Level: tt.level, StatusInterval: time.Hour}, k)
+			if tt.level == Required && tt.wantCause != 0 {
+				var aerr *Error
+				if !errors.As(err, &aerr) || aerr.Cause != tt.wantCause {
+					t.Fatalf("Open = %v, want an *Error with cause %s", err, tt.wantCause)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer w.Close()
+			if err := w.Write(context.Background(), record(1)); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			w.Close()
+			st := w.Stats()
+			if tt.wantCause == 0 {
+				if st.Sent != 1 {
+					t.Errorf("stats %+v, want the record sent", st)
+				}
+				return
+			}
+			if st.Sent != 0 || st.Lost.Total() != 1 || w.cnt.lost[tt.wantCause].Load() != 1 {
+				t.Errorf("stats %+v, want one record lost as %s", st, tt.wantCause)
+			}
+		})
+	}
+}
+
+func TestOpenRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []Config{{Level: 3}, {Level: -1}, {Level: Auto, QueueSize: -1}, {Level: Auto, Timeout: -1}} {
+		if _, err := open(cfg, newFake()); err == nil {
+			t.Errorf("open(%+v) succeeded", cfg)
+		}
+	}
+}
+
+func TestDisabledWhileRunning(t *testing.T) {
+	for _, level := range []Level{Auto, Required} {
+		t.Run(level.String(), func(t *testing.T) {
+			k := newFake()
+			w := openFake(t, Config{Level: level}, k)
+			off := enabled
+			off.Enabled = 0
+			k.st.set(off, 0, nil)
+			waitFor(t, "the status to be read", func() bool { return w.Stats().Status.Enabled == 0 })
+			err := w.Write(context.Background(), record(1))
+			if level == Required {
+				var aerr *Error
+				if !errors.As(err, &aerr) || aerr.Cause != Disabled {
+					t.Fatalf("Write = %v, want a Disabled *Error", err)
+				}
+			}
+			k.st.set(enabled, 0, nil)
+			waitFor(t, "the status to be read", func() bool { return w.Stats().Status.Enabled == 1 })
+			if err := w.Write(context.Background(), record(2)); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			w.Close()
+			if st := w.Stats(); st.Sent != 1 || st.Lost.Disabled != 1 || len(k.s.sent()) != 1 {
+				t.Errorf("stats %+v, want 1 sent and 1 lost while disabled", st)
+			}
+		})
+	}
+}
+
+func TestKernelLost(t *testing.T) {
+	k := newFake()
+	k.st.lost = 5 // before Open: not ours to count
+	w := openFake(t, Config{Level: Auto}, k)
+	k.st.set(enabled, 12, nil)
+	waitFor(t, "the rise to be seen", func() bool { return w.Stats().KernelLost == 7 })
+	k.st.set(enabled, 3, nil) // auditctl --reset-lost, then 3 more
+	waitFor(t, "the reset to be seen", func() bool { return w.Stats().KernelLost == 10 })
+}
+
+func TestCloseFlushesAndLaterWritesAreLost(t *testing.T) {
+	k := newFake()
+	k.s.blocked = make(chan struct{})
+	k.s.entered = make(chan struct{}, 100)
+	w := openFake(t, Config{Level: Auto}, k)
+	for i := 0; i < 50; i++ {
+		w.Write(context.Background(), record(i))
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		close(k.s.blocked)
+	}()
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if n := len(k.s.sent()); n != 50 {
+		t.Errorf("%d of 50 queued records written at Close", n)
+	}
+	w.Write(context.Background(), record(51))
+	if st := w.Stats(); st.Lost.Closed != 1 {
+		t.Errorf("a write after Close: stats %+v, want it lost as closed", st)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+
+	r := openFake(t, Config{Level: Required}, newFake())
+	r.Close()
+	var aerr *Error
+	if err := r.Write(context.Background(), record(1)); !errors.As(err, &aerr) || aerr.Cause != Closed {
+		t.Errorf("Write after Close at Required = %v, want a Closed *Error", err)
+	}
+}
+
+func TestConcurrentWrites(t *testing.T) {
+	for _, level := range []Level{Auto, Required} {
+		t.Run(level.String(), func(t *testing.T) {
+			k := newFake()
+			w := openFake(t, Config{Level: level, QueueSize: 100000}, k)
+			var wg sync.WaitGroup
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 200; i++ {
+						if err := w.Write(context.Background(), record(i)); err != nil {
+							t.Errorf("Write: %v", err)
+							return
+						}
+						w.Stats()
+					}
+				}()
+			}
+			wg.Wait()
+			w.Close()
+			if st := w.Stats(); st.Sent != 1600 || st.Lost.Total() != 0 {
+				t.Errorf("stats %+v, want 1600 sent", st)
+			}
+		})
+	}
+}
+
+func TestOffOnlyLogs(t *testing.T) {
+	var buf bytes.Buffer
+	k := &fakeKernel{dialErr: errors.New("must not dial at level off")}
+	w := openFake(t, Config{Level: Off, Log: true, Logger: slog.New(slog.NewTextHandler(&buf, nil))}, k)
+	r := webRecord()
+	r.Granted = false
+	r.Reason = "policy"
+	r.VMName = `a b"c`
+	if err := w.Write(context.Background(), r); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	out := buf.String()
+	for _, want := range []string{"level=WARN", `msg="access denied"`, "permission=start", `vm="a b\"c"`, "object.domain_name=web01", "reason=policy", "uid=1000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if st := w.Stats(); st.Sent != 0 || st.Lost.Total() != 0 || st.Level != Off {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestLossesAreLoggedRateLimited(t *testing.T) {
+	var buf syncBuffer
+	k := newFake()
+	k.noCap = true
+	w := openFake(t, Config{Level: Auto, Logger: slog.New(slog.NewTextHandler(&buf, nil))}, k)
+	for i := 0; i < 1000; i++ {
+		w.Write(context.Background(), record(i))
+	}
+	if n := strings.Count(buf.String(), "audit record not written"); n != 1 {
+		t.Errorf("%d loss warnings for 1000 losses within %v, want 1:\n%s", n, warnEvery, buf.String())
+	}
+	if !strings.Contains(buf.String(), "CAP_AUDIT_WRITE") {
+		t.Errorf("the warning does not name the cause:\n%s", buf.String())
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	now := time.Unix(1000, 0)
+	l := newLimiter(10 * time.Second)
+	l.now = func() time.Time { return now }
+	steps := []struct {
+		advance  time.Duration
+		kind     string
+		ok       bool
+		suppress uint64
+	}{
+		{0, "a", true, 0},
+		{time.Second, "a", false, 0},
+		{time.Second, "a", false, 0},
+		{0, "b", true, 0}, // kinds are limited separately
+		{8 * time.Second, "a", true, 2},
+		{time.Second, "a", false, 0},
+	}
+	for i, s := range steps {
+		now = now.Add(s.advance)
+		ok, held := l.allow(s.kind)
+		if ok != s.ok || held != s.suppress {
+			t.Errorf("step %d: allow(%s) = %v, %d; want %v, %d", i, s.kind, ok, held, s.ok, s.suppress)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
