@@ -1,0 +1,293 @@
+package daemon_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/virt-acl-helper/virt-acl-helper/client"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+	"github.com/virt-acl-helper/virt-acl-helper/server"
+	"github.com/virt-acl-helper/virt-acl-helper/varlink"
+)
+
+const (
+	aliceUUID = "a11ce000-0000-4000-8000-000000000001"
+	baseConf  = "access_drivers = [ \"polkit\" ]\naudit_level = 0\nlog_level = 2\nidle_timeout = 0\n"
+)
+
+func vm(name, uuid string) server.Object {
+	return server.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{"domain_name": name, "domain_uuid": uuid}}
+}
+
+func TestAccessOverSocket(t *testing.T) {
+	w := newWorld(t)
+	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf))
+	aliceProc, bobProc := w.alice.Start(t), w.bob.Start(t)
+	own := []string{"domain", "start", "--name", "alice-vm", "--uuid", aliceUUID}
+	about := func(pid int32, args ...string) []string {
+		return append([]string{"check", "--pid", strconv.Itoa(int(pid))}, args...)
+	}
+	tests := []struct {
+		name     string
+		user     int // 0 alice, 1 bob, 2 carol, 3 root
+		args     []string
+		wantExit int
+		wantOut  string
+	}{
+		{"alice may start her vm", 0, append([]string{"check"}, own...), 0, "allowed"},
+		{"bob may not", 1, append([]string{"check"}, own...), 1, "denied (by polkit"},
+		{"bob may getattr (anonymous)", 1, []string{"check", "domain", "getattr", "--name", "alice-vm", "--uuid", aliceUUID}, 0, "allowed"},
+		{"unknown permission", 0, []string{"check", "domain", "fly", "--name", "x", "--uuid", aliceUUID}, 2, "unknown permission fly"},
+		{"bad uuid", 0, []string{"check", "domain", "start", "--name", "x", "--uuid", "nope"}, 2, "invalid request"},
+		{"alice cannot ask about bob's process", 0, about(bobProc.PID, own...), 2, "not privileged"},
+		{"bob cannot ask about alice's process", 1, about(aliceProc.PID, own...), 2, "not privileged"},
+		{"alice cannot flush", 0, []string{"flush"}, 1, "not privileged"},
+		{"alice cannot read stats", 0, []string{"stats"}, 1, "not privileged"},
+		{"carol may ask about alice's process", 2, about(aliceProc.PID, own...), 0, "allowed"},
+		{"carol may ask about bob's process", 2, about(bobProc.PID, own...), 1, "denied"},
+		{"carol cannot flush", 2, []string{"flush"}, 1, "not privileged"},
+		{"root may ask about alice's process", 3, about(aliceProc.PID, own...), 0, "allowed"},
+		{"root may ask about bob's process", 3, about(bobProc.PID, own...), 1, "denied"},
+		{"root: no such process", 3, about(1<<30, own...), 2, "no such process"},
+		{"root may read stats", 3, []string{"stats"}, 0, "cache hits / misses"},
+		{"root may flush", 3, []string{"flush"}, 0, "cached decisions dropped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := []*testsys.User{&w.alice, &w.bob, &w.carol, nil}[tt.user]
+			code, out := w.cli(t, d, u, tt.args...)
+			if code != tt.wantExit || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("exit %d, output %q; want exit %d and %q", code, out, tt.wantExit, tt.wantOut)
+			}
+		})
+	}
+	t.Run("stats --json", func(t *testing.T) {
+		code, out := w.cli(t, d, nil, "stats", "--json")
+		var s server.Stats
+		if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil || s.Drivers != "polkit" || s.Decisions == 0 {
+			t.Errorf("exit %d, %v: %s", code, err, out)
+		}
+	})
+	t.Run("a pinned subject must match", func(t *testing.T) {
+		wrong := int64(w.bob.UID)
+		_, err := d.client(t).Check(context.Background(), server.CheckParams{Object: vm("alice-vm", aliceUUID),
+			Permission: "start", Subject: &server.Subject{PID: int64(aliceProc.PID), UID: &wrong}})
+		if client.ErrorName(err) != server.ErrNoSuchProcess {
+			t.Errorf("err = %v, want NoSuchProcess", err)
+		}
+		_, err = d.client(t).Check(context.Background(), server.CheckParams{Object: vm("alice-vm", aliceUUID),
+			Permission: "start", Subject: &server.Subject{PID: int64(aliceProc.PID), StartTime: ptr(aliceProc.StartTime + 1)}})
+		if client.ErrorName(err) != server.ErrNoSuchProcess {
+			t.Errorf("err = %v, want NoSuchProcess", err)
+		}
+	})
+	t.Run("CheckMany filters a list", func(t *testing.T) {
+		rs, err := d.client(t).CheckMany(context.Background(), server.CheckManyParams{Permission: "start",
+			Objects: []server.Object{vm("alice-vm", aliceUUID), vm("other-vm", "0ee00000-0000-4000-8000-000000000003")},
+			Subject: &server.Subject{PID: int64(aliceProc.PID)}})
+		if err != nil || len(rs) != 2 || !rs[0].Allowed || rs[1].Allowed {
+			t.Errorf("results %+v, %v", rs, err)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestHostileClientsLeaveOthersServed(t *testing.T) {
+	w := newWorld(t)
+	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf+"max_message_size = 1024\n"))
+	good := d.client(t)
+	for _, msg := range []string{
+		`{"method":"` + server.Interface + `.Check","parameters":{"object":{"type":"domain","driver":"` + strings.Repeat("Q", 2000) + `"}}}` + "\x00",
+		"not json\x00",
+		`{"method":"` + server.Interface + `.Nope"}` + "\x00",
+		`{"method":"` + server.Interface + `.Check","parameters":{"permission":[]}}` + "\x00",
+	} {
+		nc, err := net.Dial("unix", d.sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		go nc.Write([]byte(msg))
+		r := varlink.NewReader(nc, 1<<20)
+		reply, err := r.ReadMessage()
+		if err != nil || !strings.Contains(string(reply), `"error":"`) {
+			t.Errorf("reply to %.30q: %s, %v", msg, reply, err)
+		}
+		if _, err := r.ReadMessage(); err == nil {
+			t.Errorf("connection left open after %.30q", msg)
+		}
+		nc.Close()
+	}
+	r, err := good.Check(context.Background(), server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"})
+	if err != nil || !r.Allowed {
+		t.Errorf("a well-behaved client after the hostile ones: %+v, %v", r, err)
+	}
+}
+
+func TestNotifyWatchdogAndStop(t *testing.T) {
+	w := newWorld(t)
+	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf), "WATCHDOG_USEC=200000")
+	d.notify.waitFor(t, "STATUS=Serving*", d)
+	d.notify.waitCount(t, "WATCHDOG=1", 2, d)
+	d.stop(syscall.SIGTERM)
+	d.notify.waitFor(t, "STOPPING=1", d)
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit status %d after SIGTERM", code)
+	}
+}
+
+func TestSIGTERMAnswersInFlight(t *testing.T) {
+	w := newWorld(t)
+	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf))
+	alice := w.alice.Start(t)
+	c := d.client(t)
+	answered := make(chan error, 1)
+	go func() {
+		// The rules take 1.5 s over slow-vm.
+		r, err := c.Check(context.Background(), server.CheckParams{Object: vm("slow-vm", aliceUUID),
+			Permission: "start", Subject: &server.Subject{PID: int64(alice.PID)}})
+		if err == nil && r.Allowed {
+			err = fmt.Errorf("slow-vm allowed")
+		}
+		answered <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-answered; err != nil {
+		t.Errorf("call in flight at SIGTERM: %v", err)
+	}
+	<-d.done
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	if _, err := net.Dial("unix", d.sock); err == nil {
+		t.Error("still accepting after SIGTERM")
+	}
+}
+
+func TestSIGHUPReloads(t *testing.T) {
+	w := newWorld(t)
+	conf := w.writeConfig(t, "c.conf", baseConf+"max_objects = 1\n")
+	d := w.startActivated(t, conf)
+	c := d.client(t)
+	ctx := context.Background()
+	two := []server.Object{vm("alice-vm", aliceUUID), vm("b-vm", "0ee00000-0000-4000-8000-000000000003")}
+	if _, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "getattr", Objects: two}); client.ErrorName(err) != server.ErrInvalidRequest {
+		t.Fatalf("two objects over max_objects = 1: %v", err)
+	}
+	if _, err := c.Check(ctx, server.CheckParams{Object: two[0], Permission: "getattr"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := c.Stats(ctx); s.Cache.Entries != 1 {
+		t.Fatalf("cache entries %d, want 1", s.Cache.Entries)
+	}
+
+	w.writeConfig(t, "c.conf", baseConf+"max_objects = 10\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.notify.waitFor(t, "RELOADING=1", d)
+	d.notify.waitCount(t, "READY=1", 2, d)
+	if s, err := c.Stats(ctx); err != nil || s.Cache.Entries != 0 || s.Decisions != 0 {
+		t.Errorf("after reload: %+v, %v; want a flushed cache", s, err)
+	}
+	if _, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "getattr", Objects: two}); err != nil {
+		t.Errorf("max_objects = 10 not in force after reload: %v", err)
+	}
+
+	w.writeConfig(t, "c.conf", baseConf+"max_objects = banana\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.notify.waitFor(t, "STATUS=Reload failed*", d)
+	if _, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "getattr", Objects: two}); err != nil {
+		t.Errorf("a bad file replaced the running configuration: %v", err)
+	}
+	if !strings.Contains(d.out.String(), "c.conf:") {
+		t.Errorf("the log does not name the bad file and line:\n%s", d.out.String())
+	}
+}
+
+// TestIdleExitAndReactivation plays systemd's part: it holds the listening
+// socket, starts the daemon with it (LISTEN_FDS, named varlink) when a
+// connection is pending, and starts it again after it exited idle.
+func TestIdleExitAndReactivation(t *testing.T) {
+	w := newWorld(t)
+	conf := w.writeConfig(t, "c.conf", strings.Replace(baseConf, "idle_timeout = 0", "idle_timeout = 1", 1))
+	sock := w.dir + "/idle.sock"
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	lf, err := l.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	exits := make(chan int, 4)
+	stop := make(chan struct{})
+	defer close(stop)
+	go activate(t, w, lf, conf, exits, stop)
+
+	for round := 1; round <= 2; round++ {
+		c, err := client.Dial(context.Background(), sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r, err := c.Check(ctx, server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"})
+		cancel()
+		c.Close()
+		if err != nil || !r.Allowed {
+			t.Fatalf("round %d: %+v, %v", round, r, err)
+		}
+		select {
+		case code := <-exits:
+			if code != 0 {
+				t.Fatalf("round %d: idle exit with status %d", round, code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: the daemon did not exit after idle_timeout = 1", round)
+		}
+	}
+}
+
+// activate starts the daemon on lf whenever a connection waits on it.
+func activate(t *testing.T, w *world, lf *os.File, conf string, exits chan<- int, stop <-chan struct{}) {
+	for {
+		fds := []unix.PollFd{{Fd: int32(lf.Fd()), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 100)
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if err != nil || n == 0 {
+			continue
+		}
+		// LISTEN_PID must be the daemon's pid, known only in the child:
+		// the shell sets it to its own and execs.
+		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" serve --config "$1"`, w.bin, conf)
+		cmd.Env = []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=varlink", "DBUS_SYSTEM_BUS_ADDRESS=" + w.bus.Address}
+		cmd.ExtraFiles = []*os.File{lf}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState == nil {
+			t.Errorf("activate: daemon did not start: %s", out)
+			return
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Logf("daemon output:\n%s", out)
+		}
+		exits <- cmd.ProcessState.ExitCode()
+	}
+}
