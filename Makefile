@@ -10,9 +10,9 @@ VERSION  := $(shell cat VERSION)
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS  := -trimpath
 # Packages whose code runs concurrently: run under the race detector.
-RACE_PKGS := ./authcache ./access ./polkit ./audit
+RACE_PKGS := ./authcache ./access ./polkit ./audit ./varlink ./server ./daemon
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
-FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse
+FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode
 FUZZTIME ?= 15s
 
 export PATH := $(dir $(GO)):$(PATH)
