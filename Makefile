@@ -25,7 +25,7 @@ build:
 	$(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o bin/virt-acl-helper ./cmd/virt-acl-helper
 
 demo: build
-	bin/virt-acl-helper actions --object domain
+	tests/demo.sh
 
 check: setup vet test race fuzz
 
