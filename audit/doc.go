@@ -24,17 +24,22 @@
 //
 // # Format
 //
-// See Format for the fields and why they come in that order. An example,
-// as ausearch -i prints it (the kernel adds the first pid= uid= auid= ses=,
-// which are the helper's own):
+// See Format for the fields and why they come in that order. A denial, as
+// ausearch -i prints it from a log without auditd's enrichment (the kernel
+// adds the first pid= uid= auid= ses=, which are the helper's own):
 //
-//	type=USER_AVC msg=audit(...) : pid=812 uid=root auid=unset ses=unset
-//	msg='decision=denied reason=policy permission=start
-//	action_id=org.libvirt.api.domain.start tclass=domain vm=web01
-//	pid=4242 uid=alice sauid=alice ses=3
-//	uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU"
-//	domain_name="web01" domain_uuid="6d8f3c4e-..." driver=polkit
-//	cached=no exe=/usr/bin/virsh hostname=? addr=? terminal=? res=failed'
+//	type=USER_AVC msg=audit(11/23/26 13:59:26.981:226023) : pid=3389
+//	uid=root auid=unset ses=unset msg='decision=denied reason=policy
+//	permission=stop action_id=org.libvirt.api.domain.stop tclass=domain
+//	vm=web01-015422 pid=3425 uid=vah-bob-ac7f08 sauid=unset ses=unset
+//	uuid=369a2142-ba23-4245-bffb-e7c915dab269 connect_driver="QEMU"
+//	domain_name="web01-015422"
+//	domain_uuid="369a2142-ba23-4245-bffb-e7c915dab269" driver=polkit
+//	cached=no exe=/usr/bin/sleep hostname=? addr=? terminal=? res=failed'
+//
+// On an enriched log (auditd's default) ausearch -i names the subject's
+// uid= after the helper's, an ausearch limitation; docs/auditors.md shows
+// the commands that work around it.
 //
 // # Levels
 //

@@ -353,3 +353,56 @@ func noCapChild(t *testing.T) {
 		t.Fatalf("kernel answered %v, want EPERM", err)
 	}
 }
+
+// TestKernelAuditorQuestions answers the common questions with the
+// commands docs/auditors.md gives (the time window aside), and logs their
+// output, which that document shows.
+func TestKernelAuditorQuestions(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	alice, bob := newSubject(t, "alice"), newSubject(t, "bob")
+	token := newUUID(t)[:6]
+	web, webUUID := "web01-"+token, newUUID(t)
+	db, dbUUID := "db01-"+token, newUUID(t)
+	w := openKernel(t, Config{Level: Required})
+
+	mustWrite(t, w, alice.domainRecord(true, "start", web, webUUID))
+	graphics := alice.domainRecord(true, "open_graphics", web, webUUID)
+	graphics.Cached = true
+	mustWrite(t, w, graphics)
+	mustWrite(t, w, bob.domainRecord(false, "stop", web, webUUID))
+	network := Record{Granted: true, Permission: "getattr", ActionID: "org.libvirt.api.network.getattr",
+		ObjectType: "network", Details: []Detail{{"connect_driver", "network"}, {"network_name", "default"},
+			{"network_uuid", newUUID(t)}},
+		PID: int(bob.proc.PID), UID: bob.user.UID, AUID: bob.auid, Session: bob.ses, Exe: bob.exe, Driver: "none,polkit"}
+	mustWrite(t, w, network)
+	unavailable := bob.domainRecord(false, "start", db, dbUUID)
+	unavailable.Reason = "unavailable"
+	mustWrite(t, w, unavailable)
+	// auditd logs records in order: once the last is there, all are.
+	a.WaitSearch(t, count(1), "-m", "USER_AVC", "--uuid", dbUUID)
+
+	show := func(cmd, out string, want int) {
+		t.Helper()
+		t.Logf("$ %s\n%s", cmd, out)
+		if want >= 0 && events(out) != want {
+			t.Errorf("%s: %d records, want %d", cmd, events(out), want)
+		}
+	}
+	show("ausearch -m USER_AVC --success no -ts today -i",
+		a.Search(t, "-m", "USER_AVC", "--success", "no", "-i"), 2)
+	show(fmt.Sprintf("ausearch -m USER_AVC -ua %d -ts today -i", bob.user.UID),
+		a.Search(t, "-m", "USER_AVC", "-ua", strconv.Itoa(int(bob.user.UID)), "-i"), 3)
+	show(fmt.Sprintf(`ausearch -m USER_AVC -ts today --raw | sed 's/\x1d.*//' | ausearch -i -ua %s`, bob.user.Name),
+		a.SearchUnenriched(t, "-i", "-ua", bob.user.Name), 3)
+	show("ausearch -m USER_AVC -w --vm-name "+web+" -ts today -i",
+		a.Search(t, "-m", "USER_AVC", "-w", "--vm-name", web, "-i"), 3)
+	show("ausearch -m USER_AVC --uuid "+dbUUID+" -ts today -i",
+		a.Search(t, "-m", "USER_AVC", "--uuid", dbUUID, "-i"), 1)
+	for _, report := range [][]string{{"--avc", "-i"}, {"-x", "--summary", "-i"}, {"--failed", "-e", "-i"}, {"--summary", "-i"}} {
+		out := a.ReportSearch(t, []string{"-m", "USER_AVC"}, report...)
+		show("ausearch -m USER_AVC -ts today --raw | aureport "+strings.Join(report, " "), out, -1)
+		if strings.Contains(out, "<no events of interest") {
+			t.Errorf("aureport %s found nothing", strings.Join(report, " "))
+		}
+	}
+}

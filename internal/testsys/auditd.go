@@ -56,13 +56,26 @@ func StartAuditd(t testing.TB) *Auditd {
 	Need(t, err == nil, fmt.Sprintf("kernel audit status: %v", err))
 	t.Cleanup(func() { restoreAudit(t, prev) })
 	a := &Auditd{}
-	if pid := prev["pid"]; pid == "" || pid == "0" {
+	if !auditdAlive(prev["pid"]) {
 		a.p = startAuditd(t, auditd)
 	}
 	auditctl(t, "-e", "1")
 	auditctl(t, "-b", strconv.Itoa(auditBacklog))
-	a.Since = time.Now().Truncate(time.Second)
+	// ausearch -ts counts whole seconds: start the window at the next one,
+	// so that it holds no record of the test before.
+	a.Since = time.Now().Truncate(time.Second).Add(time.Second)
+	time.Sleep(time.Until(a.Since))
 	return a
+}
+
+// auditdAlive reports whether pid, as auditctl -s shows it, is a running
+// auditd. The kernel forgets a dead one only when the next one registers.
+func auditdAlive(pid string) bool {
+	if pid == "" || pid == "0" {
+		return false
+	}
+	comm, err := os.ReadFile("/proc/" + pid + "/comm")
+	return err == nil && strings.TrimSpace(string(comm)) == "auditd"
 }
 
 // lockAudit takes the machine-wide audit test lock until cleanup.
@@ -150,6 +163,44 @@ func (a *Auditd) Disable(t testing.TB) {
 	t.Cleanup(func() { auditctl(t, "-e", "1") })
 }
 
+// SetBacklog sets the kernel's backlog limit and backlog_wait_time (in
+// jiffies: the kernel's HZ, 250 on Debian's kernels) until cleanup, when
+// the values found are put back.
+func (a *Auditd) SetBacklog(t testing.TB, limit, waitJiffies int) {
+	t.Helper()
+	prev, err := AuditStatus()
+	if err != nil {
+		t.Fatalf("testsys: %v", err)
+	}
+	t.Cleanup(func() {
+		auditctl(t, "-b", prev["backlog_limit"], "--backlog_wait_time", prev["backlog_wait_time"])
+	})
+	auditctl(t, "-b", strconv.Itoa(limit), "--backlog_wait_time", strconv.Itoa(waitJiffies))
+}
+
+// Pause stops auditd (SIGSTOP) so that records pile up in the kernel, until
+// Resume or cleanup. Only an auditd this test started may be paused; the
+// test fails (or skips) otherwise.
+func (a *Auditd) Pause(t testing.TB) {
+	t.Helper()
+	Need(t, a.p != nil, "auditd was running before the test; only one it started may be paused")
+	a.signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() { a.signal(t, syscall.SIGCONT) })
+}
+
+// Resume lets a paused auditd run again.
+func (a *Auditd) Resume(t testing.TB) {
+	t.Helper()
+	a.signal(t, syscall.SIGCONT)
+}
+
+func (a *Auditd) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := a.p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("testsys: signal auditd (pid %d): %v", a.p.pid(), err)
+	}
+}
+
 // Search runs ausearch with args over the records since a.Since and returns
 // what it prints; "" when nothing matches.
 func (a *Auditd) Search(t testing.TB, args ...string) string {
@@ -232,6 +283,26 @@ func (a *Auditd) Report(t testing.TB, args ...string) string {
 		t.Fatalf("testsys: aureport %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// ReportSearch pipes the records that ausearch finds with search (over the
+// records since a.Since) into aureport with report, as in
+// "ausearch -m USER_AVC --raw | aureport --avc", and returns the report.
+func (a *Auditd) ReportSearch(t testing.TB, search []string, report ...string) string {
+	t.Helper()
+	raw := a.Search(t, append([]string{"--raw"}, search...)...)
+	c := exec.Command("aureport", report...)
+	c.Env = append(os.Environ(), "LC_ALL=C")
+	c.Stdin = strings.NewReader(raw)
+	out, err := c.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 && strings.Contains(string(out), "<no events of interest") {
+		return string(out)
+	}
+	if err != nil {
+		t.Fatalf("testsys: aureport %s: %v: %s", strings.Join(report, " "), err, out)
+	}
+	return string(out)
 }
 
 // run runs ausearch or aureport in the C locale, whose -ts format is
