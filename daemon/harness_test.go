@@ -37,7 +37,7 @@ type world struct {
 	carol testsys.User // may ask about other processes (check-other)
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	testsys.NeedRoot(t)
 	testsys.NeedCommand(t, "systemd-socket-activate")
@@ -64,7 +64,7 @@ polkit.addRule(function(action, subject) {
 }
 
 // buildBinary builds the command into a directory every test user can read.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(openDir(t), "virt-acl-helper")
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/virt-acl-helper")
@@ -84,7 +84,7 @@ func goBin() string {
 }
 
 // openDir makes a temporary directory the test users can reach.
-func openDir(t *testing.T) string {
+func openDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "vah-daemon-")
 	if err != nil {
@@ -99,7 +99,7 @@ func openDir(t *testing.T) string {
 
 // installHelperActions installs the helper's own polkit actions, which
 // polkitd must know before rules can grant them, unless already installed.
-func installHelperActions(t *testing.T) {
+func installHelperActions(t testing.TB) {
 	t.Helper()
 	path := "/usr/share/polkit-1/actions/io.github.virt-acl-helper.policy"
 	var want bytes.Buffer
@@ -114,7 +114,7 @@ func installHelperActions(t *testing.T) {
 }
 
 // writeConfig writes a configuration file the daemon accepts (root's, 0600).
-func (w *world) writeConfig(t *testing.T, name, text string) string {
+func (w *world) writeConfig(t testing.TB, name, text string) string {
 	t.Helper()
 	path := filepath.Join(w.dir, name)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -134,7 +134,7 @@ type daemonProc struct {
 
 // startActivated runs the daemon under systemd-socket-activate, with a
 // real LISTEN_FDS socket named "varlink", and waits for READY=1.
-func (w *world) startActivated(t *testing.T, conf string, env ...string) *daemonProc {
+func (w *world) startActivated(t testing.TB, conf string, env ...string) *daemonProc {
 	t.Helper()
 	sock := filepath.Join(w.dir, fmt.Sprintf("s%d.sock", time.Now().UnixNano()%1e6))
 	ns := newNotifySocket(t, w.dir)
@@ -166,7 +166,7 @@ func (w *world) startActivated(t *testing.T, conf string, env ...string) *daemon
 	return d
 }
 
-func (d *daemonProc) varlinkClient(t *testing.T) *varlink.Client {
+func (d *daemonProc) varlinkClient(t testing.TB) *varlink.Client {
 	t.Helper()
 	c, err := varlink.Dial(context.Background(), d.sock)
 	if err != nil {
@@ -176,7 +176,7 @@ func (d *daemonProc) varlinkClient(t *testing.T) *varlink.Client {
 	return c
 }
 
-func (d *daemonProc) start(t *testing.T) {
+func (d *daemonProc) start(t testing.TB) {
 	t.Helper()
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -215,7 +215,7 @@ func (d *daemonProc) exited() bool {
 	}
 }
 
-func (d *daemonProc) client(t *testing.T) *client.Client {
+func (d *daemonProc) client(t testing.TB) *client.Client {
 	t.Helper()
 	c, err := client.Dial(context.Background(), d.sock)
 	if err != nil {
@@ -227,7 +227,7 @@ func (d *daemonProc) client(t *testing.T) *client.Client {
 
 // cli runs the built command as user u (nil: root) against d and returns
 // its exit status and output.
-func (w *world) cli(t *testing.T, d *daemonProc, u *testsys.User, args ...string) (int, string) {
+func (w *world) cli(t testing.TB, d *daemonProc, u *testsys.User, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(w.bin, args...)
 	cmd.Env = []string{"VIRT_ACL_HELPER_SOCKET=" + d.sock, "PATH=/usr/bin:/bin"}
@@ -255,7 +255,7 @@ type notifySocket struct {
 	more chan struct{}
 }
 
-func newNotifySocket(t *testing.T, dir string) *notifySocket {
+func newNotifySocket(t testing.TB, dir string) *notifySocket {
 	t.Helper()
 	path := filepath.Join(dir, fmt.Sprintf("n%d", time.Now().UnixNano()%1e6))
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
@@ -300,12 +300,12 @@ func (ns *notifySocket) count(line string) int {
 
 // waitFor waits until line has been received once more than before... at
 // least once in total.
-func (ns *notifySocket) waitFor(t *testing.T, line string, d *daemonProc) {
+func (ns *notifySocket) waitFor(t testing.TB, line string, d *daemonProc) {
 	t.Helper()
 	ns.waitCount(t, line, 1, d)
 }
 
-func (ns *notifySocket) waitCount(t *testing.T, line string, n int, d *daemonProc) {
+func (ns *notifySocket) waitCount(t testing.TB, line string, n int, d *daemonProc) {
 	t.Helper()
 	deadline := time.After(15 * time.Second)
 	for ns.count(line) < n {
