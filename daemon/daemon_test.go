@@ -234,9 +234,9 @@ func TestIdleExitAndReactivation(t *testing.T) {
 	}
 	defer lf.Close()
 	exits := make(chan int, 4)
-	stop := make(chan struct{})
-	defer close(stop)
-	go activate(t, w, lf, conf, exits, stop)
+	stop, finished := make(chan struct{}), make(chan struct{})
+	go func() { defer close(finished); activate(t, w, lf, conf, exits, stop) }()
+	defer func() { close(stop); <-finished }() // before lf closes
 
 	for round := 1; round <= 2; round++ {
 		c, err := client.Dial(context.Background(), sock)
@@ -263,8 +263,9 @@ func TestIdleExitAndReactivation(t *testing.T) {
 
 // activate starts the daemon on lf whenever a connection waits on it.
 func activate(t *testing.T, w *world, lf *os.File, conf string, exits chan<- int, stop <-chan struct{}) {
+	fd := int32(lf.Fd())
 	for {
-		fds := []unix.PollFd{{Fd: int32(lf.Fd()), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: fd, Events: unix.POLLIN}}
 		n, err := unix.Poll(fds, 100)
 		select {
 		case <-stop:
