@@ -1,0 +1,101 @@
+package daemon
+
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestJournalLogger(t *testing.T) {
+	var buf bytes.Buffer
+	level := &slog.LevelVar{}
+	level.Set(slog.LevelDebug)
+	log := newLogger(&buf, level, true).With("conn", 3)
+	log.Error("boom", "err", "x")
+	log.Warn("careful")
+	log.Info("hello")
+	log.Debug("detail")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	for i, want := range []string{"<3>level=ERROR msg=boom conn=3 err=x", "<4>level=WARN", "<6>level=INFO", "<7>level=DEBUG"} {
+		if i >= len(lines) || !strings.HasPrefix(lines[i], want) {
+			t.Errorf("line %d = %q, want prefix %q", i, lines, want)
+		}
+	}
+	if strings.Contains(buf.String(), "time=") {
+		t.Error("journal lines carry their own time stamps")
+	}
+}
+
+func TestListenPath(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close() // leaves a socket file nobody serves
+
+	live := filepath.Join(dir, "live.sock")
+	other, err := listenPath(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	regular := filepath.Join(dir, "file")
+	os.WriteFile(regular, nil, 0o600)
+
+	tests := []struct {
+		name, path, wantErr string
+	}{
+		{"stale socket replaced", stale, ""},
+		{"served socket kept", live, "another daemon"},
+		{"regular file kept", regular, "not a socket"},
+		{"new directory", filepath.Join(dir, "sub", "s.sock"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := listenPath(tt.path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if fi, err := os.Stat(tt.path); err != nil || fi.Mode().Perm() != 0o666 {
+				t.Errorf("socket mode %v, %v; want 0666", fi.Mode(), err)
+			}
+		})
+	}
+}
+
+func TestIdleTimer(t *testing.T) {
+	it := newIdleTimer(50 * time.Millisecond)
+	it.active(1)
+	select {
+	case <-it.C():
+		t.Fatal("fired with a connection open")
+	case <-time.After(100 * time.Millisecond):
+	}
+	it.active(0)
+	select {
+	case <-it.C():
+	case <-time.After(2 * time.Second):
+		t.Fatal("did not fire when idle")
+	}
+	never := newIdleTimer(0)
+	select {
+	case <-never.C():
+		t.Fatal("a zero timeout fired")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
