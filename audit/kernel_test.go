@@ -293,26 +293,66 @@ func TestKernelAuditDisabled(t *testing.T) {
 	}
 }
 
-// noCapEnv marks the child of TestKernelWithoutCapAuditWrite, which runs
-// without CAP_AUDIT_WRITE.
-const noCapEnv = "VIRT_ACL_HELPER_AUDIT_NOCAP_CHILD"
+// childEnv marks a child of the capability tests: the test binary run
+// again, with a capability dropped, to run just that test's child half.
+const childEnv = "VIRT_ACL_HELPER_AUDIT_CHILD"
+
+// runChild runs test again in a child without capability cap (setpriv's
+// name for it), with env added, and fails unless the child passed.
+func runChild(t *testing.T, test, cap string, env ...string) {
+	t.Helper()
+	setpriv := testsys.NeedCommand(t, "setpriv")
+	// Dropping it from the bounding set before exec takes it out of the
+	// child's permitted and effective sets, even for root.
+	cmd := exec.Command(setpriv, "--bounding-set=-"+cap, "--inh-caps=-"+cap,
+		os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), append(env, childEnv+"=1", testsys.IntegrationEnv+"=1")...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("child without CAP_%s:\n%s", strings.ToUpper(cap), out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+test) {
+		t.Fatalf("child failed: %v", err)
+	}
+}
 
 func TestKernelWithoutCapAuditWrite(t *testing.T) {
-	if os.Getenv(noCapEnv) == "1" {
+	if os.Getenv(childEnv) == "1" {
 		noCapChild(t)
 		return
 	}
 	testsys.StartAuditd(t)
-	setpriv := testsys.NeedCommand(t, "setpriv")
-	// Dropping it from the bounding set before exec takes it out of the
-	// child's permitted and effective sets, even for root.
-	cmd := exec.Command(setpriv, "--bounding-set=-audit_write", "--inh-caps=-audit_write",
-		os.Args[0], "-test.run=^TestKernelWithoutCapAuditWrite$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), noCapEnv+"=1", testsys.IntegrationEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	t.Logf("child without CAP_AUDIT_WRITE:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestKernelWithoutCapAuditWrite") {
-		t.Fatalf("child failed: %v", err)
+	runChild(t, "TestKernelWithoutCapAuditWrite", "audit_write")
+}
+
+// TestKernelWithoutCapAuditControl runs the writer as a service should:
+// with CAP_AUDIT_WRITE only. It cannot read the audit status then, and
+// still writes, at level 2 too.
+func TestKernelWithoutCapAuditControl(t *testing.T) {
+	if os.Getenv(childEnv) == "1" {
+		noControlChild(t)
+		return
+	}
+	a := testsys.StartAuditd(t)
+	vm := uniqueName(t, "nocontrol")
+	runChild(t, "TestKernelWithoutCapAuditControl", "audit_control", "VAH_TEST_VM="+vm)
+	out := a.WaitSearch(t, count(1), "-m", "USER_AVC", "-w", "--vm-name", vm)
+	if !strings.Contains(out, "res=success") {
+		t.Errorf("record of the child:\n%s", out)
+	}
+}
+
+func noControlChild(t *testing.T) {
+	w, err := Open(Config{Level: Required})
+	if err != nil {
+		t.Fatalf("Open at level 2 without CAP_AUDIT_CONTROL: %v", err)
+	}
+	defer w.Close()
+	r := webRecord()
+	r.VMName = os.Getenv("VAH_TEST_VM")
+	if err := w.Write(context.Background(), r); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if st := w.Stats(); st.Status.Known || st.Sent != 1 {
+		t.Fatalf("stats %+v, want the status unknown and the record sent", st)
 	}
 }
 

@@ -107,7 +107,7 @@ func Open(cfg Config) (*Writer, error) {
 	return open(cfg, kernel{})
 }
 
-// kernel is what open needs from the system; tests replace it.
+// dialer is what open needs from the system; tests replace it.
 type dialer interface {
 	dial() (sender, statusReader, error)
 	canWrite() (bool, error)
@@ -213,6 +213,11 @@ func (w *Writer) start(s sender, sr statusReader) {
 // the kernel accepted the record, ctx is done or Config.Timeout passed; an
 // error (an *Error) means the record was not written and the caller must
 // deny.
+//
+// A Required record whose caller stopped waiting before it was sent is
+// dropped (and counted as Timeout), since it would record a grant that was
+// not given. One the kernel was already holding (a full backlog) may still
+// be logged: the caller's log then shows the denial.
 func (w *Writer) Write(ctx context.Context, r Record) error {
 	if w.cfg.Log {
 		w.logDecision(r)
