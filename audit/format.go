@@ -229,22 +229,32 @@ func isUUID(v string) bool {
 	return true
 }
 
-// reservedKeys are this record's own field names; a detail must not repeat
-// them.
-var reservedKeys = map[string]bool{
-	"decision": true, "reason": true, "permission": true, "action_id": true,
-	"tclass": true, "vm": true, "pid": true, "uid": true, "sauid": true,
-	"ses": true, "uuid": true, "driver": true, "cached": true, "truncated": true,
-	"exe": true, "hostname": true, "addr": true, "terminal": true, "res": true,
+// reserved reports whether k is one of this record's own field names,
+// which a detail must not repeat.
+func reserved(k string) bool {
+	switch k {
+	case "decision", "reason", "permission", "action_id", "tclass", "vm",
+		"pid", "uid", "sauid", "ses", "uuid", "driver", "cached", "truncated",
+		"exe", "hostname", "addr", "terminal", "res":
+		return true
+	}
+	return false
 }
 
-// parserSuffixes are names ausearch finds by substring search ("exe=" is
-// also found in "myexe="): a detail key ending in one would be read as that
-// field. "uid" is allowed only as part of "uuid" (domain_uuid, pool_uuid),
-// which ausearch knows to skip.
-var parserSuffixes = []string{
-	"subj", "tcontext", "tclass", "vm", "comm", "acct", "hostname", "cwd",
-	"terminal", "exe", "res", "result",
+// parserSuffix reports whether k ends in a name ausearch finds by substring
+// search ("exe=" is also found in "myexe="): a detail key ending in one
+// would be read as that field. "uid" is allowed only as part of "uuid"
+// (domain_uuid, pool_uuid), which ausearch knows to skip.
+func parserSuffix(k string) bool {
+	for _, s := range [...]string{
+		"subj", "tcontext", "tclass", "vm", "comm", "acct", "hostname", "cwd",
+		"terminal", "exe", "res", "result",
+	} {
+		if strings.HasSuffix(k, s) {
+			return true
+		}
+	}
+	return strings.HasSuffix(k, "uid") && !strings.HasSuffix(k, "uuid")
 }
 
 // detailKey returns k if it is a safe field name, else "x_" and its hex.
@@ -259,7 +269,7 @@ func detailKey(k string) string {
 }
 
 func validKey(k string) bool {
-	if k == "" || len(k) > maxKey || reservedKeys[k] || k[0] < 'a' || k[0] > 'z' {
+	if k == "" || len(k) > maxKey || k[0] < 'a' || k[0] > 'z' || reserved(k) || parserSuffix(k) {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
@@ -268,12 +278,7 @@ func validKey(k string) bool {
 			return false
 		}
 	}
-	for _, s := range parserSuffixes {
-		if strings.HasSuffix(k, s) {
-			return false
-		}
-	}
-	return !strings.HasSuffix(k, "uid") || strings.HasSuffix(k, "uuid")
+	return true
 }
 
 // fit cuts the cuttable values of fs until the record fits MaxText, sharing
