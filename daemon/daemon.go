@@ -34,8 +34,8 @@ type Options struct {
 	Listen string
 	// Version is reported by GetInfo.
 	Version string
-	// NewAuditor builds the audit writer; nil means no auditing is
-	// available (audit_level 2 then refuses to start).
+	// NewAuditor builds the audit writer; nil means the kernel's audit
+	// (package audit). Tests pass their own.
 	NewAuditor AuditorFunc
 	// Stderr receives the log.
 	Stderr io.Writer
@@ -229,7 +229,7 @@ func (d *daemon) newServers(cfg config.Config, idle *idleTimer) error {
 }
 
 func settings(cfg config.Config) server.Settings {
-	return server.Settings{MaxObjects: cfg.MaxObjects, LogDecisions: cfg.AuditLogging}
+	return server.Settings{MaxObjects: cfg.MaxObjects}
 }
 
 // genAuthorizer asks the current generation's polkit, for privilege checks.

@@ -9,7 +9,6 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
-	"github.com/virt-acl-helper/virt-acl-helper/proc"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
@@ -39,7 +38,6 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, requestError(err)
 	}
-	s.logDecision(st, self, subj, perm, obj, d)
 	return result(d)
 }
 
@@ -79,7 +77,6 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	}
 	out := CheckManyReply{Results: make([]Result, len(ds))}
 	for i, d := range ds {
-		s.logDecision(st, self, subj, perm, objs[i], d)
 		if out.Results[i], err = result(d); err != nil {
 			return nil, err
 		}
@@ -155,15 +152,6 @@ func requestError(err error) error {
 		return InvalidRequest(err.Error())
 	}
 	return unavailable("engine")
-}
-
-func (s *Server) logDecision(st *state, self, subj proc.Process, perm acl.Permission, obj acl.Object, d access.Decision) {
-	if !st.settings.LogDecisions {
-		return
-	}
-	s.log.Info("access decision", "allowed", d.Allowed, "reason", d.Reason.String(), "driver", d.Driver,
-		"cached", d.Cached, "permission", perm.String(), "object", obj.Name(), "uuid", obj.UUID(),
-		"pid", subj.PID, "uid", subj.UID, "caller_pid", self.PID)
 }
 
 func reasonOf(err error) string {

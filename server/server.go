@@ -32,8 +32,7 @@ type Authorizer interface {
 // Settings are the parts of the configuration the handlers use; they are
 // replaced, with the engine, on reload.
 type Settings struct {
-	MaxObjects   int  // most objects in one CheckMany
-	LogDecisions bool // log every decision (audit_logging)
+	MaxObjects int // most objects in one CheckMany
 }
 
 // Options configure a Server.

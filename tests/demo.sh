@@ -102,7 +102,8 @@ sock=$work/virt-acl-helper.sock
 printf 'access_drivers = [ "polkit" ]\naudit_level = 1\nlog_level = 2\n' > "$work/demo.conf"
 chmod 600 "$work/demo.conf"
 "$bin" serve --listen "$sock" --config "$work/demo.conf" 2>"$work/daemon.log" &
-pids="$! $pids"
+daemon=$!
+pids="$daemon $pids"
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 since=$(date '+%x %T')
 
@@ -135,7 +136,8 @@ say "asking (exit status of check: 0 allowed, 1 denied, 2 error)"
 say "root reads the counters"
 VIRT_ACL_HELPER_SOCKET=$sock "$bin" stats
 
-say "the audit records of these decisions (ausearch -m USER_AVC -i)"
+say "the audit records of these decisions (ausearch -m USER_AVC -p $daemon)"
 sleep 0.5
 # shellcheck disable=SC2086
-ausearch -m USER_AVC -ts $since -i 2>/dev/null | grep -v '^----' || echo "(no audit records: auditd is not running here)"
+ausearch -m USER_AVC -ts $since -p "$daemon" 2>/dev/null | grep -v '^----' ||
+	echo "(no audit records: auditd is not running here)"

@@ -35,7 +35,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ConfigPath: *conf,
 		Listen:     *listen,
 		Version:    version,
-		NewAuditor: newAuditor(),
 		Stderr:     stderr,
 	})
 	if err != nil {
