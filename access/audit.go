@@ -1,0 +1,47 @@
+package access
+
+import (
+	"context"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
+)
+
+// AuditTo returns an Auditor that writes one kernel audit record per
+// decision to w. Whether a lost record fails the decision is w's audit
+// level's business.
+func AuditTo(w *audit.Writer) Auditor { return auditWriter{w} }
+
+type auditWriter struct{ w *audit.Writer }
+
+func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
+	return a.w.Write(ctx, AuditRecord(r, d))
+}
+
+// AuditRecord maps a decision to its audit record.
+func AuditRecord(r Request, d Decision) audit.Record {
+	rec := audit.Record{
+		Granted:    d.Allowed,
+		Permission: r.Permission.Name(),
+		ActionID:   r.Permission.ActionID(),
+		ObjectType: r.Object.Type().String(),
+		PID:        int(r.Subject.PID),
+		UID:        r.Subject.UID,
+		AUID:       r.Subject.LoginUID,
+		Session:    r.Subject.Session,
+		Exe:        r.Subject.Exe,
+		Driver:     d.Driver,
+		Cached:     d.Cached,
+	}
+	if !d.Allowed {
+		rec.Reason = d.Reason.String()
+	}
+	if r.Object.Type() == acl.Domain {
+		// vm= and uuid= are what ausearch --vm-name and --uuid match.
+		rec.VMName, rec.UUID = r.Object.Name(), r.Object.UUID()
+	}
+	for _, det := range r.Object.Details() {
+		rec.Details = append(rec.Details, audit.Detail{Key: det.Key, Value: det.Value})
+	}
+	return rec
+}

@@ -1,0 +1,53 @@
+package access
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
+)
+
+func TestAuditRecord(t *testing.T) {
+	vm := domainObj(t, "demo", 7)
+	pool, err := acl.NewObject(acl.StoragePool, "storage", map[string]string{
+		"pool_name": "default", "pool_uuid": "00000000-0000-0000-0000-000000000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		req        Request
+		dec        Decision
+		wantVM     string
+		wantUUID   string
+		wantReason string
+	}{
+		{"granted domain", Request{subject, vm, permission(t, acl.Domain, "start")},
+			Decision{Allowed: true, Driver: "polkit", Cached: true}, "demo", vm.UUID(), ""},
+		{"unavailable", Request{subject, vm, permission(t, acl.Domain, "stop")},
+			Decision{Reason: Unavailable, Driver: "polkit"}, "demo", vm.UUID(), "unavailable"},
+		{"pool has no vm field", Request{subject, pool, permission(t, acl.StoragePool, "refresh")},
+			Decision{Reason: Policy, Driver: "polkit"}, "", "", "policy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := AuditRecord(tt.req, tt.dec)
+			want := audit.Record{
+				Granted: tt.dec.Allowed, Reason: tt.wantReason,
+				Permission: tt.req.Permission.Name(), ActionID: tt.req.Permission.ActionID(),
+				ObjectType: tt.req.Object.Type().String(), VMName: tt.wantVM, UUID: tt.wantUUID,
+				PID: int(subject.PID), UID: subject.UID, AUID: subject.LoginUID, Session: subject.Session,
+				Driver: tt.dec.Driver, Cached: tt.dec.Cached,
+			}
+			got := rec
+			got.Details = nil
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("record\n got %+v\nwant %+v", got, want)
+			}
+			if len(rec.Details) != len(tt.req.Object.Details()) || rec.Details[0].Key != acl.DriverKey {
+				t.Errorf("details %v", rec.Details)
+			}
+		})
+	}
+}
