@@ -229,7 +229,7 @@ func (d *daemon) newServers(cfg config.Config, idle *idleTimer) error {
 }
 
 func settings(cfg config.Config) server.Settings {
-	return server.Settings{MaxObjects: cfg.MaxObjects}
+	return server.Settings{MaxObjects: cfg.MaxObjects, PrivilegeTTL: cfg.CacheAllowTTL}
 }
 
 // genAuthorizer asks the current generation's polkit, for privilege checks.

@@ -114,7 +114,7 @@ func (s *Server) flush(ctx context.Context, c *varlink.Call) (any, error) {
 		}
 		removed += e.FlushObject(obj)
 	}
-	s.log.Info("decision cache flushed on request", "pid", self.PID, "uid", self.UID, "removed", removed)
+	s.log.Info("decision cache flushed on request", "pid", self.proc.PID, "uid", self.proc.UID, "removed", removed)
 	return FlushReply{Removed: removed}, nil
 }
 

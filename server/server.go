@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
@@ -33,6 +35,12 @@ type Authorizer interface {
 // replaced, with the engine, on reload.
 type Settings struct {
 	MaxObjects int // most objects in one CheckMany
+	// PrivilegeTTL is how long polkit's yes to a caller for one of the
+	// helper's own actions is reused on the same connection, so a proxy
+	// asking on behalf of its clients does not pay a polkit round trip
+	// per question. Like a cached allow, a revoked right can take this
+	// long to apply. 0 asks polkit every time.
+	PrivilegeTTL time.Duration
 }
 
 // Options configure a Server.
@@ -131,25 +139,50 @@ func (s *Server) ConnContext(ctx context.Context, peer varlink.Peer) (context.Co
 	if p.UID != peer.UID {
 		return nil, fmt.Errorf("peer process %d has uid %d, but connected as uid %d", peer.PID, p.UID, peer.UID)
 	}
-	return context.WithValue(ctx, callerKey{}, p), nil
+	return context.WithValue(ctx, callerKey{}, &connCaller{proc: p, granted: map[string]time.Time{}}), nil
 }
 
-// caller returns the connection's process; fail closed without one.
-func caller(ctx context.Context) (proc.Process, error) {
-	p, ok := ctx.Value(callerKey{}).(proc.Process)
+// connCaller is a connection's caller and the privileges polkit granted it.
+type connCaller struct {
+	proc proc.Process
+
+	mu      sync.Mutex
+	granted map[string]time.Time // action -> until when polkit's yes is reused
+}
+
+func (c *connCaller) hasGrant(action string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return now.Before(c.granted[action])
+}
+
+func (c *connCaller) grant(action string, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.granted[action] = until
+}
+
+// caller returns the connection's caller; fail closed without one.
+func caller(ctx context.Context) (*connCaller, error) {
+	c, ok := ctx.Value(callerKey{}).(*connCaller)
 	if !ok {
-		return proc.Process{}, errors.New("server: connection without a caller (ConnContext not installed)")
+		return nil, errors.New("server: connection without a caller (ConnContext not installed)")
 	}
-	return p, nil
+	return c, nil
 }
 
 // privileged lets root, and callers polkit authorizes for action, pass.
-func (s *Server) privileged(ctx context.Context, p proc.Process, action string) error {
+func (s *Server) privileged(ctx context.Context, c *connCaller, action string) error {
+	p := c.proc
 	if p.UID == 0 {
 		return nil
 	}
 	if s.auth == nil {
 		return notPrivileged(action)
+	}
+	now := time.Now()
+	if c.hasGrant(action, now) {
+		return nil
 	}
 	ok, err := s.auth.Authorized(ctx, p, action)
 	if err != nil {
@@ -160,12 +193,16 @@ func (s *Server) privileged(ctx context.Context, p proc.Process, action string) 
 		s.log.Info("caller not privileged", "action", action, "pid", p.PID, "uid", p.UID)
 		return notPrivileged(action)
 	}
+	if ttl := s.state.Load().settings.PrivilegeTTL; ttl > 0 {
+		c.grant(action, now.Add(ttl))
+	}
 	return nil
 }
 
 // subject returns the process a request is about: the caller, or for a
 // privileged caller the process it names, pinned by uid and start time.
-func (s *Server) subject(ctx context.Context, self proc.Process, sub *Subject) (proc.Process, error) {
+func (s *Server) subject(ctx context.Context, c *connCaller, sub *Subject) (proc.Process, error) {
+	self := c.proc
 	if sub == nil {
 		return self, nil
 	}
@@ -173,7 +210,7 @@ func (s *Server) subject(ctx context.Context, self proc.Process, sub *Subject) (
 		return proc.Process{}, InvalidRequest(fmt.Sprintf("subject: invalid pid %d", sub.PID))
 	}
 	if int32(sub.PID) != self.PID {
-		if err := s.privileged(ctx, self, policy.ActionCheckOther); err != nil {
+		if err := s.privileged(ctx, c, policy.ActionCheckOther); err != nil {
 			return proc.Process{}, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
@@ -77,7 +78,7 @@ func newServer(t *testing.T, drv access.Driver, auth Authorizer) *Server {
 // as JSON, or the varlink error's name.
 func call(t *testing.T, s *Server, p proc.Process, method, params string) (string, string) {
 	t.Helper()
-	ctx := context.WithValue(context.Background(), callerKey{}, p)
+	ctx := context.WithValue(context.Background(), callerKey{}, &connCaller{proc: p, granted: map[string]time.Time{}})
 	out, err := s.Interface().Methods[method](ctx, &varlink.Call{Method: Interface + "." + method, Parameters: json.RawMessage(params)})
 	if err != nil {
 		e, ok := varlink.AsError(err)
@@ -180,5 +181,35 @@ func TestPrivilegedMethods(t *testing.T) {
 	got, _ := call(t, s, root, "Stats", ``)
 	if !strings.Contains(got, `"decisions":1`) || !strings.Contains(got, `"drivers":"polkit"`) {
 		t.Errorf("stats %s", got)
+	}
+}
+
+// counting authorizes everything and counts the questions.
+type counting struct{ n int }
+
+func (c *counting) Authorized(context.Context, proc.Process, string) (bool, error) {
+	c.n++
+	return true, nil
+}
+
+func TestPrivilegeReusedOnConnection(t *testing.T) {
+	for _, tt := range []struct {
+		ttl       time.Duration
+		wantAsked int
+	}{{0, 3}, {time.Minute, 1}} {
+		auth := &counting{}
+		s := newServer(t, byName{}, auth)
+		s.Swap(s.Engine(), Settings{MaxObjects: 3, PrivilegeTTL: tt.ttl})
+		conn := &connCaller{proc: bob, granted: map[string]time.Time{}}
+		ctx := context.WithValue(context.Background(), callerKey{}, conn)
+		for range 3 {
+			_, err := s.check(ctx, &varlink.Call{Parameters: json.RawMessage(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if auth.n != tt.wantAsked {
+			t.Errorf("TTL %v: polkit asked %d times for 3 calls, want %d", tt.ttl, auth.n, tt.wantAsked)
+		}
 	}
 }
