@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -93,18 +92,20 @@ func makeDrivers(cfg config.Config, auth *polkit.Authority) ([]access.Driver, er
 	return drivers, nil
 }
 
-// makeAuditor builds the auditor audit_level asks for. Level 1 runs on
-// without one when auditing cannot be set up; level 2 refuses to start.
+// makeAuditor builds the auditor audit_level and audit_logging ask for.
+// Level 1 runs on without one when auditing cannot be set up; level 2
+// refuses to start.
 func (g *generation) makeAuditor(cfg config.Config, newAuditor AuditorFunc, log *slog.Logger) (access.Auditor, error) {
-	if cfg.AuditLevel == config.AuditOff {
+	if cfg.AuditLevel == config.AuditOff && !cfg.AuditLogging {
 		return nil, nil
 	}
-	err := errors.New("this build has no audit writer")
-	if newAuditor != nil {
-		var a access.Auditor
-		if a, g.closeAudit, err = newAuditor(cfg, log); err == nil {
-			return a, nil
-		}
+	if newAuditor == nil {
+		newAuditor = openAudit
+	}
+	a, closeAudit, err := newAuditor(cfg, log)
+	if err == nil {
+		g.closeAudit = closeAudit
+		return a, nil
 	}
 	if cfg.AuditLevel == config.AuditRequired {
 		return nil, fmt.Errorf("audit_level = 2 requires auditing: %w", err)
