@@ -292,3 +292,26 @@ func activate(t *testing.T, w *world, lf *os.File, conf string, exits chan<- int
 		exits <- cmd.ProcessState.ExitCode()
 	}
 }
+
+func TestDecisionsAudited(t *testing.T) {
+	w := newWorld(t)
+	auditd := testsys.StartAuditd(t)
+	d := w.startActivated(t, w.writeConfig(t, "c.conf", strings.Replace(baseConf, "audit_level = 0", "audit_level = 2", 1)))
+	name := fmt.Sprintf("audited-%d", time.Now().UnixNano())
+	for _, perm := range []string{"getattr", "start"} {
+		w.cli(t, d, &w.bob, "check", "domain", perm, "--name", name, "--uuid", aliceUUID)
+	}
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out = auditd.Search(t, "-m", "USER_AVC", "--vm-name", name, "-p", strconv.Itoa(d.cmd.Process.Pid))
+		if strings.Count(out, "type=USER_AVC") >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range []string{"decision=granted permission=getattr", "decision=denied reason=policy permission=start",
+		"uid=" + strconv.Itoa(int(w.bob.UID))} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, out)
+		}
+	}
+}
