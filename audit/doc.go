@@ -38,7 +38,7 @@
 //	cached=no exe=/usr/bin/sleep hostname=? addr=? terminal=? res=failed'
 //
 // On an enriched log (auditd's default) ausearch -i names the subject's
-// uid= after the helper's, an ausearch limitation; docs/auditors.md shows
+// uid= after the helper's, an ausearch limitation; README.md's For auditors section shows
 // the commands that work around it.
 //
 // # Levels

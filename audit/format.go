@@ -58,7 +58,7 @@ type field struct {
 //   - The subject's uid is uid=, the only name -ua and -ui read in a user
 //     record. ausearch -i, reading auditd's enriched logs (the default),
 //     gives every repeated field name the first one's interpretation, so it
-//     names this uid= after the helper's (see docs/auditors.md for the
+//     names this uid= after the helper's (see README.md's For auditors section for the
 //     way around). The login uid is therefore sauid=, libaudit's name for
 //     it in USER_AVC records, which is unique, and not a second auid=.
 //   - Details follow the subject, where ausearch looks only for comm=,

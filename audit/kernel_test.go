@@ -395,7 +395,7 @@ func noCapChild(t *testing.T) {
 }
 
 // TestKernelAuditorQuestions answers the common questions with the
-// commands docs/auditors.md gives (the time window aside), and logs their
+// commands README.md's For auditors section gives (the time window aside), and logs their
 // output, which that document shows.
 func TestKernelAuditorQuestions(t *testing.T) {
 	a := testsys.StartAuditd(t)
