@@ -12,7 +12,7 @@ GOFLAGS  := -trimpath
 # Packages whose code runs concurrently: run under the race detector.
 RACE_PKGS := ./authcache ./access ./polkit ./audit ./varlink ./server ./daemon
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
-FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode
+FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams
 FUZZTIME ?= 15s
 
 export PATH := $(dir $(GO)):$(PATH)
