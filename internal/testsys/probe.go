@@ -1,6 +1,8 @@
 package testsys
 
 import (
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+
 	"context"
 	"errors"
 	"fmt"
@@ -115,14 +117,11 @@ func (pk *Polkitd) probe(ctx context.Context, conn *dbus.Conn, token string) (bo
 	if pid == 0 {
 		return false, errNotRunning
 	}
-	st, err := ProcStartTime(pid)
+	p, err := proc.Lookup(int32(pid))
 	if err != nil {
 		return false, err
 	}
-	uid, err := procUID(pid)
-	if err != nil {
-		return false, err
-	}
+	st, uid := p.StartTime, p.UID
 	subject := struct {
 		Kind    string
 		Details map[string]dbus.Variant

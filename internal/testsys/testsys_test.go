@@ -1,6 +1,8 @@
 package testsys
 
 import (
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+
 	"context"
 	"fmt"
 	"os"
@@ -39,7 +41,8 @@ func TestPolkitdKillRestart(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("polkitd not running after StartPolkitd")
 	}
-	uid, err := procUID(pid)
+	info, err := proc.Lookup(int32(pid))
+	uid := info.UID
 	if err != nil || uid == 0 {
 		t.Fatalf("polkitd uid = %d, %v; want it to have dropped root", uid, err)
 	}
@@ -133,13 +136,12 @@ func TestUserProcess(t *testing.T) {
 		}
 		p := u.Start(t)
 		pid = p.PID
-		uid, err := procUID(int(p.PID))
-		if err != nil || uid != u.UID || p.UID != u.UID {
-			t.Fatalf("process uid = %d, %v; want %d", uid, err, u.UID)
+		info, err := proc.Lookup(p.PID)
+		if err != nil || info.UID != u.UID || p.UID != u.UID {
+			t.Fatalf("process uid = %d, %v; want %d", info.UID, err, u.UID)
 		}
-		st, err := ProcStartTime(int(p.PID))
-		if err != nil || st != p.StartTime {
-			t.Fatalf("start time = %d, %v; want %d", st, err, p.StartTime)
+		if info.StartTime != p.StartTime {
+			t.Fatalf("start time = %d; want %d", info.StartTime, p.StartTime)
 		}
 		second := u.Start(t)
 		second.Kill(t)

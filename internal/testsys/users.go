@@ -1,6 +1,8 @@
 package testsys
 
 import (
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -164,11 +166,11 @@ func (u User) Start(t testing.TB) Proc {
 			t.Errorf("testsys: %v", err)
 		}
 	})
-	st, err := ProcStartTime(p.pid())
+	info, err := proc.Lookup(int32(p.pid()))
 	if err != nil {
 		t.Fatalf("testsys: process of %s: %v", u.Name, err)
 	}
-	return Proc{PID: int32(p.pid()), UID: u.UID, StartTime: st, p: p}
+	return Proc{PID: info.PID, UID: u.UID, StartTime: info.StartTime, p: p}
 }
 
 // Kill ends the process early (SIGKILL) and reaps it, so its pid no longer
