@@ -12,7 +12,8 @@ GOFLAGS  := -trimpath
 # Packages whose code runs concurrently: run under the race detector.
 RACE_PKGS := ./authcache ./access ./polkit ./audit ./varlink ./server ./daemon
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
-FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams
+FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams \
+            ./audit:FuzzFormat ./proc:FuzzLookup
 FUZZTIME ?= 15s
 
 export PATH := $(dir $(GO)):$(PATH)
