@@ -232,10 +232,20 @@ func TestPolkitRestart(t *testing.T) {
 		}
 	}
 	w.pk.Start(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for d := check(t, e, w.alice, aliceVM, "start"); !d.Allowed; d = check(t, e, w.alice, aliceVM, "start") {
+	waitAllowed(t, e, w.alice, aliceVM, 10*time.Second)
+}
+
+// waitAllowed waits until the engine allows who to start obj; meanwhile
+// any answer must be an unavailable deny, never a policy one.
+func waitAllowed(t *testing.T, e *Engine, who proc.Process, obj acl.Object, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for d := check(t, e, who, obj, "start"); !d.Allowed; d = check(t, e, who, obj, "start") {
+		if d.Reason != Unavailable {
+			t.Fatalf("while polkit comes back: %+v, want allowed or unavailable", d)
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after polkitd returned: %+v", d)
+			t.Fatalf("not allowed %s after polkit's return: %+v", limit, d)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -252,16 +262,7 @@ func TestPolkitBusRestart(t *testing.T) {
 	w.bus.Restart(t)
 	waitInvalidation(t, e, "polkit-disconnected", before)
 	w.pk.Restart(t) // polkitd exits with its bus; bring it back on the new one
-	deadline := time.Now().Add(15 * time.Second)
-	for d := check(t, e, w.alice, aliceVM, "start"); !d.Allowed; d = check(t, e, w.alice, aliceVM, "start") {
-		if d.Reason != Unavailable {
-			t.Fatalf("while reconnecting: %+v, want allowed or unavailable", d)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no reconnection: %+v", d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitAllowed(t, e, w.alice, aliceVM, 15*time.Second)
 	if e.Stats().Invalidations["polkit-reconnected"] == 0 {
 		t.Error("reconnection did not flush the cache")
 	}
