@@ -255,3 +255,5 @@ func polkitInvalidations(t *testing.T, c *client.Client) int {
 	}
 	return n
 }
+
+func clientErrorName(err error) string { return client.ErrorName(err) }
