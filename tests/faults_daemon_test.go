@@ -26,7 +26,7 @@ func TestFaultHelperKilled(t *testing.T) {
 	if !w.d.Signal(syscall.SIGKILL) {
 		t.Fatal("no daemon to kill")
 	}
-	w.d.WaitExit(t, 5*time.Second)
+	w.d.WaitExit(t, pid, 5*time.Second)
 	// The next connection, on the same socket, is served by a new daemon.
 	fresh := w.d.Dial(t)
 	r, err := ask(fresh, w.alice, "alice-after")

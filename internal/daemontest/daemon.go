@@ -158,12 +158,14 @@ func (d *Daemon) Signal(sig syscall.Signal) bool {
 	return d.cur.Process.Signal(sig) == nil
 }
 
-// WaitExit waits until no daemon runs, or fails the test after timeout.
-func (d *Daemon) WaitExit(t testing.TB, timeout time.Duration) {
+// WaitExit waits until the daemon with pid is no longer the one running
+// (another may already have been started for a waiting connection), or
+// fails the test after timeout.
+func (d *Daemon) WaitExit(t testing.TB, pid int, timeout time.Duration) {
 	t.Helper()
-	for deadline := time.Now().Add(timeout); d.PID() != 0; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(timeout); d.PID() == pid; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("daemon (pid %d) still running after %v", d.PID(), timeout)
+			t.Fatalf("daemon (pid %d) still running after %v", pid, timeout)
 		}
 	}
 }
