@@ -4,6 +4,7 @@
 #   make demo       build, start what is needed, and show decisions and audit records
 #   make check      install test dependencies, then run every test (root, Debian 12)
 #   make generate   regenerate committed generated files (polkit actions, default config)
+#   make packages   build the source tarball, the .deb and the .rpm into dist/
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 VERSION  := $(shell cat VERSION)
@@ -18,7 +19,7 @@ FUZZTIME ?= 15s
 
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all build demo check setup vet test race fuzz generate clean
+.PHONY: all build demo check setup vet test race fuzz generate packages clean
 
 all: build
 
@@ -54,6 +55,15 @@ fuzz:
 
 generate:
 	$(GO) generate ./...
+
+# The version is VERSION's; debian/changelog and the spec's %changelog must
+# have an entry for it (the build scripts check). Needs dpkg-dev, debhelper
+# and rpm (tests/setup-host.sh installs them).
+DIST ?= dist
+packages:
+	GO=$(GO) packaging/source.sh $(DIST)
+	packaging/deb/build.sh $(DIST)/virt-acl-helper-$(VERSION).tar.gz $(DIST)
+	packaging/rpm/build.sh $(DIST)/virt-acl-helper-$(VERSION).tar.gz $(DIST)
 
 clean:
 	rm -rf bin results dist

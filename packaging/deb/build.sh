@@ -12,9 +12,8 @@ out=$(cd "$out" && pwd)
 
 base=$(basename "$tarball" .tar.gz) # virt-acl-helper-VERSION
 version=${base#virt-acl-helper-}
-work=$here/build
-rm -rf "$work"
-mkdir -p "$work"
+work=$(mktemp -d "$out/.deb-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 cp "$tarball" "$work/virt-acl-helper_$version.orig.tar.gz"
 tar -C "$work" -xzf "$tarball"
 cp -r "$here/debian" "$work/$base/debian"
@@ -25,10 +24,12 @@ if [ "${changelog%-*}" != "$version" ]; then
 	exit 1
 fi
 
+# Share the caller's Go build cache: much faster, same result.
+GOCACHE=${GOCACHE:-$(go env GOCACHE 2>/dev/null || true)}
+[ -n "$GOCACHE" ] && export GOCACHE
 # -d: Go comes from outside Debian's archive (see debian/control).
 (cd "$work/$base" && dpkg-buildpackage -us -uc -d)
 for f in "$work"/*.deb "$work"/*.ddeb "$work"/*.dsc "$work"/*.changes "$work"/*.buildinfo \
 	"$work"/*.orig.tar.gz "$work"/*.debian.tar.*; do
-	[ -e "$f" ] && cp "$f" "$out/"
+	if [ -e "$f" ]; then cp "$f" "$out/" && echo "$out/$(basename "$f")"; fi
 done
-ls "$out"

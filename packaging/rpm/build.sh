@@ -10,8 +10,8 @@ out=$(cd "$out" && pwd)
 base=$(basename "$tarball" .tar.gz) # virt-acl-helper-VERSION
 version=${base#virt-acl-helper-}
 
-top=$here/build
-rm -rf "$top"
+top=$(mktemp -d "$out/.rpm-build.XXXXXX")
+trap 'rm -rf "$top"' EXIT
 mkdir -p "$top/SOURCES"
 cp "$tarball" "$top/SOURCES/"
 
@@ -29,5 +29,6 @@ rpmbuild -bb $nodeps \
 	--define "_topdir $top" \
 	--define "vah_version $version" \
 	"$here/virt-acl-helper.spec"
-find "$top/RPMS" -name '*.rpm' -exec cp {} "$out/" \;
-ls "$out"
+for f in "$top"/RPMS/*/*.rpm; do
+	cp "$f" "$out/" && echo "$out/$(basename "$f")"
+done
