@@ -4,6 +4,8 @@
 #   make demo       build, start what is needed, and show decisions and audit records
 #   make check      install test dependencies, then run every test (root, Debian 12)
 #   make generate   regenerate committed generated files (polkit actions, default config)
+#   make bench      measure the daemon against real polkitd and auditd; table, results/bench.json, results/bench.svg
+#   make load       64 clients for LOADTIME against the audited daemon (make check runs it for 10s)
 #   make packages   build the source tarball, the .deb and the .rpm into dist/
 
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -16,6 +18,8 @@ RACE_PKGS := ./authcache ./access ./polkit ./audit ./varlink ./server ./daemon
 FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams \
             ./audit:FuzzFormat ./proc:FuzzLookup
 FUZZTIME ?= 15s
+# How long make load runs its 64 clients.
+LOADTIME ?= 60s
 
 export PATH := $(dir $(GO)):$(PATH)
 
@@ -52,6 +56,14 @@ fuzz:
 		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
+
+# The benchmark is a test behind the bench tag: it is not part of make test
+# and shares nothing with the production binary.
+bench:
+	VIRT_ACL_HELPER_INTEGRATION=1 $(GO) test -tags bench -count=1 -timeout 30m -run '^TestBench$$' -v ./bench
+
+load:
+	VIRT_ACL_HELPER_INTEGRATION=1 VIRT_ACL_HELPER_LOAD_DURATION=$(LOADTIME) $(GO) test -count=1 -timeout 15m -run '^TestLoad$$' -v ./tests
 
 generate:
 	$(GO) generate ./...

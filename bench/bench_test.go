@@ -1,0 +1,156 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/client"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+	"github.com/virt-acl-helper/virt-acl-helper/polkit"
+)
+
+// Sizes of the measured loops; BENCH_SCALE=0.1 makes a quick run.
+const (
+	cachedCalls   = 20000
+	uncachedCalls = 500
+	directCalls   = 1000
+	sustainFor    = 5 * time.Second
+	sustainConns  = 4
+	fillObjects   = 100000
+)
+
+func conf(auditLevel int) string {
+	return fmt.Sprintf("access_drivers = [ \"polkit\" ]\naudit_level = %d\nlog_level = 3\nidle_timeout = 0\n"+
+		"cache_size = 200000\ncache_allow_ttl = 3600\nmax_objects = 16384\nmax_message_size = 33554432\n", auditLevel)
+}
+
+// bench is one run's shared state.
+type bench struct {
+	t      *testing.T
+	w      *daemontest.World
+	subj   testsys.Proc
+	report *Report
+	token  string // marks this run's objects, and so its audit records
+}
+
+func TestBench(t *testing.T) {
+	b := &bench{t: t, w: daemontest.NewWorld(t), report: newReport(), token: fmt.Sprintf("r%d", time.Now().Unix()%1e6)}
+	auditd := testsys.StartAuditd(t)
+	u := testsys.AddUser(t, "bench")
+	b.subj = u.Start(t)
+	rules, withLibvirt := Rules(u.Name)
+	b.report.Machine.Rules = fmt.Sprintf("%d polkit.addRule calls (libvirt's example: %v)", strings.Count(rules, "polkit.addRule("), withLibvirt)
+	b.w.PK.AddRule(t, "bench", rules)
+
+	off := b.activate("off", 0)
+	on := b.activate("on", 1)
+	b.single("audit off", off)
+	b.single("audit on", on)
+	b.direct()
+	b.sustained(on, auditd)
+	b.checkMany(off)
+	b.memory(off)
+	b.report.judge()
+	b.report.Print(os.Stdout)
+	dir := filepath.Join("..", "results")
+	if err := b.report.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s/bench.json and %s/bench.svg", dir, dir)
+}
+
+// activate starts a daemon on a fresh socket and records the time from
+// the first connection to the first answer, which includes starting it.
+func (b *bench) activate(name string, level int) *daemontest.Daemon {
+	d := b.w.Activate(b.t, b.w.Config(b.t, name+".conf", conf(level)))
+	start := time.Now()
+	c := d.Dial(b.t)
+	if err := check(c, b.subj, domain("bench-activate-"+name, 0)); err != nil {
+		b.t.Fatalf("first call, audit %s: %v", name, err)
+	}
+	b.report.add("activation, audit "+name, "first connection to first answer", ms(time.Since(start)), "ms")
+	idle, err := daemontest.RSS(d.PID())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.report.add("memory, audit "+name, "resident, idle after the first answer", mib(idle), "MiB")
+	return d
+}
+
+// single measures one client asking in a row: the same object (cached)
+// and new objects (each asked of polkit).
+func (b *bench) single(mode string, d *daemontest.Daemon) {
+	c := d.Dial(b.t)
+	obj := domain("bench-cached-"+b.token, 1)
+	if err := check(c, b.subj, obj); err != nil {
+		b.t.Fatal(err)
+	}
+	cached, err := loop(cachedCalls, func(int) error { return check(c, b.subj, obj) })
+	if err != nil {
+		b.t.Fatalf("cached, %s: %v", mode, err)
+	}
+	b.report.latency("socket cached, "+mode, cached)
+	prefix := fmt.Sprintf("bench-new-%s-%s", strings.ReplaceAll(mode, " ", ""), b.token)
+	uncached, err := loop(uncachedCalls, func(i int) error { return check(c, b.subj, domain(fmt.Sprintf("%s-%d", prefix, i), i)) })
+	if err != nil {
+		b.t.Fatalf("uncached, %s: %v", mode, err)
+	}
+	b.report.latency("socket uncached, "+mode, uncached)
+}
+
+// direct asks polkit itself, as libvirt's polkit driver does: one
+// CheckAuthorization per decision, with libvirt's details.
+func (b *bench) direct() {
+	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: b.w.Bus.Address})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer auth.Close()
+	subject := polkit.Subject{PID: uint32(b.subj.PID), StartTime: b.subj.StartTime, UID: b.subj.UID}
+	lat, err := loop(directCalls, func(i int) error {
+		details := map[string]string{"connect_driver": "QEMU", "domain_name": fmt.Sprintf("bench-direct-%d", i),
+			"domain_uuid": fmt.Sprintf("b0000000-0000-4000-8000-%012x", i)}
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		r, err := auth.Check(ctx, subject, "org.libvirt.api.domain.start", details)
+		if err == nil && !r.Authorized {
+			err = fmt.Errorf("not authorized: %+v", r)
+		}
+		return err
+	})
+	if err != nil {
+		b.t.Fatalf("polkit direct: %v", err)
+	}
+	b.report.latency("polkit direct", lat)
+	b.report.add("polkit direct", "1,000 calls", ms(time.Duration(float64(time.Second)*directCalls/lat.PerSec)), "ms")
+}
+
+// sustained runs several clients at once against the audited daemon and
+// counts the records that reached the audit log.
+func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
+	clients := make([]*client.Client, sustainConns)
+	for i := range clients {
+		clients[i] = d.Dial(b.t)
+	}
+	name := "bench-sustain-" + b.token
+	obj := domain(name, 2)
+	if err := check(clients[0], b.subj, obj); err != nil {
+		b.t.Fatal(err)
+	}
+	lostBefore := kernelLost(b.t)
+	rate, ok, failed := sustain(clients, sustainFor, func(c *client.Client) error { return check(c, b.subj, obj) })
+	b.report.add("sustained, audit on", fmt.Sprintf("%d clients, %v", sustainConns, sustainFor), rate, "decisions/s")
+	b.report.add("sustained, audit on", "failed calls", float64(failed), "calls")
+	found := countRecords(b.t, name, ok+1)
+	b.report.add("sustained, audit on", "audit records missing from the log", float64(ok+1-min(found, ok+1)), "records")
+	b.report.add("sustained, audit on", "kernel lost counter rise", float64(kernelLost(b.t)-lostBefore), "records")
+	b.report.sustainedRate = rate
+}

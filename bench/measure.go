@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/client"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+	"github.com/virt-acl-helper/virt-acl-helper/server"
+)
+
+// callTimeout bounds every call the benchmark makes.
+const callTimeout = 30 * time.Second
+
+// Latency summarises a measured loop.
+type Latency struct {
+	N      int
+	P50    time.Duration
+	P99    time.Duration
+	PerSec float64
+}
+
+// loop runs op n times in a row, timing each call.
+func loop(n int, op func(i int) error) (Latency, error) {
+	took := make([]time.Duration, 0, n)
+	start := time.Now()
+	for i := range n {
+		t0 := time.Now()
+		if err := op(i); err != nil {
+			return Latency{}, fmt.Errorf("call %d: %w", i, err)
+		}
+		took = append(took, time.Since(t0))
+	}
+	total := time.Since(start)
+	slices.Sort(took)
+	return Latency{N: n, P50: took[n/2], P99: took[n*99/100], PerSec: float64(n) / total.Seconds()}, nil
+}
+
+// sustain runs op on every client at once for d and returns the
+// decisions per second and how many calls failed.
+func sustain(clients []*client.Client, d time.Duration, op func(c *client.Client) error) (float64, uint64, uint64) {
+	var ok, failed atomic.Uint64
+	var wg sync.WaitGroup
+	end := time.Now().Add(d)
+	start := time.Now()
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				if op(c) != nil {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(ok.Load()) / time.Since(start).Seconds(), ok.Load(), failed.Load()
+}
+
+// domain is a domain object named name, with a UUID derived from i.
+func domain(name string, i int) server.Object {
+	return server.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{
+		"domain_name": name, "domain_uuid": fmt.Sprintf("b0000000-0000-4000-8000-%012x", i)}}
+}
+
+// check asks, on behalf of p, for start on obj; a denial is an error
+// here, since every object the benchmark asks about is allowed.
+func check(c *client.Client, p testsys.Proc, obj server.Object) error {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	r, err := c.Check(ctx, server.CheckParams{Object: obj, Permission: "start", Subject: &server.Subject{PID: int64(p.PID)}})
+	if err == nil && !r.Allowed {
+		err = fmt.Errorf("denied: %+v", r)
+	}
+	return err
+}
+
+// checkMany asks about objs for getattr-like filtering (start, which the
+// rules decide) on behalf of p.
+func checkMany(c *client.Client, p testsys.Proc, objs []server.Object) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*callTimeout)
+	defer cancel()
+	rs, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "start", Objects: objs, Subject: &server.Subject{PID: int64(p.PID)}})
+	if err == nil && len(rs) != len(objs) {
+		err = fmt.Errorf("%d results for %d objects", len(rs), len(objs))
+	}
+	return err
+}
+
+// objects makes n distinct domains named prefix-i.
+func objects(prefix string, n int) []server.Object {
+	out := make([]server.Object, n)
+	for i := range out {
+		out[i] = domain(fmt.Sprintf("%s-%d", prefix, i), i)
+	}
+	return out
+}

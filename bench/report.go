@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Row is one figure.
+type Row struct {
+	Case    string  `json:"case"`
+	Measure string  `json:"measure"`
+	Value   float64 `json:"value"`
+	Unit    string  `json:"unit"`
+}
+
+// Target is one of the issue's goals, with what this run measured.
+type Target struct {
+	Goal     string `json:"goal"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+// Machine says where the figures come from.
+type Machine struct {
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	Kernel string `json:"kernel"`
+	Go     string `json:"go"`
+	Rules  string `json:"rules"`
+	Date   string `json:"date"`
+}
+
+// Report is a run's results.
+type Report struct {
+	Machine Machine  `json:"machine"`
+	Rows    []Row    `json:"rows"`
+	Targets []Target `json:"targets"`
+
+	lat           map[string]Latency
+	sustainedRate float64
+	fullRSS       float64
+}
+
+func newReport() *Report {
+	return &Report{Machine: machine(), lat: map[string]Latency{}}
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Date: time.Now().UTC().Format(time.DateOnly)}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(data))
+	}
+	return m
+}
+
+func (r *Report) add(c, measure string, v float64, unit string) {
+	r.Rows = append(r.Rows, Row{c, measure, v, unit})
+}
+
+// latency adds a loop's p50, p99 and rate.
+func (r *Report) latency(c string, l Latency) {
+	r.lat[c] = l
+	r.add(c, "p50", float64(l.P50.Nanoseconds())/1000, "µs")
+	r.add(c, "p99", float64(l.P99.Nanoseconds())/1000, "µs")
+	r.add(c, "one client in a row", l.PerSec, "decisions/s")
+}
+
+// judge compares the run with the issue's targets; it reports, it does
+// not fail the run.
+func (r *Report) judge() {
+	direct, cached, on := r.lat["polkit direct"], r.lat["socket cached, audit off"], r.lat["socket cached, audit on"]
+	ratio := float64(direct.P50) / float64(max(on.P50, 1))
+	r.add("ratio", "polkit direct p50 / socket cached p50 (audit on)", ratio, "x")
+	r.add("ratio", "polkit direct p50 / socket cached p50 (audit off)", float64(direct.P50)/float64(max(cached.P50, 1)), "x")
+	r.Targets = []Target{
+		{"cached decision ≥100x faster than a direct polkit call", fmt.Sprintf("%.0fx (p50, audit on)", ratio), ratio >= 100},
+		{"p99 < 100 µs over the socket, audit on", fmt.Sprintf("%.1f µs", float64(on.P99.Nanoseconds())/1000), on.P99 < 100*time.Microsecond},
+		{"≥ 20,000 audited decisions/s sustained, none lost", fmt.Sprintf("%.0f/s, %s lost", r.sustainedRate, r.value("audit records missing from the log")), r.sustainedRate >= 20000 && r.value("audit records missing from the log") == "0"},
+		{"< 64 MiB resident with 100,000 cached decisions", fmt.Sprintf("%.1f MiB", r.fullRSS), r.fullRSS > 0 && r.fullRSS < 64},
+	}
+}
+
+func (r *Report) value(measure string) string {
+	for _, row := range r.Rows {
+		if row.Measure == measure {
+			return fmt.Sprintf("%.0f", row.Value)
+		}
+	}
+	return "?"
+}
+
+// Print writes the table as Markdown.
+func (r *Report) Print(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "\nMachine: %s, %d cores, Linux %s, %s, %s; rules: %s\n\n", m.CPU, m.Cores, m.Kernel, m.Go, m.Date, m.Rules)
+	fmt.Fprintln(w, "| case | measure | value | unit |\n|---|---|---:|---|")
+	for _, row := range r.Rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", row.Case, row.Measure, format(row.Value), row.Unit)
+	}
+	fmt.Fprintln(w, "\n| target | measured | met |\n|---|---|---|")
+	for _, t := range r.Targets {
+		met := "no"
+		if t.Met {
+			met = "yes"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", t.Goal, t.Measured, met)
+	}
+}
+
+func format(v float64) string {
+	if v >= 100 || v == float64(int64(v)) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// Write saves bench.json and bench.svg in dir.
+func (r *Report) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "bench.svg"), []byte(r.chart()), 0o644)
+}
