@@ -42,7 +42,7 @@ func newWorld(t testing.TB) *world {
 	testsys.NeedRoot(t)
 	testsys.NeedCommand(t, "systemd-socket-activate")
 	w := &world{bin: buildBinary(t), dir: openDir(t)}
-	installHelperActions(t)
+	testsys.InstallHelperActions(t)
 	w.bus = testsys.StartBus(t)
 	w.pk = testsys.StartPolkitd(t, w.bus)
 	w.alice, w.bob, w.carol = testsys.AddUser(t, "alice"), testsys.AddUser(t, "bob"), testsys.AddUser(t, "carol")
@@ -95,22 +95,6 @@ func openDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// installHelperActions installs the helper's own polkit actions, which
-// polkitd must know before rules can grant them, unless already installed.
-func installHelperActions(t testing.TB) {
-	t.Helper()
-	path := "/usr/share/polkit-1/actions/io.github.virt-acl-helper.policy"
-	var want bytes.Buffer
-	policy.Helper().WriteTo(&want)
-	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, want.Bytes()) {
-		return
-	}
-	if err := os.WriteFile(path, want.Bytes(), 0o644); err != nil {
-		t.Fatalf("install the helper's polkit actions: %v", err)
-	}
-	t.Cleanup(func() { os.Remove(path) })
 }
 
 // writeConfig writes a configuration file the daemon accepts (root's, 0600).
