@@ -1,4 +1,4 @@
-package policy
+package policy_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+	"github.com/virt-acl-helper/virt-acl-helper/policy"
 )
 
 const (
@@ -19,7 +20,7 @@ const (
 func committed(name string) string { return filepath.Join("..", "polkit-actions", name) }
 
 func TestCommittedFilesAreGenerated(t *testing.T) {
-	for name, set := range Files() {
+	for name, set := range policy.Files() {
 		var want bytes.Buffer
 		if _, err := set.WriteTo(&want); err != nil {
 			t.Fatal(err)
@@ -72,7 +73,7 @@ func TestMatchesInstalledLibvirtPolicy(t *testing.T) {
 	_, err := os.Stat(libvirtPolicy)
 	testsys.Need(t, err == nil, "libvirt's polkit policy "+libvirtPolicy+" (apt-get install libvirt-daemon-system)")
 	theirs := parseActions(t, libvirtPolicy)
-	ours := parseActions(t, committed(LibvirtFile))
+	ours := parseActions(t, committed(policy.LibvirtFile))
 	if len(ours) != 105 || len(theirs) != 105 {
 		t.Errorf("ours has %d actions, libvirt's %d; want 105 each", len(ours), len(theirs))
 	}
@@ -93,7 +94,7 @@ func TestValidatesAgainstPolkitDTD(t *testing.T) {
 	testsys.Need(t, err == nil, "xmllint (apt-get install libxml2-utils)")
 	_, err = os.Stat(polkitDTD)
 	testsys.Need(t, err == nil, "polkit's DTD "+polkitDTD)
-	for name := range Files() {
+	for name := range policy.Files() {
 		out, err := exec.Command(xmllint, "--noout", "--dtdvalid", polkitDTD, committed(name)).CombinedOutput()
 		if err != nil {
 			t.Errorf("%s does not validate: %v\n%s", name, err, out)
@@ -102,8 +103,8 @@ func TestValidatesAgainstPolkitDTD(t *testing.T) {
 }
 
 func TestHelperActionsAdmitOnlyAdministrators(t *testing.T) {
-	for _, a := range Helper().Actions {
-		if a.Defaults != (Defaults{No, No, AuthAdmin}) {
+	for _, a := range policy.Helper().Actions {
+		if a.Defaults != (policy.Defaults{Any: policy.No, Inactive: policy.No, Active: policy.AuthAdmin}) {
 			t.Errorf("%s defaults %+v: must admit only administrators", a.ID, a.Defaults)
 		}
 	}
