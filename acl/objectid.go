@@ -1,6 +1,7 @@
 package acl
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"strconv"
@@ -23,9 +24,15 @@ type Object struct {
 	driver string
 	values []string // parallel to typ's attrs; "" when absent
 
-	// key and identity are computed once: they are on every decision's path.
-	key, identity string
+	// key and identity are computed once: they are on every decision's
+	// path, and a cache holds one of each per entry.
+	key, identity Digest
 }
+
+// Digest is a SHA-256 digest of an object's canonical encoding: fixed-size
+// and comparable, so caches key on it without holding the encoding. Finding
+// two objects with one digest means breaking SHA-256.
+type Digest [sha256.Size]byte
 
 // Detail is one polkit detail (key and value) in the order libvirt sends it.
 type Detail struct{ Key, Value string }
@@ -65,8 +72,8 @@ func NewObject(t ObjectType, driver string, attrs map[string]string) (Object, er
 	if t == Secret && o.usageCount() > 1 {
 		return Object{}, fmt.Errorf("secret: at most one secret_usage_* attribute may be given")
 	}
-	o.key = o.encode(func(Attr) bool { return true })
-	o.identity = o.encode(func(a Attr) bool { return a.Identity() })
+	o.key = sha256.Sum256([]byte(o.encode(func(Attr) bool { return true })))
+	o.identity = sha256.Sum256([]byte(o.encode(func(a Attr) bool { return a.Identity() })))
 	return o, nil
 }
 
@@ -168,17 +175,17 @@ func (o Object) UUID() string {
 	return ""
 }
 
-// Identity returns a canonical string that names exactly one object: its
-// type, driver and identity attributes (the UUID, or a canonical name where
-// the type has none). Two distinct objects never share an identity.
-func (o Object) Identity() string { return o.identity }
+// Identity returns the digest of what names exactly one object: its type,
+// driver and identity attributes (the UUID, or a canonical name where the
+// type has none). Two distinct objects never share an identity.
+func (o Object) Identity() Digest { return o.identity }
 
-// Key returns a canonical encoding of everything polkit sees of the object
-// (type, driver and every detail). Decisions are cached under it rather than
-// under Identity alone: a polkit rule may look at any detail, such as
-// domain_name, so a decision made for one set of details must never answer a
-// request carrying another.
-func (o Object) Key() string { return o.key }
+// Key returns the digest of everything polkit sees of the object (type,
+// driver and every detail). Decisions are cached under it rather than under
+// Identity alone: a polkit rule may look at any detail, such as domain_name,
+// so a decision made for one set of details must never answer a request
+// carrying another.
+func (o Object) Key() Digest { return o.key }
 
 // encode writes type and driver, then each selected attribute, every field
 // length-prefixed so that no value can imitate a separator.

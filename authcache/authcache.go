@@ -22,12 +22,14 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 )
 
-// Key identifies one cached decision. Build it with NewKey.
+// Key identifies one cached decision. Build it with NewKey. It is a small
+// fixed-size value (the object is held as digests), so a full cache of
+// 100,000 decisions stays a few tens of MiB.
 type Key struct {
 	uid      uint32
 	perm     acl.Permission
-	object   string // acl.Object.Key: everything polkit sees of the object
-	identity string // acl.Object.Identity: which object, for invalidation
+	object   acl.Digest // acl.Object.Key: everything polkit sees of the object
+	identity acl.Digest // acl.Object.Identity: which object, for invalidation
 }
 
 // NewKey returns the key of the decision whether uid may use perm on obj.
@@ -41,7 +43,7 @@ func (k Key) UID() uint32 { return k.uid }
 // flightKey names k for singleflight, within one cache generation.
 func (k Key) flightKey(gen uint64) string {
 	return strconv.FormatUint(gen, 10) + "|" + strconv.FormatUint(uint64(k.uid), 10) + "|" +
-		k.perm.String() + "|" + k.object
+		k.perm.String() + "|" + string(k.object[:])
 }
 
 // Decision is what the cache keeps: the answer and the access driver that
@@ -63,8 +65,7 @@ type Options struct {
 
 type entry struct {
 	Decision
-	expires  time.Time
-	identity string
+	expires time.Time
 }
 
 // Cache is an LRU cache of decisions with expiry.
@@ -165,7 +166,7 @@ func (c *Cache) store(k Key, d Decision, gen uint64) {
 		c.stats.discarded.Add(1)
 		return
 	}
-	if c.lru.Add(k, entry{Decision: d, expires: c.opts.Now().Add(ttl), identity: k.identity}) {
+	if c.lru.Add(k, entry{Decision: d, expires: c.opts.Now().Add(ttl)}) {
 		c.stats.evictions.Add(1)
 	}
 	// An invalidation between the check above and Add must still win.
@@ -186,16 +187,16 @@ func (c *Cache) Flush() {
 
 // FlushUID drops every cached decision about subjects with uid.
 func (c *Cache) FlushUID(uid uint32) int {
-	return c.flushMatching(func(k Key, _ entry) bool { return k.uid == uid })
+	return c.flushMatching(func(k Key) bool { return k.uid == uid })
 }
 
 // FlushObject drops every cached decision about the object with the given
 // identity (acl.Object.Identity).
-func (c *Cache) FlushObject(identity string) int {
-	return c.flushMatching(func(_ Key, e entry) bool { return e.identity == identity })
+func (c *Cache) FlushObject(identity acl.Digest) int {
+	return c.flushMatching(func(k Key) bool { return k.identity == identity })
 }
 
-func (c *Cache) flushMatching(match func(Key, entry) bool) int {
+func (c *Cache) flushMatching(match func(Key) bool) int {
 	c.gen.Add(1)
 	c.stats.invalidations.Add(1)
 	if c.lru == nil {
@@ -203,8 +204,7 @@ func (c *Cache) flushMatching(match func(Key, entry) bool) int {
 	}
 	n := 0
 	for _, k := range c.lru.Keys() {
-		if e, ok := c.lru.Peek(k); ok && match(k, e) {
-			c.lru.Remove(k)
+		if match(k) && c.lru.Remove(k) {
 			n++
 		}
 	}

@@ -3,6 +3,8 @@ package authcache
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -316,4 +318,32 @@ func BenchmarkHit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkMemory reports the heap a full cache of 100,000 decisions holds,
+// per entry.
+func BenchmarkMemory(b *testing.B) {
+	const n = 100_000
+	objs := make([]acl.Object, n)
+	for i := range objs {
+		objs[i] = domain(b, fmt.Sprintf("vm-%d", i), fmt.Sprintf("00000000-0000-4000-8000-%012d", i))
+	}
+	start := perm(b, "start")
+	decide := func() (Decision, error) { return Decision{Allowed: true, Driver: "polkit"}, nil }
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c, err := New(Options{Size: n, AllowTTL: time.Hour, DenyTTL: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range objs {
+			c.Do(context.Background(), NewKey(1000, o, start), decide)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/entry")
+		runtime.KeepAlive(c)
+	}
 }
