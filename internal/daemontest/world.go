@@ -1,14 +1,12 @@
 package daemontest
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
-	"github.com/virt-acl-helper/virt-acl-helper/policy"
 )
 
 // World is what a run shares: the built binary, a world-readable
@@ -28,7 +26,7 @@ func NewWorld(t testing.TB) *World {
 	testsys.NeedRoot(t)
 	w := &World{Dir: OpenDir(t)}
 	w.Bin = build(t, w.Dir)
-	installHelperActions(t)
+	testsys.InstallHelperActions(t)
 	w.Bus = testsys.StartBus(t)
 	w.PK = testsys.StartPolkitd(t, w.Bus)
 	return w
@@ -81,19 +79,3 @@ func OpenDir(t testing.TB) string {
 	return dir
 }
 
-// installHelperActions installs the helper's own polkit actions unless the
-// same file is already installed; polkitd must know them for Stats and
-// Flush by non-root callers, and they are harmless otherwise.
-func installHelperActions(t testing.TB) {
-	t.Helper()
-	path := "/usr/share/polkit-1/actions/io.github.virt-acl-helper.policy"
-	var want bytes.Buffer
-	policy.Helper().WriteTo(&want)
-	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, want.Bytes()) {
-		return
-	}
-	if err := os.WriteFile(path, want.Bytes(), 0o644); err != nil {
-		t.Fatalf("daemontest: install the helper's polkit actions: %v", err)
-	}
-	t.Cleanup(func() { os.Remove(path) })
-}
