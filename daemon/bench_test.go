@@ -20,7 +20,7 @@ import (
 //	go test -run '^$' -bench BenchmarkCheck ./daemon
 func BenchmarkCheck(b *testing.B) {
 	w := newWorld(b)
-	d := w.startActivated(b, w.writeConfig(b, "c.conf", "access_drivers = [ \"polkit\" ]\naudit_level = 1\n"))
+	d := w.startActivated(b, w.Config(b, "c.conf", "access_drivers = [ \"polkit\" ]\naudit_level = 1\n"))
 	alice := w.alice.Start(b)
 	self := server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "start"}
 	onBehalf := self
@@ -33,7 +33,7 @@ func BenchmarkCheck(b *testing.B) {
 	// reads that process from /proc on every call.
 	b.Run("socket-cached-on-behalf", func(b *testing.B) { socketOther = measureSocket(b, d, onBehalf) })
 	b.Run("polkit-direct", func(b *testing.B) {
-		auth, err := polkit.Dial(context.Background(), polkit.Options{Address: w.bus.Address})
+		auth, err := polkit.Dial(context.Background(), polkit.Options{Address: w.Bus.Address})
 		if err != nil {
 			b.Fatal(err)
 		}

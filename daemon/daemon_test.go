@@ -32,7 +32,7 @@ func vm(name, uuid string) server.Object {
 
 func TestAccessOverSocket(t *testing.T) {
 	w := newWorld(t)
-	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf))
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf))
 	aliceProc, bobProc := w.alice.Start(t), w.bob.Start(t)
 	own := []string{"domain", "start", "--name", "alice-vm", "--uuid", aliceUUID}
 	about := func(pid int32, args ...string) []string {
@@ -106,7 +106,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestHostileClientsLeaveOthersServed(t *testing.T) {
 	w := newWorld(t)
-	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf+"max_message_size = 1024\n"))
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf+"max_message_size = 1024\n"))
 	good := d.client(t)
 	for _, msg := range []string{
 		`{"method":"` + server.Interface + `.Check","parameters":{"object":{"type":"domain","driver":"` + strings.Repeat("Q", 2000) + `"}}}` + "\x00",
@@ -138,7 +138,7 @@ func TestHostileClientsLeaveOthersServed(t *testing.T) {
 
 func TestNotifyWatchdogAndStop(t *testing.T) {
 	w := newWorld(t)
-	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf), "WATCHDOG_USEC=200000")
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf), "WATCHDOG_USEC=200000")
 	d.notify.waitFor(t, "STATUS=Serving*", d)
 	d.notify.waitCount(t, "WATCHDOG=1", 2, d)
 	d.stop(syscall.SIGTERM)
@@ -150,7 +150,7 @@ func TestNotifyWatchdogAndStop(t *testing.T) {
 
 func TestSIGTERMAnswersInFlight(t *testing.T) {
 	w := newWorld(t)
-	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf))
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf))
 	alice := w.alice.Start(t)
 	c := d.client(t)
 	answered := make(chan error, 1)
@@ -179,7 +179,7 @@ func TestSIGTERMAnswersInFlight(t *testing.T) {
 
 func TestSIGHUPReloads(t *testing.T) {
 	w := newWorld(t)
-	conf := w.writeConfig(t, "c.conf", baseConf+"max_objects = 1\n")
+	conf := w.Config(t, "c.conf", baseConf+"max_objects = 1\n")
 	d := w.startActivated(t, conf)
 	c := d.client(t)
 	ctx := context.Background()
@@ -194,7 +194,7 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Fatalf("cache entries %d, want 1", s.Cache.Entries)
 	}
 
-	w.writeConfig(t, "c.conf", baseConf+"max_objects = 10\n")
+	w.Config(t, "c.conf", baseConf+"max_objects = 10\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.notify.waitFor(t, "RELOADING=1", d)
 	d.notify.waitCount(t, "READY=1", 2, d)
@@ -205,7 +205,7 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Errorf("max_objects = 10 not in force after reload: %v", err)
 	}
 
-	w.writeConfig(t, "c.conf", baseConf+"max_objects = banana\n")
+	w.Config(t, "c.conf", baseConf+"max_objects = banana\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.notify.waitFor(t, "STATUS=Reload failed*", d)
 	if _, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "getattr", Objects: two}); err != nil {
@@ -221,8 +221,8 @@ func TestSIGHUPReloads(t *testing.T) {
 // connection is pending, and starts it again after it exited idle.
 func TestIdleExitAndReactivation(t *testing.T) {
 	w := newWorld(t)
-	conf := w.writeConfig(t, "c.conf", strings.Replace(baseConf, "idle_timeout = 0", "idle_timeout = 1", 1))
-	sock := w.dir + "/idle.sock"
+	conf := w.Config(t, "c.conf", strings.Replace(baseConf, "idle_timeout = 0", "idle_timeout = 1", 1))
+	sock := w.Dir + "/idle.sock"
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
@@ -277,8 +277,8 @@ func activate(t *testing.T, w *world, lf *os.File, conf string, exits chan<- int
 		}
 		// LISTEN_PID must be the daemon's pid, known only in the child:
 		// the shell sets it to its own and execs.
-		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" serve --config "$1"`, w.bin, conf)
-		cmd.Env = []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=varlink", "DBUS_SYSTEM_BUS_ADDRESS=" + w.bus.Address}
+		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" serve --config "$1"`, w.Bin, conf)
+		cmd.Env = []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=varlink", "DBUS_SYSTEM_BUS_ADDRESS=" + w.Bus.Address}
 		cmd.ExtraFiles = []*os.File{lf}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		out, _ := cmd.CombinedOutput()
@@ -296,7 +296,7 @@ func activate(t *testing.T, w *world, lf *os.File, conf string, exits chan<- int
 func TestDecisionsAudited(t *testing.T) {
 	w := newWorld(t)
 	auditd := testsys.StartAuditd(t)
-	d := w.startActivated(t, w.writeConfig(t, "c.conf", strings.Replace(baseConf, "audit_level = 0", "audit_level = 2", 1)))
+	d := w.startActivated(t, w.Config(t, "c.conf", strings.Replace(baseConf, "audit_level = 0", "audit_level = 2", 1)))
 	name := fmt.Sprintf("audited-%d", time.Now().UnixNano())
 	for _, perm := range []string{"getattr", "start"} {
 		w.cli(t, d, &w.bob, "check", "domain", perm, "--name", name, "--uuid", aliceUUID)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/daemon"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
@@ -28,10 +29,7 @@ import (
 // world is what the daemon's tests share: the binary, a bus with polkitd
 // knowing the helper's actions, and test users.
 type world struct {
-	bin   string
-	dir   string // world-readable directory for sockets and configuration
-	bus   *testsys.Bus
-	pk    *testsys.Polkitd
+	*daemontest.World
 	alice testsys.User // may use her own VM
 	bob   testsys.User // may use nothing
 	carol testsys.User // may ask about other processes (check-other)
@@ -39,14 +37,10 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	testsys.NeedRoot(t)
 	testsys.NeedCommand(t, "systemd-socket-activate")
-	w := &world{bin: buildBinary(t), dir: openDir(t)}
-	testsys.InstallHelperActions(t)
-	w.bus = testsys.StartBus(t)
-	w.pk = testsys.StartPolkitd(t, w.bus)
+	w := &world{World: daemontest.NewWorld(t)}
 	w.alice, w.bob, w.carol = testsys.AddUser(t, "alice"), testsys.AddUser(t, "bob"), testsys.AddUser(t, "carol")
-	w.pk.AddRule(t, "daemon", fmt.Sprintf(`
+	w.PK.AddRule(t, "daemon", fmt.Sprintf(`
 polkit.addRule(function(action, subject) {
     if (subject.user == %q && action.id.indexOf("org.libvirt.api.domain.") == 0 &&
         action.lookup("domain_name") == "alice-vm")
@@ -63,50 +57,6 @@ polkit.addRule(function(action, subject) {
 	return w
 }
 
-// buildBinary builds the command into a directory every test user can read.
-func buildBinary(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(openDir(t), "virt-acl-helper")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/virt-acl-helper")
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(goBin())+":"+os.Getenv("PATH"))
-	cmd.Path = goBin()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func goBin() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
-}
-
-// openDir makes a temporary directory the test users can reach.
-func openDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "vah-daemon-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// writeConfig writes a configuration file the daemon accepts (root's, 0600).
-func (w *world) writeConfig(t testing.TB, name, text string) string {
-	t.Helper()
-	path := filepath.Join(w.dir, name)
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // daemonProc is a daemon the test started.
 type daemonProc struct {
 	cmd    *exec.Cmd
@@ -120,14 +70,14 @@ type daemonProc struct {
 // real LISTEN_FDS socket named "varlink", and waits for READY=1.
 func (w *world) startActivated(t testing.TB, conf string, env ...string) *daemonProc {
 	t.Helper()
-	sock := filepath.Join(w.dir, fmt.Sprintf("s%d.sock", time.Now().UnixNano()%1e6))
-	ns := newNotifySocket(t, w.dir)
+	sock := filepath.Join(w.Dir, fmt.Sprintf("s%d.sock", time.Now().UnixNano()%1e6))
+	ns := newNotifySocket(t, w.Dir)
 	args := []string{"-l", sock, "--fdname=" + daemon.FDName,
-		"-E", "DBUS_SYSTEM_BUS_ADDRESS=" + w.bus.Address, "-E", "NOTIFY_SOCKET=" + ns.path}
+		"-E", "DBUS_SYSTEM_BUS_ADDRESS=" + w.Bus.Address, "-E", "NOTIFY_SOCKET=" + ns.path}
 	for _, e := range env {
 		args = append(args, "-E", e)
 	}
-	args = append(args, w.bin, "serve", "--config", conf)
+	args = append(args, w.Bin, "serve", "--config", conf)
 	d := &daemonProc{cmd: exec.Command("systemd-socket-activate", args...), sock: sock,
 		out: &syncBuffer{}, done: make(chan struct{}), notify: ns}
 	d.start(t)
@@ -213,7 +163,7 @@ func (d *daemonProc) client(t testing.TB) *client.Client {
 // its exit status and output.
 func (w *world) cli(t testing.TB, d *daemonProc, u *testsys.User, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(w.bin, args...)
+	cmd := exec.Command(w.Bin, args...)
 	cmd.Env = []string{"VIRT_ACL_HELPER_SOCKET=" + d.sock, "PATH=/usr/bin:/bin"}
 	cmd.Dir = "/"
 	if u != nil {

@@ -20,7 +20,7 @@ import (
 // must all accept what the daemon sends.
 func TestThirdPartyClient(t *testing.T) {
 	w := newWorld(t)
-	d := w.startActivated(t, w.writeConfig(t, "c.conf", baseConf))
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := vl.NewConnection(ctx, "unix:"+d.sock)
