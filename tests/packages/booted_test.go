@@ -141,6 +141,20 @@ polkit.addRule(function(action, subject) {
 	socketListens(t, c)
 	wantCheck("check after the idle exit", vmAllowed, 0)
 
+	// The watchdog: with WatchdogSec=1s the daemon must keep pinging.
+	dropIn := "/etc/systemd/system/" + service + ".d"
+	c.must(t, "mkdir", "-p", dropIn)
+	c.writeFile(t, dropIn+"/watchdog.conf", "[Service]\nWatchdogSec=1s\n")
+	c.must(t, "systemctl", "daemon-reload")
+	c.must(t, "systemctl", "restart", service)
+	before := c.must(t, "systemctl", "show", "-P", "MainPID", service)
+	time.Sleep(3500 * time.Millisecond) // three watchdog intervals, within idle_timeout
+	if after := c.must(t, "systemctl", "show", "-P", "MainPID", service); after != before || c.unitState(t, service) != "active" {
+		t.Errorf("with WatchdogSec=1s the service did not stay up: main pid %q, then %q, %s", before, after, c.unitState(t, service))
+	}
+	c.must(t, "rm", "-r", dropIn)
+	c.must(t, "systemctl", "daemon-reload")
+
 	// Restarts: the service restarted by hand still gets the socket and
 	// still leaves when idle; a restarted socket listens again.
 	c.must(t, "systemctl", "restart", service)
@@ -243,15 +257,84 @@ func checkHardening(t *testing.T, c *container) {
 	if v := field("Seccomp"); v != "2" {
 		t.Errorf("Seccomp is %s, want 2 (filter)", v)
 	}
-	mounts := c.must(t, "cat", "/proc/"+pid+"/mountinfo")
-	for _, line := range strings.Split(mounts, "\n") {
-		f := strings.Fields(line)
-		if len(f) > 5 && f[4] == "/" && !strings.HasPrefix(f[5], "ro") {
-			t.Errorf("the daemon's root is mounted %s, want ro", f[5])
+
+	// The file system as the daemon sees it: the topmost mount at each
+	// mount point.
+	mounts := map[string]mount{}
+	for _, line := range strings.Split(c.must(t, "cat", "/proc/"+pid+"/mountinfo"), "\n") {
+		if m, ok := parseMountinfo(line); ok {
+			mounts[m.point] = m
+		}
+	}
+	for _, w := range []struct {
+		point, directive string
+		ok               func(m mount) bool
+	}{
+		{"/", "ProtectSystem=strict", func(m mount) bool { return m.readOnly() }},
+		{"/usr", "ProtectSystem=strict", func(m mount) bool { return m.readOnly() }},
+		{"/etc", "ProtectSystem=strict", func(m mount) bool { return m.readOnly() }},
+		{"/run", "ReadOnlyPaths=/run", func(m mount) bool { return m.readOnly() }},
+		{"/home", "ProtectHome=yes", func(m mount) bool { return m.readOnly() && m.fstype == "tmpfs" }},
+		{"/root", "ProtectHome=yes", func(m mount) bool { return m.readOnly() && m.fstype == "tmpfs" }},
+		{"/tmp", "PrivateTmp=yes", func(m mount) bool { return strings.Contains(m.root, "systemd-private-") }},
+		{"/dev", "PrivateDevices=yes", func(m mount) bool { return m.fstype == "tmpfs" && m.readOnly() }},
+		{"/proc", "ProcSubset=pid", func(m mount) bool { return strings.Contains(m.super, "subset=pid") }},
+		{"/sys", "ProtectKernelTunables=yes", func(m mount) bool { return m.readOnly() }},
+		{"/sys/fs/cgroup", "ProtectControlGroups=yes", func(m mount) bool { return m.readOnly() }},
+	} {
+		m, ok := mountOf(mounts, w.point)
+		if !ok || !w.ok(m) {
+			t.Errorf("%s: the daemon's %s is on %+v", w.directive, w.point, m)
+		}
+	}
+	// Namespaces of its own.
+	for _, ns := range []struct{ name, directive string }{{"net", "PrivateNetwork=yes"}, {"uts", "ProtectHostname=yes"}, {"mnt", "mount namespace"}} {
+		got := c.must(t, "readlink", "/proc/"+pid+"/ns/"+ns.name, "/proc/1/ns/"+ns.name)
+		if f := strings.Fields(got); len(f) != 2 || f[0] == f[1] {
+			t.Errorf("%s: the daemon shares systemd's %s namespace: %q", ns.directive, ns.name, got)
 		}
 	}
 	t.Logf("the daemon (pid %s in the container) runs as uid 0 with CapEff=%s NoNewPrivs=%s Seccomp=%s",
 		pid, field("CapEff"), field("NoNewPrivs"), field("Seccomp"))
+}
+
+// mount is one line of /proc/PID/mountinfo.
+type mount struct {
+	root, point, opts, fstype, super string
+}
+
+func (m mount) readOnly() bool {
+	return m.opts == "ro" || strings.HasPrefix(m.opts, "ro,")
+}
+
+// parseMountinfo parses a mountinfo line: ID PARENT MAJ:MIN ROOT POINT
+// OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS.
+func parseMountinfo(line string) (mount, bool) {
+	f := strings.Fields(line)
+	sep := -1
+	for i := 6; i < len(f); i++ {
+		if f[i] == "-" {
+			sep = i
+			break
+		}
+	}
+	if sep < 0 || sep+3 >= len(f)+1 || len(f) < sep+4 {
+		return mount{}, false
+	}
+	return mount{root: f[3], point: f[4], opts: f[5], fstype: f[sep+1], super: f[sep+3]}, true
+}
+
+// mountOf returns the mount that holds path: the one at the longest
+// mount point above it.
+func mountOf(mounts map[string]mount, path string) (mount, bool) {
+	for p := path; ; p = filepath.Dir(p) {
+		if m, ok := mounts[p]; ok {
+			return m, true
+		}
+		if p == "/" {
+			return mount{}, false
+		}
+	}
 }
 
 // randomTag returns a short random suffix for names.
