@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,44 +35,56 @@ type FS struct{ Root string }
 // Lookup reads process pid from the host's /proc.
 func Lookup(pid int32) (Process, error) { return FS{Root: "/proc"}.Lookup(pid) }
 
-// Lookup reads process pid. It reads the start time twice, before and after
-// the other fields, so that a pid reused meanwhile is noticed rather than
-// mixing two processes.
+// Lookup reads process pid. Every file is read through one handle on the
+// process's /proc directory, which stays bound to that process: if it
+// exits and its pid is reused meanwhile, the reads fail instead of mixing
+// two processes.
 func (fs FS) Lookup(pid int32) (Process, error) {
 	if pid <= 0 {
 		return Process{}, fmt.Errorf("process %d: invalid pid", pid)
 	}
-	dir := filepath.Join(fs.Root, strconv.Itoa(int(pid)))
-	start, err := startTime(dir)
+	d, err := openDir(filepath.Join(fs.Root, strconv.Itoa(int(pid))))
 	if err != nil {
 		return Process{}, fmt.Errorf("process %d: %w", pid, err)
 	}
-	uid, err := effectiveUID(dir)
+	defer d.close()
+	p, err := d.process()
 	if err != nil {
 		return Process{}, fmt.Errorf("process %d: %w", pid, err)
 	}
-	p := Process{
-		PID:       pid,
+	p.PID = pid
+	return p, nil
+}
+
+func (d *procDir) process() (Process, error) {
+	stat, err := d.read("stat")
+	if err != nil {
+		return Process{}, err
+	}
+	start, err := startTime(stat)
+	if err != nil {
+		return Process{}, err
+	}
+	status, err := d.read("status")
+	if err != nil {
+		return Process{}, err
+	}
+	uid, err := effectiveUID(status)
+	if err != nil {
+		return Process{}, err
+	}
+	return Process{
 		UID:       uid,
 		StartTime: start,
-		LoginUID:  readID(filepath.Join(dir, "loginuid")),
-		Session:   readID(filepath.Join(dir, "sessionid")),
-	}
-	p.Exe, _ = os.Readlink(filepath.Join(dir, "exe"))
-	again, err := startTime(dir)
-	if err != nil || again != start {
-		return Process{}, fmt.Errorf("process %d: %w", pid, ErrNoProcess)
-	}
-	return p, nil
+		LoginUID:  d.readID("loginuid"),
+		Session:   d.readID("sessionid"),
+		Exe:       d.readlink("exe"),
+	}, nil
 }
 
 // startTime returns field 22 of the stat file. The command name (field 2)
 // may hold spaces and parentheses, so fields are counted after the last ')'.
-func startTime(dir string) (uint64, error) {
-	data, err := readFile(filepath.Join(dir, "stat"))
-	if err != nil {
-		return 0, err
-	}
+func startTime(data []byte) (uint64, error) {
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 {
 		return 0, fmt.Errorf("malformed stat file")
@@ -91,11 +102,7 @@ func startTime(dir string) (uint64, error) {
 }
 
 // effectiveUID returns the second value of the Uid: line of the status file.
-func effectiveUID(dir string) (uint32, error) {
-	data, err := readFile(filepath.Join(dir, "status"))
-	if err != nil {
-		return 0, err
-	}
+func effectiveUID(data []byte) (uint32, error) {
 	for _, line := range strings.Split(string(data), "\n") {
 		rest, ok := strings.CutPrefix(line, "Uid:")
 		if !ok {
@@ -114,23 +121,3 @@ func effectiveUID(dir string) (uint32, error) {
 	return 0, fmt.Errorf("no Uid line in status file")
 }
 
-// readID reads a loginuid or sessionid file; anything unreadable is Unset.
-func readID(path string) uint32 {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Unset
-	}
-	v, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 32)
-	if err != nil {
-		return Unset
-	}
-	return uint32(v)
-}
-
-func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNoProcess
-	}
-	return data, err
-}

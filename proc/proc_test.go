@@ -89,3 +89,14 @@ func TestInvalidPID(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLookup measures reading a live process, as the daemon does for
+// every on-behalf request.
+func BenchmarkLookup(b *testing.B) {
+	pid := int32(os.Getpid())
+	for range b.N {
+		if _, err := Lookup(pid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
