@@ -33,8 +33,8 @@ const capAuditWrite = 1 << 29
 // service by socket activation and gets its polkit rule's answer; the
 // decisions reach the host's audit log; the hardened service runs with
 // CAP_AUDIT_WRITE alone and exits when idle while the socket listens;
-// restarts, removal and purge leave no running service and no stale
-// socket.
+// restarts, reinstallation, removal and purge leave no running service and no stale
+// socket. It runs in about 40 s.
 func TestBootedSystemd(t *testing.T) {
 	testsys.NeedRoot(t)
 	pkg, _ := debFiles(t)
@@ -167,6 +167,16 @@ polkit.addRule(function(action, subject) {
 	wantCheck("check after restarting the socket", vmAllowed, 0)
 	c.waitUnitState(t, service, "inactive", idleTimeout*time.Second+30*time.Second)
 	socketListens(t, c)
+
+	// Reinstalling, as an upgrade does, while the service runs: postinst
+	// restarts the socket, which restarts the service.
+	wantCheck("check before reinstalling", vmAllowed, 0)
+	c.must(t, "dpkg", "--install", "--force-confold", "/mnt/vah/"+filepath.Base(pkg))
+	socketListens(t, c)
+	wantCheck("check after reinstalling", vmAllowed, 0)
+	if got := c.must(t, "grep", "-c", "^idle_timeout", confPath); strings.TrimSpace(got) != "1" {
+		t.Errorf("reinstalling lost the changed %s", confPath)
+	}
 
 	// Removal while the service runs: nothing of it is left running.
 	wantCheck("check before removal", vmAllowed, 0)
