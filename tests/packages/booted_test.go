@@ -32,9 +32,10 @@ const capAuditWrite = 1 << 29
 // and the service does not run; an unprivileged user's check starts the
 // service by socket activation and gets its polkit rule's answer; the
 // decisions reach the host's audit log; the hardened service runs with
-// CAP_AUDIT_WRITE alone and exits when idle while the socket listens;
-// restarts, reinstallation, removal and purge leave no running service and no stale
-// socket. It runs in about 40 s.
+// CAP_AUDIT_WRITE alone, keeps the watchdog fed, reloads, and exits when
+// idle while the socket listens; restarts, reinstallation, removal and
+// purge leave no running service and no stale socket. It runs in about
+// 40 s.
 func TestBootedSystemd(t *testing.T) {
 	testsys.NeedRoot(t)
 	pkg, _ := debFiles(t)
@@ -152,6 +153,12 @@ polkit.addRule(function(action, subject) {
 	if after := c.must(t, "systemctl", "show", "-P", "MainPID", service); after != before || c.unitState(t, service) != "active" {
 		t.Errorf("with WatchdogSec=1s the service did not stay up: main pid %q, then %q, %s", before, after, c.unitState(t, service))
 	}
+	// ExecReload= (SIGHUP) inside the sandbox: same process, still serving.
+	c.must(t, "systemctl", "reload", service)
+	if after := c.must(t, "systemctl", "show", "-P", "MainPID", service); after != before || c.unitState(t, service) != "active" {
+		t.Errorf("after systemctl reload: main pid %q, then %q, %s", before, after, c.unitState(t, service))
+	}
+	wantCheck("check after reload", vmAllowed, 0)
 	c.must(t, "rm", "-r", dropIn)
 	c.must(t, "systemctl", "daemon-reload")
 
