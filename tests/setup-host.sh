@@ -9,7 +9,7 @@ dbus-daemon polkitd
 auditd
 libvirt-daemon-system libvirt-clients libvirt-doc
 libxml2-utils
-dpkg-dev debhelper devscripts fakeroot lintian rpm rpmlint cpio systemd-container
+dpkg-dev debhelper devscripts fakeroot lintian rpm rpm2cpio rpmlint cpio systemd-container
 "
 
 missing=
