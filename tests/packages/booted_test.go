@@ -30,7 +30,8 @@ const capAuditWrite = 1 << 29
 // TestBootedSystemd installs the freshly built .deb in a container running
 // a real systemd and checks, with systemd in charge: the socket listens
 // and the service does not run; an unprivileged user's check starts the
-// service by socket activation and gets its polkit rule's answer; the
+// service by socket activation and gets its polkit rule's answer, and the
+// packaged example rule answers as it says; the
 // decisions reach the host's audit log; the hardened service runs with
 // CAP_AUDIT_WRITE alone, keeps the watchdog fed, reloads, and exits when
 // idle while the socket listens; restarts, reinstallation, removal and
@@ -178,6 +179,30 @@ polkit.addRule(function(action, subject) {
 	wantCheck("check after restarting the socket", vmAllowed, 0)
 	c.waitUnitState(t, service, "inactive", idleTimeout*time.Second+30*time.Second)
 	socketListens(t, c)
+
+	// The packaged example rule, as its comment says to use it: a member
+	// of "vmusers" may start and open the console of their own VMs only.
+	owner := "vahex" + tag
+	c.must(t, "groupadd", "--force", "vmusers")
+	c.must(t, "useradd", "--no-create-home", "--user-group", "--groups", "vmusers", "--shell", "/usr/sbin/nologin", owner)
+	c.must(t, "cp", "/usr/share/doc/virt-acl-helper/examples/50-virt-acl-helper-example.rules", "/etc/polkit-1/rules.d/")
+	for _, ex := range []struct {
+		user, perm, vm string
+		want           int
+	}{
+		{owner, "start", owner + "-web", 0},
+		{owner, "open_device", owner + "-web", 0},
+		{owner, "delete", owner + "-web", 1},
+		{owner, "start", "other-web", 1},
+		{user, "start", user + "-web", 1}, // not in vmusers
+	} {
+		out, code := c.exec(t, nil, "setpriv", "--reuid="+ex.user, "--regid="+ex.user, "--init-groups", "--",
+			"virt-acl-helper", "check", "domain", ex.perm, "--name", ex.vm,
+			"--uuid", "6695eb01-f6a4-8304-79aa-97f2502e1941", "--driver", "QEMU")
+		if code != ex.want {
+			t.Errorf("example rule: %s: check domain %s --name %s: exit status %d, want %d:\n%s", ex.user, ex.perm, ex.vm, code, ex.want, out)
+		}
+	}
 
 	// Reinstalling, as an upgrade does, while the service runs: postinst
 	// restarts the socket, which restarts the service.
