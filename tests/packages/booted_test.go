@@ -30,13 +30,12 @@ const capAuditWrite = 1 << 29
 // TestBootedSystemd installs the freshly built .deb in a container running
 // a real systemd and checks, with systemd in charge: the socket listens
 // and the service does not run; an unprivileged user's check starts the
-// service by socket activation and gets its polkit rule's answer, and the
-// packaged example rule answers as it says; the
+// service by socket activation and gets its polkit rule's answer; the
 // decisions reach the host's audit log; the hardened service runs with
 // CAP_AUDIT_WRITE alone, keeps the watchdog fed, reloads, and exits when
-// idle while the socket listens; restarts, reinstallation, removal and
-// purge leave no running service and no stale socket. It runs in about
-// 40 s.
+// idle while the socket listens; the packaged example rule answers as it
+// says; restarts, reinstallation, removal and purge leave no running
+// service and no stale socket. It runs in about 40 s.
 func TestBootedSystemd(t *testing.T) {
 	testsys.NeedRoot(t)
 	pkg, _ := debFiles(t)
