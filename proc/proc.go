@@ -120,4 +120,3 @@ func effectiveUID(data []byte) (uint32, error) {
 	}
 	return 0, fmt.Errorf("no Uid line in status file")
 }
-

@@ -78,4 +78,3 @@ func OpenDir(t testing.TB) string {
 	}
 	return dir
 }
-
