@@ -23,7 +23,7 @@ LOADTIME ?= 60s
 
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all build demo check setup vet test race fuzz generate packages clean bench load packages
+.PHONY: all build demo check setup vet test race fuzz generate packages clean bench load
 
 all: build
 
