@@ -52,11 +52,11 @@ fi
 say "installing the polkit actions and a rule for the demo users alice and bob"
 actions=/usr/share/polkit-1/actions
 if [ ! -e "$actions/io.github.virt-acl-helper.policy" ]; then
-	"$bin" actions --polkit helper > "$actions/io.github.virt-acl-helper.policy"
+	"$bin" actions --polkit --own > "$actions/io.github.virt-acl-helper.policy"
 	files="$files $actions/io.github.virt-acl-helper.policy"
 fi
 if [ ! -e "$actions/org.libvirt.api.policy" ] && [ ! -e "$actions/io.github.virt-acl-helper.libvirt-api.policy" ]; then
-	"$bin" actions --polkit libvirt > "$actions/io.github.virt-acl-helper.libvirt-api.policy"
+	"$bin" actions --polkit > "$actions/io.github.virt-acl-helper.libvirt-api.policy"
 	files="$files $actions/io.github.virt-acl-helper.libvirt-api.policy"
 fi
 for u in alice bob; do

@@ -13,7 +13,8 @@ import (
 func runActions(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("actions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	polkit := fs.String("polkit", "", "print a polkit action file instead of the table: \"libvirt\" (libvirt's API actions) or \"helper\" (the helper's own)")
+	polkit := fs.Bool("polkit", false, "print the polkit action file of libvirt's API actions instead of the table")
+	own := fs.Bool("own", false, "with --polkit: print the helper's own actions (check-other, flush, stats) instead")
 	object := fs.String("object", "", "show only this object type")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -22,8 +23,16 @@ func runActions(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "actions: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *polkit != "" {
-		return printPolicy(*polkit, stdout, stderr)
+	if *own && !*polkit {
+		fmt.Fprintln(stderr, "actions: --own goes with --polkit")
+		return 2
+	}
+	if *polkit {
+		set := policy.Libvirt()
+		if *own {
+			set = policy.Helper()
+		}
+		return printPolicy(set, stdout, stderr)
 	}
 	types := acl.Types()
 	if *object != "" {
@@ -38,13 +47,7 @@ func runActions(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printPolicy(which string, stdout, stderr io.Writer) int {
-	sets := map[string]policy.Set{"libvirt": policy.Libvirt(), "helper": policy.Helper()}
-	set, ok := sets[which]
-	if !ok {
-		fmt.Fprintf(stderr, "actions: unknown --polkit %q (valid: libvirt, helper)\n", which)
-		return 2
-	}
+func printPolicy(set policy.Set, stdout, stderr io.Writer) int {
 	if _, err := set.WriteTo(stdout); err != nil {
 		fmt.Fprintf(stderr, "actions: %v\n", err)
 		return 1
