@@ -315,3 +315,29 @@ func TestDecisionsAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestStartsBeforeTheBus: a daemon activated while the system bus is down
+// (as at boot) starts, denies as "no decision" meanwhile, and answers by
+// policy once the bus and polkitd are up.
+func TestStartsBeforeTheBus(t *testing.T) {
+	w := newWorld(t)
+	w.Bus.Stop(t)
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf))
+	own := []string{"check", "domain", "start", "--name", "alice-vm", "--uuid", aliceUUID}
+	if code, out := w.cli(t, d, &w.alice, own...); code != 2 || !strings.Contains(out, "no decision") {
+		t.Fatalf("with the bus down: exit %d, %q; want exit 2, no decision", code, out)
+	}
+	w.Bus.Start(t)
+	w.PK.Restart(t) // polkitd exits with its bus
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		code, out := w.cli(t, d, &w.alice, own...)
+		if code == 0 {
+			break
+		}
+		if code != 2 || time.Now().After(deadline) {
+			t.Fatalf("after the bus came: exit %d, %q; want exit 0 within 15s", code, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -31,7 +31,9 @@ type generation struct {
 // build makes a generation from cfg.
 func build(ctx context.Context, cfg config.Config, newAuditor AuditorFunc, log *slog.Logger) (*generation, error) {
 	g := &generation{cfg: cfg}
-	auth, err := polkit.Dial(ctx, polkit.Options{CallTimeout: cfg.PolkitTimeout})
+	// The bus may come up after the daemon (socket activation at boot):
+	// until it does, polkit's checks answer "unavailable".
+	auth, err := polkit.Dial(ctx, polkit.Options{CallTimeout: cfg.PolkitTimeout, WaitForBus: true})
 	switch {
 	case err == nil:
 		g.authority = auth

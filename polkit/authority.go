@@ -36,6 +36,10 @@ type Options struct {
 	// attempts, which doubles after each failure. Defaults 50ms and 5s.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// WaitForBus makes Dial succeed even when the bus cannot be reached
+	// yet (a daemon started before the bus at boot): the Authority then
+	// connects in the background.
+	WaitForBus bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -79,9 +83,12 @@ type Authority struct {
 }
 
 // Dial connects to the bus on a private connection and subscribes to the
-// signals behind Events. It fails if the first connection fails; after
-// that the Authority reconnects by itself until Close. polkitd need not be
-// running yet.
+// signals behind Events. If the first connection fails, Dial fails, unless
+// Options.WaitForBus is set: the Authority then keeps trying in the
+// background, Check fails with ErrUnavailable until it connects, and
+// Events reports Reconnected when it does. After the first connection the
+// Authority reconnects by itself until Close. polkitd need not be running
+// yet.
 func Dial(ctx context.Context, opts Options) (*Authority, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -89,18 +96,34 @@ func Dial(ctx context.Context, opts Options) (*Authority, error) {
 	}
 	a := &Authority{opts: opts, events: newEventQueue()}
 	conn, err := a.connect(ctx)
-	if err != nil {
+	if err != nil && !opts.WaitForBus {
 		return nil, fmt.Errorf("polkit: connect to %s: %w: %w", opts.Address, ErrUnavailable, err)
 	}
-	a.conn.Store(conn)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.wg.Add(2)
 	go func() {
 		defer a.wg.Done()
 		a.events.run(a.ctx)
 	}()
+	if err != nil {
+		a.setDown(fmt.Errorf("connect to %s: %w; retrying", opts.Address, err))
+		go a.connectLater()
+		return a, nil
+	}
+	a.conn.Store(conn)
 	go a.supervise(conn)
 	return a, nil
+}
+
+// connectLater keeps trying to make the first connection, then supervises
+// it, until Close.
+func (a *Authority) connectLater() {
+	conn := a.reconnect()
+	if conn == nil {
+		a.wg.Done()
+		return
+	}
+	a.supervise(conn)
 }
 
 // Address is the bus address the Authority connects to.

@@ -285,6 +285,32 @@ func TestBusRestart(t *testing.T) {
 	waitEvent(t, f.auth, polkit.PolicyChanged)
 }
 
+// TestWaitForBus: with WaitForBus, an Authority dialled while the bus is
+// down denies (ErrUnavailable) until the bus comes, then connects.
+func TestWaitForBus(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	f.bus.Stop(t)
+	a, err := polkit.Dial(context.Background(), polkit.Options{Address: f.bus.Address, WaitForBus: true,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Dial with WaitForBus while the bus is down: %v", err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if _, err := check(t, a, f.aliceProc, "org.libvirt.api.domain.start", nil); !errors.Is(err, polkit.ErrUnavailable) {
+		t.Fatalf("Check before the bus came = %v, want ErrUnavailable", err)
+	}
+	if _, err := polkit.Dial(context.Background(), polkit.Options{Address: f.bus.Address}); !errors.Is(err, polkit.ErrUnavailable) {
+		t.Fatalf("Dial without WaitForBus while the bus is down = %v, want ErrUnavailable", err)
+	}
+	f.bus.Start(t)
+	f.pk.Restart(t) // polkitd exits with its bus
+	waitEvent(t, a, polkit.Reconnected)
+	if r, err := check(t, a, f.aliceProc, "org.libvirt.api.domain.start", nil); err != nil || !r.Authorized {
+		t.Fatalf("after the bus came: %v, %v; want authorized", r, err)
+	}
+}
+
 // TestFailsClosedUnderChurn checks concurrently while polkitd and the bus
 // restart: bob is never authorized, and errors never come with an
 // authorization (check enforces that).

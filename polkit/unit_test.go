@@ -220,6 +220,19 @@ func TestOptions(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Dial to a missing bus = %v, want ErrUnavailable", err)
 	}
+	// WaitForBus keeps trying in the background; Close stops that.
+	a, err := Dial(context.Background(), Options{WaitForBus: true, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Dial with WaitForBus to a missing bus: %v", err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if _, err := a.Check(context.Background(), Subject{PID: 1, StartTime: 1}, "x", nil); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Check before any connection = %v, want ErrUnavailable", err)
+	}
+	a.Close()
+	if _, ok := <-a.Events(); ok {
+		t.Error("Events not closed by Close")
+	}
 }
 
 func splitName(name string) (string, string) {
