@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
 // fakeSender stands in for the kernel: it records what it is sent, and can
@@ -426,7 +428,7 @@ func TestOffOnlyLogs(t *testing.T) {
 }
 
 func TestLossesAreLoggedRateLimited(t *testing.T) {
-	var buf syncBuffer
+	var buf testsys.Buffer
 	k := newFake()
 	k.noCap = true
 	w := openFake(t, Config{Level: Auto, Logger: slog.New(slog.NewTextHandler(&buf, nil))}, k)
@@ -465,22 +467,4 @@ func TestLimiter(t *testing.T) {
 			t.Errorf("step %d: allow(%s) = %v, %d; want %v, %d", i, s.kind, ok, held, s.ok, s.suppress)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +60,7 @@ polkit.addRule(function(action, subject) {
 type daemonProc struct {
 	cmd    *exec.Cmd
 	sock   string
-	out    *syncBuffer
+	out    *testsys.Buffer
 	done   chan struct{}
 	notify *notifySocket
 }
@@ -79,7 +78,7 @@ func (w *world) startActivated(t testing.TB, conf string, env ...string) *daemon
 	}
 	args = append(args, w.Bin, "serve", "--config", conf)
 	d := &daemonProc{cmd: exec.Command("systemd-socket-activate", args...), sock: sock,
-		out: &syncBuffer{}, done: make(chan struct{}), notify: ns}
+		out: &testsys.Buffer{}, done: make(chan struct{}), notify: ns}
 	d.start(t)
 	// A .socket unit would set SocketMode=0666; systemd-socket-activate
 	// has no such option.
@@ -254,21 +253,4 @@ func (ns *notifySocket) waitCount(t testing.TB, line string, n int, d *daemonPro
 			t.Fatalf("no %q from the daemon (got %q):\n%s", line, ns.seen, d.out.String())
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

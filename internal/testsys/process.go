@@ -19,7 +19,7 @@ const stopGrace = 5 * time.Second
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *Buffer
 	done chan struct{} // closed once the child is reaped
 	err  error         // Wait's result; read only after done is closed
 }
@@ -29,7 +29,7 @@ type process struct {
 // behind (a child that changes its uid itself, like polkitd, loses this,
 // but it exits with its bus).
 func startProcess(name string, cmd *exec.Cmd) (*process, error) {
-	p := &process{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, out: &Buffer{}, done: make(chan struct{})}
 	if cmd.Stdout == nil {
 		cmd.Stdout = p.out
 	}
@@ -105,27 +105,27 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) error {
 	}
 }
 
-// lockedBuffer is an io.Writer safe for the concurrent writes of a child's
-// stdout and stderr copiers and reads from tests.
-type lockedBuffer struct {
+// Buffer is a bytes.Buffer safe for concurrent writes (a child's stdout
+// and stderr copiers, a logger's goroutines) and reads from tests.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
 // Len is the number of bytes written so far; an offset for later reads.
-func (b *lockedBuffer) Len() int {
+func (b *Buffer) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Len()
