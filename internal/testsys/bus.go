@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,8 +65,7 @@ type Bus struct {
 	socket     string
 	config     string
 
-	mu sync.Mutex
-	p  *process // nil while stopped
+	running // nil while stopped
 }
 
 // StartBus starts a private system bus for the test and stops it, and
@@ -210,26 +208,6 @@ func (b *Bus) Restart(t testing.TB) {
 	t.Helper()
 	b.Stop(t)
 	b.Start(t)
-}
-
-// PID is the process id of the running bus daemon, or 0 when stopped.
-func (b *Bus) PID() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.p == nil || b.p.exited() {
-		return 0
-	}
-	return b.p.pid()
-}
-
-// Output is what the current bus daemon has printed, for failure messages.
-func (b *Bus) Output() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.p == nil {
-		return ""
-	}
-	return b.p.output()
 }
 
 // Conn opens a private connection to the bus, closed at cleanup.

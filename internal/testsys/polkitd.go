@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,8 +31,7 @@ type Polkitd struct {
 	bus  *Bus
 	path string
 
-	mu sync.Mutex
-	p  *process // nil or exited while not running
+	running // nil or exited while not running
 }
 
 // StartPolkitd starts polkitd on bus and returns once it owns
@@ -134,26 +132,6 @@ func (pk *Polkitd) Restart(t testing.TB) {
 	t.Helper()
 	pk.Kill(t)
 	pk.Start(t)
-}
-
-// PID is polkitd's process id, or 0 when it is not running.
-func (pk *Polkitd) PID() int {
-	pk.mu.Lock()
-	defer pk.mu.Unlock()
-	if pk.p == nil || pk.p.exited() {
-		return 0
-	}
-	return pk.p.pid()
-}
-
-// Output is what polkitd has printed, for failure messages.
-func (pk *Polkitd) Output() string {
-	pk.mu.Lock()
-	defer pk.mu.Unlock()
-	if pk.p == nil {
-		return ""
-	}
-	return pk.p.output()
 }
 
 // outputLen is the length of polkitd's output so far (0 when not running);

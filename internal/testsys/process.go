@@ -130,3 +130,30 @@ func (b *Buffer) Len() int {
 	defer b.mu.Unlock()
 	return b.buf.Len()
 }
+
+// running is a daemon a test started: the process, when there is one.
+// Bus and Polkitd embed it.
+type running struct {
+	mu sync.Mutex
+	p  *process
+}
+
+// PID is the daemon's process id, or 0 when it is not running.
+func (r *running) PID() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p == nil || r.p.exited() {
+		return 0
+	}
+	return r.p.pid()
+}
+
+// Output is what the daemon has printed, for failure messages.
+func (r *running) Output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p == nil {
+		return ""
+	}
+	return r.p.output()
+}
