@@ -7,7 +7,7 @@ set -eu
 packages="
 dbus-daemon polkitd
 auditd
-libvirt-daemon-system libvirt-clients libvirt-doc
+libvirt-daemon-system libvirt-clients libvirt-doc qemu-system-x86
 libxml2-utils
 dpkg-dev debhelper devscripts fakeroot lintian rpm rpm2cpio rpmlint cpio systemd-container
 "
