@@ -61,6 +61,7 @@ func TestAccessOverSocket(t *testing.T) {
 		{"root may ask about bob's process", 3, about(bobProc.PID, own...), 1, "denied"},
 		{"root: no such process", 3, about(1<<30, own...), 2, "no such process"},
 		{"root may read stats", 3, []string{"stats"}, 0, "cache hits / misses"},
+		{"root may flush one object", 3, []string{"flush", "domain", "--name", "alice-vm", "--uuid", aliceUUID}, 0, "cached decisions dropped"},
 		{"root may flush", 3, []string{"flush"}, 0, "cached decisions dropped"},
 	}
 	for _, tt := range tests {

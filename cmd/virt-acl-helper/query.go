@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -95,12 +96,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	cf := addClientFlags(fs)
-	name := fs.String("name", "", "the object's name (domain_name, network_name, vol_name, ...)")
-	uuid := fs.String("uuid", "", "the object's UUID (domain_uuid, network_uuid, ...)")
-	driver := fs.String("driver", "", "libvirt driver owning the object, polkit's connect_driver (default by type: QEMU, network, storage, ...)")
+	of := addObjectFlags(fs)
 	pid := fs.Int64("pid", 0, "ask about this process instead")
-	attrs := attrFlags{}
-	fs.Var(attrs, "attr", "other polkit detail of the object, key=value (repeatable)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
@@ -109,10 +106,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitError
 	}
-	params, err := checkParams(pos[0], pos[1], *name, *uuid, *driver, attrs, *pid)
+	obj, err := of.object(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "check: %v\n", err)
 		return exitError
+	}
+	params := server.CheckParams{Object: obj, Permission: pos[1]}
+	if *pid != 0 {
+		params.Subject = &server.Subject{PID: *pid}
 	}
 	c, ctx, done, err := cf.dial()
 	if err != nil {
@@ -137,29 +138,46 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return exitAllowed
 }
 
-func checkParams(object, perm, name, uuid, driver string, attrs attrFlags, pid int64) (server.CheckParams, error) {
-	t, err := acl.ParseObjectType(object)
-	if err != nil {
-		return server.CheckParams{}, err
+// objectFlags are the flags that name an object.
+type objectFlags struct {
+	name, uuid, driver *string
+	attrs              attrFlags
+}
+
+func addObjectFlags(fs *flag.FlagSet) objectFlags {
+	f := objectFlags{
+		name:   fs.String("name", "", "the object's name (domain_name, network_name, vol_name, ...)"),
+		uuid:   fs.String("uuid", "", "the object's UUID (domain_uuid, network_uuid, ...)"),
+		driver: fs.String("driver", "", "libvirt driver owning the object, polkit's connect_driver (default by type: QEMU, network, storage, ...)"),
+		attrs:  attrFlags{},
 	}
-	for flagName, v := range map[string]string{"_name": name, "_uuid": uuid} {
+	fs.Var(f.attrs, "attr", "other polkit detail of the object, key=value (repeatable)")
+	return f
+}
+
+// object builds the object of type typ the flags describe; the daemon
+// validates it.
+func (f objectFlags) object(typ string) (server.Object, error) {
+	t, err := acl.ParseObjectType(typ)
+	if err != nil {
+		return server.Object{}, err
+	}
+	attrs := maps.Clone(f.attrs)
+	for suffix, v := range map[string]string{"_name": *f.name, "_uuid": *f.uuid} {
 		if v == "" {
 			continue
 		}
-		key := lastKey(t, flagName)
+		key := lastKey(t, suffix)
 		if key == "" {
-			return server.CheckParams{}, fmt.Errorf("%s objects have no %s attribute; use --attr", t, strings.TrimPrefix(flagName, "_"))
+			return server.Object{}, fmt.Errorf("%s objects have no %s attribute; use --attr", t, strings.TrimPrefix(suffix, "_"))
 		}
 		attrs[key] = v
 	}
+	driver := *f.driver
 	if driver == "" {
 		driver = defaultDrivers[t]
 	}
-	p := server.CheckParams{Object: server.Object{Type: t.String(), Driver: driver, Attributes: attrs}, Permission: perm}
-	if pid != 0 {
-		p.Subject = &server.Subject{PID: pid}
-	}
-	return p, nil
+	return server.Object{Type: t.String(), Driver: driver, Attributes: attrs}, nil
 }
 
 // parseInterspersed parses flags placed before, between or after the
@@ -215,14 +233,31 @@ func joinAny(v any) string {
 func runFlush(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("flush", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: virt-acl-helper flush [--uid U] [<object> --name N --uuid U [--driver D] [--attr K=V]...]\n\n"+
+			"Drop the daemon's cached decisions: all of them, those about processes of a uid,\n"+
+			"or those about one object (root or polkit's io.github.virt-acl-helper.flush).\n\n")
+		fs.PrintDefaults()
+	}
 	cf := addClientFlags(fs)
 	uid := fs.Int64("uid", -1, "drop only the decisions about processes of this uid")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	of := addObjectFlags(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil || len(pos) > 1 {
+		fs.Usage()
 		return 2
 	}
 	var p server.FlushParams
 	if *uid >= 0 {
 		p.UID = uid
+	}
+	if len(pos) == 1 {
+		obj, err := of.object(pos[0])
+		if err != nil {
+			fmt.Fprintf(stderr, "flush: %v\n", err)
+			return 2
+		}
+		p.Object = &obj
 	}
 	c, ctx, done, err := cf.dial()
 	if err != nil {
