@@ -11,8 +11,13 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
+
+// warnEvery is the least time between two warnings of one kind: polkit
+// being down must not flood the log at the decision rate.
+const warnEvery = 10 * time.Second
 
 // Reason says why a request was denied.
 type Reason uint8
@@ -72,6 +77,7 @@ type Engine struct {
 	timeout time.Duration
 	par     int
 	log     *slog.Logger
+	limit   *ratelimit.Limiter
 
 	stop    context.CancelFunc
 	watches sync.WaitGroup
@@ -91,6 +97,7 @@ func New(opts Options) (*Engine, error) {
 		timeout: opts.DriverTimeout,
 		par:     opts.Parallel,
 		log:     opts.Logger,
+		limit:   ratelimit.New(warnEvery, nil),
 	}
 	if e.timeout <= 0 {
 		e.timeout = 10 * time.Second
@@ -153,8 +160,10 @@ func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 		return Decision{}, ctx.Err()
 	case err != nil:
 		d = Decision{Reason: Unavailable, Driver: driverOf(err, e.stack), Err: err}
-		e.log.Warn("access decision failed, denying", "permission", r.Permission.String(),
-			"pid", r.Subject.PID, "uid", r.Subject.UID, "err", err)
+		if ok, held := e.limit.Allow(d.Driver); ok {
+			e.log.Warn("access decision failed, denying", "permission", r.Permission.String(),
+				"pid", r.Subject.PID, "uid", r.Subject.UID, "err", err, "suppressed", held)
+		}
 	case !d.Allowed:
 		d.Reason = Policy
 	}

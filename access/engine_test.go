@@ -1,9 +1,11 @@
 package access
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,4 +273,26 @@ func BenchmarkCachedCheck(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestUnavailableWarningsAreRateLimited: polkit down at the decision rate
+// must not flood the log; the held-back count is told.
+func TestUnavailableWarningsAreRateLimited(t *testing.T) {
+	var log bytes.Buffer
+	c, _ := authcache.New(authcache.Options{})
+	e, err := New(Options{Drivers: []Driver{fixed("polkit", false, errors.New("down"))}, Cache: c,
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")}
+	for i := 0; i < 100; i++ {
+		if d, _ := e.Check(context.Background(), req); d.Reason != Unavailable {
+			t.Fatalf("decision %+v", d)
+		}
+	}
+	if n := strings.Count(log.String(), "access decision failed"); n != 1 {
+		t.Errorf("%d warnings for 100 failed decisions within the interval, want 1:\n%s", n, log.String())
+	}
 }

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -11,39 +10,9 @@ import (
 // audit path must not flood the daemon's log at the decision rate.
 const warnEvery = 10 * time.Second
 
-// limiter rate-limits warnings by kind and counts those held back.
-type limiter struct {
-	every time.Duration
-	now   func() time.Time
-
-	mu   sync.Mutex
-	next map[string]time.Time
-	held map[string]uint64
-}
-
-func newLimiter(every time.Duration) *limiter {
-	return &limiter{every: every, now: time.Now, next: map[string]time.Time{}, held: map[string]uint64{}}
-}
-
-// allow reports whether a warning of this kind may be logged now and, if
-// so, how many were held back since the last one.
-func (l *limiter) allow(kind string) (bool, uint64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.Before(l.next[kind]) {
-		l.held[kind]++
-		return false, 0
-	}
-	l.next[kind] = now.Add(l.every)
-	held := l.held[kind]
-	l.held[kind] = 0
-	return true, held
-}
-
 // warn logs msg at most once per warnEvery for its kind.
 func (w *Writer) warn(kind, msg string, attrs ...slog.Attr) {
-	ok, held := w.limit.allow(kind)
+	ok, held := w.limit.Allow(kind)
 	if !ok {
 		return
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 )
 
 // Defaults for Config's zero values.
@@ -74,7 +76,7 @@ func (c Config) withDefaults() (Config, error) {
 type Writer struct {
 	cfg   Config
 	log   *slog.Logger
-	limit *limiter
+	limit *ratelimit.Limiter
 	cnt   counters
 
 	// down is why audit is unusable for good at level Auto (no
@@ -130,7 +132,7 @@ func open(cfg Config, k dialer) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{cfg: cfg, log: cfg.Logger, limit: newLimiter(warnEvery), stop: make(chan struct{})}
+	w := &Writer{cfg: cfg, log: cfg.Logger, limit: ratelimit.New(warnEvery, nil), stop: make(chan struct{})}
 	w.status.Store(&Status{})
 	if cfg.Level == Off {
 		return w, nil

@@ -442,29 +442,3 @@ func TestLossesAreLoggedRateLimited(t *testing.T) {
 		t.Errorf("the warning does not name the cause:\n%s", buf.String())
 	}
 }
-
-func TestLimiter(t *testing.T) {
-	now := time.Unix(1000, 0)
-	l := newLimiter(10 * time.Second)
-	l.now = func() time.Time { return now }
-	steps := []struct {
-		advance  time.Duration
-		kind     string
-		ok       bool
-		suppress uint64
-	}{
-		{0, "a", true, 0},
-		{time.Second, "a", false, 0},
-		{time.Second, "a", false, 0},
-		{0, "b", true, 0}, // kinds are limited separately
-		{8 * time.Second, "a", true, 2},
-		{time.Second, "a", false, 0},
-	}
-	for i, s := range steps {
-		now = now.Add(s.advance)
-		ok, held := l.allow(s.kind)
-		if ok != s.ok || held != s.suppress {
-			t.Errorf("step %d: allow(%s) = %v, %d; want %v, %d", i, s.kind, ok, held, s.ok, s.suppress)
-		}
-	}
-}
