@@ -76,6 +76,14 @@ polkit.addRule(function(action, subject) {
 });`, w.aliceN, w.bobN, bobUUID)
 }
 
+// ownVMEngine installs ownVMRule and returns the rule, an engine asking
+// polkit, and alice's VM.
+func (w *world) ownVMEngine(t *testing.T) (*testsys.Rule, *Engine, acl.Object) {
+	t.Helper()
+	rule := w.pk.AddRule(t, "own-vm", w.ownVMRule())
+	return rule, w.engine(t), vm(t, "alice-vm", aliceUUID)
+}
+
 func vm(t testing.TB, name, uuid string) acl.Object {
 	t.Helper()
 	o, err := acl.NewObject(acl.Domain, "QEMU", map[string]string{"domain_name": name, "domain_uuid": uuid})
@@ -153,9 +161,7 @@ func TestPolkitDecisions(t *testing.T) {
 
 func TestPolkitCachedAnswerMakesNoCall(t *testing.T) {
 	w := startWorld(t)
-	w.pk.AddRule(t, "own-vm", w.ownVMRule())
-	e := w.engine(t)
-	aliceVM := vm(t, "alice-vm", aliceUUID)
+	_, e, aliceVM := w.ownVMEngine(t)
 	// Any rule change on the host (polkitd may report one load more than
 	// once) flushes the cache; retry until a pair of checks sees none.
 	for attempt := 0; attempt < 20; attempt++ {
@@ -199,9 +205,7 @@ func waitInvalidation(t *testing.T, e *Engine, reason string, before uint64) {
 
 func TestPolkitRuleChangeFlushesCache(t *testing.T) {
 	w := startWorld(t)
-	rule := w.pk.AddRule(t, "own-vm", w.ownVMRule())
-	e := w.engine(t)
-	aliceVM := vm(t, "alice-vm", aliceUUID)
+	rule, e, aliceVM := w.ownVMEngine(t)
 	if d := check(t, e, w.alice, aliceVM, "start"); !d.Allowed {
 		t.Fatalf("before the change: %+v", d)
 	}
@@ -217,9 +221,7 @@ func TestPolkitRuleChangeFlushesCache(t *testing.T) {
 
 func TestPolkitRestart(t *testing.T) {
 	w := startWorld(t)
-	w.pk.AddRule(t, "own-vm", w.ownVMRule())
-	e := w.engine(t)
-	aliceVM := vm(t, "alice-vm", aliceUUID)
+	_, e, aliceVM := w.ownVMEngine(t)
 	check(t, e, w.alice, aliceVM, "start")
 
 	before := e.Stats().Invalidations["polkit-owner-changed"]
@@ -253,9 +255,7 @@ func waitAllowed(t *testing.T, e *Engine, who proc.Process, obj acl.Object, limi
 
 func TestPolkitBusRestart(t *testing.T) {
 	w := startWorld(t)
-	w.pk.AddRule(t, "own-vm", w.ownVMRule())
-	e := w.engine(t)
-	aliceVM := vm(t, "alice-vm", aliceUUID)
+	_, e, aliceVM := w.ownVMEngine(t)
 	check(t, e, w.alice, aliceVM, "start")
 
 	before := e.Stats().Invalidations["polkit-disconnected"]
