@@ -44,6 +44,7 @@ setup:
 vet:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed: $$bad"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod or go.sum is not tidy: run go mod tidy (go mod tidy -diff shows what)"; exit 1; }
 
 # Integration tests share host resources (polkit's rules directory, audit
 # state, test users), so packages run one at a time; nothing may skip.
