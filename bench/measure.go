@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 )
 
 // callTimeout bounds every call the benchmark makes.
@@ -65,17 +65,17 @@ func sustain(clients []*client.Client, d time.Duration, op func(c *client.Client
 }
 
 // domain is a domain object named name, with a UUID derived from i.
-func domain(name string, i int) server.Object {
-	return server.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{
+func domain(name string, i int) accessapi.Object {
+	return accessapi.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{
 		"domain_name": name, "domain_uuid": fmt.Sprintf("b0000000-0000-4000-8000-%012x", i)}}
 }
 
 // check asks, on behalf of p, for start on obj; a denial is an error
 // here, since every object the benchmark asks about is allowed.
-func check(c *client.Client, p testsys.Proc, obj server.Object) error {
+func check(c *client.Client, p testsys.Proc, obj accessapi.Object) error {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	r, err := c.Check(ctx, server.CheckParams{Object: obj, Permission: "start", Subject: &server.Subject{PID: int64(p.PID)}})
+	r, err := c.Check(ctx, accessapi.CheckParams{Object: obj, Permission: "start", Subject: &accessapi.Subject{PID: int64(p.PID)}})
 	if err == nil && !r.Allowed {
 		err = fmt.Errorf("denied: %+v", r)
 	}
@@ -84,10 +84,10 @@ func check(c *client.Client, p testsys.Proc, obj server.Object) error {
 
 // checkMany asks about objs for getattr-like filtering (start, which the
 // rules decide) on behalf of p.
-func checkMany(c *client.Client, p testsys.Proc, objs []server.Object) error {
+func checkMany(c *client.Client, p testsys.Proc, objs []accessapi.Object) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*callTimeout)
 	defer cancel()
-	rs, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "start", Objects: objs, Subject: &server.Subject{PID: int64(p.PID)}})
+	rs, err := c.CheckMany(ctx, accessapi.CheckManyParams{Permission: "start", Objects: objs, Subject: &accessapi.Subject{PID: int64(p.PID)}})
 	if err == nil && len(rs) != len(objs) {
 		err = fmt.Errorf("%d results for %d objects", len(rs), len(objs))
 	}
@@ -95,8 +95,8 @@ func checkMany(c *client.Client, p testsys.Proc, objs []server.Object) error {
 }
 
 // objects makes n distinct domains named prefix-i.
-func objects(prefix string, n int) []server.Object {
-	out := make([]server.Object, n)
+func objects(prefix string, n int) []accessapi.Object {
+	out := make([]accessapi.Object, n)
 	for i := range out {
 		out[i] = domain(fmt.Sprintf("%s-%d", prefix, i), i)
 	}

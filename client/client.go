@@ -8,19 +8,19 @@ import (
 	"context"
 	"os"
 
-	"github.com/virt-acl-helper/virt-acl-helper/server"
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
 // SocketEnv overrides the default socket path.
 const SocketEnv = "VIRT_ACL_HELPER_SOCKET"
 
-// SocketPath returns $VIRT_ACL_HELPER_SOCKET, or server.DefaultSocket.
+// SocketPath returns $VIRT_ACL_HELPER_SOCKET, or accessapi.DefaultSocket.
 func SocketPath() string {
 	if p := os.Getenv(SocketEnv); p != "" {
 		return p
 	}
-	return server.DefaultSocket
+	return accessapi.DefaultSocket
 }
 
 // Client is a connection to the daemon. Calls run one at a time; it is
@@ -40,39 +40,39 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 func (c *Client) Close() error { return c.vc.Close() }
 
 // Check asks one question. A policy deny is a Result with Allowed false;
-// errors are *varlink.Error values named server.Err*, or connection errors.
+// errors are *varlink.Error values named accessapi.Err*, or connection errors.
 // Any error means no allow.
-func (c *Client) Check(ctx context.Context, p server.CheckParams) (server.Result, error) {
-	var r server.Result
-	err := c.vc.Call(ctx, server.Interface+".Check", p, &r)
+func (c *Client) Check(ctx context.Context, p accessapi.CheckParams) (accessapi.Result, error) {
+	var r accessapi.Result
+	err := c.vc.Call(ctx, accessapi.Interface+".Check", p, &r)
 	if err != nil {
-		return server.Result{}, err
+		return accessapi.Result{}, err
 	}
 	return r, nil
 }
 
 // CheckMany asks about many objects for one permission.
-func (c *Client) CheckMany(ctx context.Context, p server.CheckManyParams) ([]server.Result, error) {
-	var r server.CheckManyReply
-	if err := c.vc.Call(ctx, server.Interface+".CheckMany", p, &r); err != nil {
+func (c *Client) CheckMany(ctx context.Context, p accessapi.CheckManyParams) ([]accessapi.Result, error) {
+	var r accessapi.CheckManyReply
+	if err := c.vc.Call(ctx, accessapi.Interface+".CheckMany", p, &r); err != nil {
 		return nil, err
 	}
 	return r.Results, nil
 }
 
 // Flush drops cached decisions and returns how many.
-func (c *Client) Flush(ctx context.Context, p server.FlushParams) (int, error) {
-	var r server.FlushReply
-	if err := c.vc.Call(ctx, server.Interface+".Flush", p, &r); err != nil {
+func (c *Client) Flush(ctx context.Context, p accessapi.FlushParams) (int, error) {
+	var r accessapi.FlushReply
+	if err := c.vc.Call(ctx, accessapi.Interface+".Flush", p, &r); err != nil {
 		return 0, err
 	}
 	return r.Removed, nil
 }
 
 // Stats returns the daemon's counters.
-func (c *Client) Stats(ctx context.Context) (server.Stats, error) {
-	var s server.Stats
-	err := c.vc.Call(ctx, server.Interface+".Stats", nil, &s)
+func (c *Client) Stats(ctx context.Context) (accessapi.Stats, error) {
+	var s accessapi.Stats
+	err := c.vc.Call(ctx, accessapi.Interface+".Stats", nil, &s)
 	return s, err
 }
 

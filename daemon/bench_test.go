@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/polkit"
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 )
 
 // BenchmarkCheck compares a cached decision asked over the daemon's socket
@@ -22,9 +22,9 @@ func BenchmarkCheck(b *testing.B) {
 	w := newWorld(b)
 	d := w.startActivated(b, w.Config(b, "c.conf", "access_drivers = [ \"polkit\" ]\naudit_level = 1\n"))
 	alice := w.alice.Start(b)
-	self := server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "start"}
+	self := accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "start"}
 	onBehalf := self
-	onBehalf.Subject = &server.Subject{PID: int64(alice.PID)}
+	onBehalf.Subject = &accessapi.Subject{PID: int64(alice.PID)}
 	var socketSelf, socketOther, direct latencies
 
 	// The caller asking about itself, as a libvirt client would.
@@ -55,7 +55,7 @@ func BenchmarkCheck(b *testing.B) {
 	})
 }
 
-func measureSocket(b *testing.B, d *daemonProc, params server.CheckParams) latencies {
+func measureSocket(b *testing.B, d *daemonProc, params accessapi.CheckParams) latencies {
 	c := d.client(b)
 	if r, err := c.Check(context.Background(), params); err != nil || !r.Allowed {
 		b.Fatalf("warm-up: %+v, %v", r, err)

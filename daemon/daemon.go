@@ -17,6 +17,7 @@ import (
 
 	sdaemon "github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 	"github.com/virt-acl-helper/virt-acl-helper/server"
@@ -30,7 +31,7 @@ type Options struct {
 	// must exist.
 	ConfigPath string
 	// Listen is a socket path to listen on when systemd passed no socket.
-	// Empty means DefaultSocket.
+	// Empty means accessapi.DefaultSocket, the socket unit's path.
 	Listen string
 	// Version is reported by GetInfo.
 	Version string
@@ -180,7 +181,7 @@ func (d *daemon) listeners() ([]net.Listener, error) {
 	}
 	path := d.opts.Listen
 	if path == "" {
-		path = DefaultSocket
+		path = accessapi.DefaultSocket
 	}
 	l, err := listenPath(path)
 	if err != nil {

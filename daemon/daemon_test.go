@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
@@ -26,8 +26,8 @@ const (
 	baseConf  = "access_drivers = [ \"polkit\" ]\naudit_level = 0\nlog_level = 2\nidle_timeout = 0\n"
 )
 
-func vm(name, uuid string) server.Object {
-	return server.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{"domain_name": name, "domain_uuid": uuid}}
+func vm(name, uuid string) accessapi.Object {
+	return accessapi.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{"domain_name": name, "domain_uuid": uuid}}
 }
 
 func TestAccessOverSocket(t *testing.T) {
@@ -75,28 +75,28 @@ func TestAccessOverSocket(t *testing.T) {
 	}
 	t.Run("stats --json", func(t *testing.T) {
 		code, out := w.cli(t, d, nil, "stats", "--json")
-		var s server.Stats
+		var s accessapi.Stats
 		if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil || s.Drivers != "polkit" || s.Decisions == 0 {
 			t.Errorf("exit %d, %v: %s", code, err, out)
 		}
 	})
 	t.Run("a pinned subject must match", func(t *testing.T) {
 		wrong := int64(w.bob.UID)
-		_, err := d.client(t).Check(context.Background(), server.CheckParams{Object: vm("alice-vm", aliceUUID),
-			Permission: "start", Subject: &server.Subject{PID: int64(aliceProc.PID), UID: &wrong}})
-		if client.ErrorName(err) != server.ErrNoSuchProcess {
+		_, err := d.client(t).Check(context.Background(), accessapi.CheckParams{Object: vm("alice-vm", aliceUUID),
+			Permission: "start", Subject: &accessapi.Subject{PID: int64(aliceProc.PID), UID: &wrong}})
+		if client.ErrorName(err) != accessapi.ErrNoSuchProcess {
 			t.Errorf("err = %v, want NoSuchProcess", err)
 		}
-		_, err = d.client(t).Check(context.Background(), server.CheckParams{Object: vm("alice-vm", aliceUUID),
-			Permission: "start", Subject: &server.Subject{PID: int64(aliceProc.PID), StartTime: ptr(aliceProc.StartTime + 1)}})
-		if client.ErrorName(err) != server.ErrNoSuchProcess {
+		_, err = d.client(t).Check(context.Background(), accessapi.CheckParams{Object: vm("alice-vm", aliceUUID),
+			Permission: "start", Subject: &accessapi.Subject{PID: int64(aliceProc.PID), StartTime: ptr(aliceProc.StartTime + 1)}})
+		if client.ErrorName(err) != accessapi.ErrNoSuchProcess {
 			t.Errorf("err = %v, want NoSuchProcess", err)
 		}
 	})
 	t.Run("CheckMany filters a list", func(t *testing.T) {
-		rs, err := d.client(t).CheckMany(context.Background(), server.CheckManyParams{Permission: "start",
-			Objects: []server.Object{vm("alice-vm", aliceUUID), vm("other-vm", "0ee00000-0000-4000-8000-000000000003")},
-			Subject: &server.Subject{PID: int64(aliceProc.PID)}})
+		rs, err := d.client(t).CheckMany(context.Background(), accessapi.CheckManyParams{Permission: "start",
+			Objects: []accessapi.Object{vm("alice-vm", aliceUUID), vm("other-vm", "0ee00000-0000-4000-8000-000000000003")},
+			Subject: &accessapi.Subject{PID: int64(aliceProc.PID)}})
 		if err != nil || len(rs) != 2 || !rs[0].Allowed || rs[1].Allowed {
 			t.Errorf("results %+v, %v", rs, err)
 		}
@@ -110,10 +110,10 @@ func TestHostileClientsLeaveOthersServed(t *testing.T) {
 	d := w.startActivated(t, w.Config(t, "c.conf", baseConf+"max_message_size = 1024\n"))
 	good := d.client(t)
 	for _, msg := range []string{
-		`{"method":"` + server.Interface + `.Check","parameters":{"object":{"type":"domain","driver":"` + strings.Repeat("Q", 2000) + `"}}}` + "\x00",
+		`{"method":"` + accessapi.Interface + `.Check","parameters":{"object":{"type":"domain","driver":"` + strings.Repeat("Q", 2000) + `"}}}` + "\x00",
 		"not json\x00",
-		`{"method":"` + server.Interface + `.Nope"}` + "\x00",
-		`{"method":"` + server.Interface + `.Check","parameters":{"permission":[]}}` + "\x00",
+		`{"method":"` + accessapi.Interface + `.Nope"}` + "\x00",
+		`{"method":"` + accessapi.Interface + `.Check","parameters":{"permission":[]}}` + "\x00",
 	} {
 		nc, err := net.Dial("unix", d.sock)
 		if err != nil {
@@ -131,7 +131,7 @@ func TestHostileClientsLeaveOthersServed(t *testing.T) {
 		}
 		nc.Close()
 	}
-	r, err := good.Check(context.Background(), server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"})
+	r, err := good.Check(context.Background(), accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"})
 	if err != nil || !r.Allowed {
 		t.Errorf("a well-behaved client after the hostile ones: %+v, %v", r, err)
 	}
@@ -157,8 +157,8 @@ func TestSIGTERMAnswersInFlight(t *testing.T) {
 	answered := make(chan error, 1)
 	go func() {
 		// The rules take 1.5 s over slow-vm.
-		r, err := c.Check(context.Background(), server.CheckParams{Object: vm("slow-vm", aliceUUID),
-			Permission: "start", Subject: &server.Subject{PID: int64(alice.PID)}})
+		r, err := c.Check(context.Background(), accessapi.CheckParams{Object: vm("slow-vm", aliceUUID),
+			Permission: "start", Subject: &accessapi.Subject{PID: int64(alice.PID)}})
 		if err == nil && r.Allowed {
 			err = fmt.Errorf("slow-vm allowed")
 		}
@@ -184,11 +184,11 @@ func TestSIGHUPReloads(t *testing.T) {
 	d := w.startActivated(t, conf)
 	c := d.client(t)
 	ctx := context.Background()
-	two := []server.Object{vm("alice-vm", aliceUUID), vm("b-vm", "0ee00000-0000-4000-8000-000000000003")}
-	if _, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "getattr", Objects: two}); client.ErrorName(err) != server.ErrInvalidRequest {
+	two := []accessapi.Object{vm("alice-vm", aliceUUID), vm("b-vm", "0ee00000-0000-4000-8000-000000000003")}
+	if _, err := c.CheckMany(ctx, accessapi.CheckManyParams{Permission: "getattr", Objects: two}); client.ErrorName(err) != accessapi.ErrInvalidRequest {
 		t.Fatalf("two objects over max_objects = 1: %v", err)
 	}
-	if _, err := c.Check(ctx, server.CheckParams{Object: two[0], Permission: "getattr"}); err != nil {
+	if _, err := c.Check(ctx, accessapi.CheckParams{Object: two[0], Permission: "getattr"}); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := c.Stats(ctx); s.Cache.Entries != 1 {
@@ -202,14 +202,14 @@ func TestSIGHUPReloads(t *testing.T) {
 	if s, err := c.Stats(ctx); err != nil || s.Cache.Entries != 0 || s.Decisions != 0 {
 		t.Errorf("after reload: %+v, %v; want a flushed cache", s, err)
 	}
-	if _, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "getattr", Objects: two}); err != nil {
+	if _, err := c.CheckMany(ctx, accessapi.CheckManyParams{Permission: "getattr", Objects: two}); err != nil {
 		t.Errorf("max_objects = 10 not in force after reload: %v", err)
 	}
 
 	w.Config(t, "c.conf", baseConf+"max_objects = banana\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.notify.waitFor(t, "STATUS=Reload failed*", d)
-	if _, err := c.CheckMany(ctx, server.CheckManyParams{Permission: "getattr", Objects: two}); err != nil {
+	if _, err := c.CheckMany(ctx, accessapi.CheckManyParams{Permission: "getattr", Objects: two}); err != nil {
 		t.Errorf("a bad file replaced the running configuration: %v", err)
 	}
 	if !strings.Contains(d.out.String(), "c.conf:") {
@@ -245,7 +245,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		r, err := c.Check(ctx, server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"})
+		r, err := c.Check(ctx, accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"})
 		cancel()
 		c.Close()
 		if err != nil || !r.Allowed {

@@ -10,16 +10,10 @@ import (
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/activation"
-
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 )
 
 // FDName is the FileDescriptorName= of the socket unit's varlink socket.
 const FDName = "varlink"
-
-// DefaultSocket is where the daemon listens when started by hand without
-// --listen; the socket unit uses the same path.
-const DefaultSocket = server.DefaultSocket
 
 // activated returns the listening sockets systemd passed, named FDName.
 // Unlike activation.ListenersWithNames it fails, naming the descriptor,

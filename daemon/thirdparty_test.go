@@ -10,7 +10,7 @@ import (
 	vl "github.com/varlink/go/varlink"
 	"github.com/varlink/go/varlink/idl"
 
-	"github.com/virt-acl-helper/virt-acl-helper/server"
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 )
 
 // TestThirdPartyClient drives the daemon with github.com/varlink/go, the
@@ -34,7 +34,7 @@ func TestThirdPartyClient(t *testing.T) {
 	if err := conn.GetInfo(ctx, &vendor, &product, &version, &url, &ifaces); err != nil {
 		t.Fatal(err)
 	}
-	if product != "virt-acl-helper" || !slices.Contains(ifaces, server.Interface) || !slices.Contains(ifaces, "org.varlink.service") {
+	if product != "virt-acl-helper" || !slices.Contains(ifaces, accessapi.Interface) || !slices.Contains(ifaces, "org.varlink.service") {
 		t.Errorf("GetInfo: product %q, interfaces %q", product, ifaces)
 	}
 
@@ -50,7 +50,7 @@ func TestThirdPartyClient(t *testing.T) {
 		if parsed.Name != name {
 			t.Errorf("definition names %q, want %q", parsed.Name, name)
 		}
-		if name == server.Interface {
+		if name == accessapi.Interface {
 			var methods, errs []string
 			for _, m := range parsed.Methods {
 				methods = append(methods, m.Name)
@@ -71,21 +71,21 @@ func TestThirdPartyClient(t *testing.T) {
 		}
 	}
 
-	var res server.Result
-	err = conn.Call(ctx, server.Interface+".Check",
-		server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "start"}, &res)
+	var res accessapi.Result
+	err = conn.Call(ctx, accessapi.Interface+".Check",
+		accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "start"}, &res)
 	if err != nil || !res.Allowed || res.Driver != "polkit" {
 		t.Errorf("Check as root: %+v, %v", res, err)
 	}
 
-	err = conn.Call(ctx, server.Interface+".Check",
-		server.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "fly"}, &res)
+	err = conn.Call(ctx, accessapi.Interface+".Check",
+		accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "fly"}, &res)
 	var verr *vl.Error
-	if !errors.As(err, &verr) || verr.Name != server.ErrUnknownPermission {
-		t.Errorf("unknown permission: %v, want a varlink error %s", err, server.ErrUnknownPermission)
+	if !errors.As(err, &verr) || verr.Name != accessapi.ErrUnknownPermission {
+		t.Errorf("unknown permission: %v, want a varlink error %s", err, accessapi.ErrUnknownPermission)
 	}
 
-	err = conn.Call(ctx, server.Interface+".Nope", nil, nil)
+	err = conn.Call(ctx, accessapi.Interface+".Nope", nil, nil)
 	var notFound *vl.MethodNotFound
 	if !errors.As(err, &notFound) {
 		t.Errorf("unknown method: %v (%T), want varlink/go's MethodNotFound", err, err)

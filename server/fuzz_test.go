@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
@@ -21,8 +22,8 @@ func FuzzCheckParams(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, params []byte) {
-		c := varlink.Call{Method: Interface + ".Check", Parameters: json.RawMessage(params)}
-		var in CheckParams
+		c := varlink.Call{Method: accessapi.Interface + ".Check", Parameters: json.RawMessage(params)}
+		var in accessapi.CheckParams
 		if err := c.Decode(&in); err != nil {
 			return
 		}

@@ -7,13 +7,14 @@ import (
 	"strconv"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
 func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
-	var in CheckParams
+	var in accessapi.CheckParams
 	if err := c.Decode(&in); err != nil {
 		return nil, err
 	}
@@ -42,7 +43,7 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 }
 
 func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
-	var in CheckManyParams
+	var in accessapi.CheckManyParams
 	if err := c.Decode(&in); err != nil {
 		return nil, err
 	}
@@ -55,7 +56,7 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 		return nil, InvalidRequest("too many objects: the limit is " + strconv.Itoa(st.settings.MaxObjects))
 	}
 	if len(in.Objects) == 0 {
-		return CheckManyReply{Results: []Result{}}, nil
+		return accessapi.CheckManyReply{Results: []accessapi.Result{}}, nil
 	}
 	objs := make([]acl.Object, len(in.Objects))
 	for i, o := range in.Objects {
@@ -75,7 +76,7 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, requestError(err)
 	}
-	out := CheckManyReply{Results: make([]Result, len(ds))}
+	out := accessapi.CheckManyReply{Results: make([]accessapi.Result, len(ds))}
 	for i, d := range ds {
 		if out.Results[i], err = result(d); err != nil {
 			return nil, err
@@ -85,7 +86,7 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 }
 
 func (s *Server) flush(ctx context.Context, c *varlink.Call) (any, error) {
-	var in FlushParams
+	var in accessapi.FlushParams
 	if err := c.Decode(&in); err != nil {
 		return nil, err
 	}
@@ -115,7 +116,7 @@ func (s *Server) flush(ctx context.Context, c *varlink.Call) (any, error) {
 		removed += e.FlushObject(obj)
 	}
 	s.log.Info("decision cache flushed on request", "pid", self.proc.PID, "uid", self.proc.UID, "removed", removed)
-	return FlushReply{Removed: removed}, nil
+	return accessapi.FlushReply{Removed: removed}, nil
 }
 
 func (s *Server) stats(ctx context.Context, c *varlink.Call) (any, error) {
@@ -135,14 +136,14 @@ func (s *Server) stats(ctx context.Context, c *varlink.Call) (any, error) {
 
 // result turns a decision into a reply: a policy deny is an answer, a
 // decision that could not be made is an error.
-func result(d access.Decision) (Result, error) {
+func result(d access.Decision) (accessapi.Result, error) {
 	switch d.Reason {
 	case access.Unavailable:
-		return Result{}, unavailable(d.Driver)
+		return accessapi.Result{}, unavailable(d.Driver)
 	case access.AuditFailed:
-		return Result{}, auditFailed()
+		return accessapi.Result{}, auditFailed()
 	}
-	return Result{Allowed: d.Allowed, Cached: d.Cached, Driver: d.Driver}, nil
+	return accessapi.Result{Allowed: d.Allowed, Cached: d.Cached, Driver: d.Driver}, nil
 }
 
 // requestError maps the engine's errors: an invalid request names its

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,16 +12,12 @@ import (
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
-
-// Description is the interface definition of io.github.virt-acl-helper.access.
-//
-//go:embed access.varlink
-var Description string
 
 // Authorizer decides whether a process may perform one of the helper's own
 // polkit actions (policy.ActionCheckOther, ActionFlush, ActionStats). An
@@ -110,8 +105,8 @@ func (s *Server) Engine() *access.Engine { return s.state.Load().engine }
 // Interface returns the varlink interface to register with a varlink.Server.
 func (s *Server) Interface() varlink.Interface {
 	return varlink.Interface{
-		Name:        Interface,
-		Description: Description,
+		Name:        accessapi.Interface,
+		Description: accessapi.Description,
 		Methods: map[string]varlink.MethodFunc{
 			"Check":     s.check,
 			"CheckMany": s.checkMany,
@@ -201,7 +196,7 @@ func (s *Server) privileged(ctx context.Context, c *connCaller, action string) e
 
 // subject returns the process a request is about: the caller, or for a
 // privileged caller the process it names, pinned by uid and start time.
-func (s *Server) subject(ctx context.Context, c *connCaller, sub *Subject) (proc.Process, error) {
+func (s *Server) subject(ctx context.Context, c *connCaller, sub *accessapi.Subject) (proc.Process, error) {
 	self := c.proc
 	if sub == nil {
 		return self, nil
@@ -228,7 +223,7 @@ func (s *Server) subject(ctx context.Context, c *connCaller, sub *Subject) (proc
 }
 
 // parseObject validates a wire object.
-func parseObject(o Object) (acl.Object, error) {
+func parseObject(o accessapi.Object) (acl.Object, error) {
 	t, err := acl.ParseObjectType(o.Type)
 	if err != nil {
 		return acl.Object{}, InvalidRequest("object: " + err.Error())

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
@@ -79,7 +80,7 @@ func newServer(t *testing.T, drv access.Driver, auth Authorizer) *Server {
 func call(t *testing.T, s *Server, p proc.Process, method, params string) (string, string) {
 	t.Helper()
 	ctx := context.WithValue(context.Background(), callerKey{}, &connCaller{proc: p, granted: map[string]time.Time{}})
-	out, err := s.Interface().Methods[method](ctx, &varlink.Call{Method: Interface + "." + method, Parameters: json.RawMessage(params)})
+	out, err := s.Interface().Methods[method](ctx, &varlink.Call{Method: accessapi.Interface + "." + method, Parameters: json.RawMessage(params)})
 	if err != nil {
 		e, ok := varlink.AsError(err)
 		if !ok {
@@ -109,19 +110,19 @@ func TestCheck(t *testing.T) {
 		{"other's vm is a policy deny", alice, `{"object":` + bobVM + `,"permission":"start"}`, `"allowed":false`, ""},
 		{"qualified permission", alice, `{"object":` + aliceVM + `,"permission":"domain:start"}`, `"allowed":true`, ""},
 		{"dashed permission", alice, `{"object":` + aliceVM + `,"permission":"open-graphics"}`, `"allowed":true`, ""},
-		{"permission of another type", alice, `{"object":` + aliceVM + `,"permission":"network:start"}`, "", ErrInvalidRequest},
-		{"unknown permission", alice, `{"object":` + aliceVM + `,"permission":"fly"}`, "", ErrUnknownPermission},
-		{"unknown object type", alice, `{"object":{"type":"spaceship","driver":"QEMU"},"permission":"start"}`, "", ErrInvalidRequest},
-		{"bad uuid", alice, `{"object":{"type":"domain","driver":"QEMU","attributes":{"domain_name":"a","domain_uuid":"x"}},"permission":"start"}`, "", ErrInvalidRequest},
+		{"permission of another type", alice, `{"object":` + aliceVM + `,"permission":"network:start"}`, "", accessapi.ErrInvalidRequest},
+		{"unknown permission", alice, `{"object":` + aliceVM + `,"permission":"fly"}`, "", accessapi.ErrUnknownPermission},
+		{"unknown object type", alice, `{"object":{"type":"spaceship","driver":"QEMU"},"permission":"start"}`, "", accessapi.ErrInvalidRequest},
+		{"bad uuid", alice, `{"object":{"type":"domain","driver":"QEMU","attributes":{"domain_name":"a","domain_uuid":"x"}},"permission":"start"}`, "", accessapi.ErrInvalidRequest},
 		{"itself by pid", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":true`, ""},
-		{"itself, wrong start time", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"startTime":6}}`, "", ErrNoSuchProcess},
-		{"unprivileged about another", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":200}}`, "", ErrNotPrivileged},
+		{"itself, wrong start time", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"startTime":6}}`, "", accessapi.ErrNoSuchProcess},
+		{"unprivileged about another", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":200}}`, "", accessapi.ErrNotPrivileged},
 		{"root about another", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":true`, ""},
 		{"root about another, denied", root, `{"object":` + bobVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":false`, ""},
 		{"polkit-privileged about another", bob, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":true`, ""},
-		{"uid mismatch", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1001}}`, "", ErrNoSuchProcess},
-		{"no such process", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":999}}`, "", ErrNoSuchProcess},
-		{"invalid pid", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":-1}}`, "", ErrInvalidRequest},
+		{"uid mismatch", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1001}}`, "", accessapi.ErrNoSuchProcess},
+		{"no such process", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":999}}`, "", accessapi.ErrNoSuchProcess},
+		{"invalid pid", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":-1}}`, "", accessapi.ErrInvalidRequest},
 		{"wrong type", alice, `{"object":` + aliceVM + `,"permission":7}`, "", varlink.ErrInvalidParameter},
 	}
 	for _, tt := range tests {
@@ -136,7 +137,7 @@ func TestCheck(t *testing.T) {
 
 func TestUnavailableIsAnError(t *testing.T) {
 	s := newServer(t, byName{err: errors.New("polkit down")}, nil)
-	if _, errName := call(t, s, alice, "Check", `{"object":`+aliceVM+`,"permission":"start"}`); errName != ErrAuthorizationUnavailable {
+	if _, errName := call(t, s, alice, "Check", `{"object":`+aliceVM+`,"permission":"start"}`); errName != accessapi.ErrAuthorizationUnavailable {
 		t.Errorf("error %q, want AuthorizationUnavailable", errName)
 	}
 }
@@ -147,7 +148,7 @@ func TestCheckMany(t *testing.T) {
 	if errName != "" || !strings.Contains(got, `"results":[{"allowed":true`) || !strings.Contains(got, `},{"allowed":false`) {
 		t.Errorf("got %s %s", got, errName)
 	}
-	if _, errName := call(t, s, alice, "CheckMany", `{"permission":"getattr","objects":[`+aliceVM+`,`+aliceVM+`,`+aliceVM+`,`+aliceVM+`]}`); errName != ErrInvalidRequest {
+	if _, errName := call(t, s, alice, "CheckMany", `{"permission":"getattr","objects":[`+aliceVM+`,`+aliceVM+`,`+aliceVM+`,`+aliceVM+`]}`); errName != accessapi.ErrInvalidRequest {
 		t.Errorf("over max objects: %q", errName)
 	}
 	if got, _ := call(t, s, alice, "CheckMany", `{"permission":"getattr","objects":[]}`); got != `{"results":[]}` {
@@ -164,13 +165,13 @@ func TestPrivilegedMethods(t *testing.T) {
 		params  string
 		wantErr string
 	}{
-		{alice, "Stats", ``, ErrNotPrivileged},
-		{alice, "Flush", ``, ErrNotPrivileged},
+		{alice, "Stats", ``, accessapi.ErrNotPrivileged},
+		{alice, "Flush", ``, accessapi.ErrNotPrivileged},
 		{bob, "Stats", ``, ""},
-		{bob, "Flush", ``, ErrNotPrivileged},
+		{bob, "Flush", ``, accessapi.ErrNotPrivileged},
 		{root, "Stats", ``, ""},
 		{root, "Flush", `{"uid":1000}`, ""},
-		{root, "Flush", `{"uid":-1}`, ErrInvalidRequest},
+		{root, "Flush", `{"uid":-1}`, accessapi.ErrInvalidRequest},
 		{root, "Flush", ``, ""},
 	}
 	for _, tt := range tests {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 )
 
 // TestFaultAuditGoesAway stops auditd and then disables audit under load.
@@ -49,7 +49,7 @@ func TestFaultAuditGoesAway(t *testing.T) {
 				switch {
 				case tt.wantAllowedOff && (err != nil || !r.Allowed):
 					t.Errorf("%d: %s with audit disabled: %+v, %v; want allowed", i, name, r, err)
-				case !tt.wantAllowedOff && (err == nil || shortName(server.ErrAuditFailed) != shortName(errName(err))):
+				case !tt.wantAllowedOff && (err == nil || shortName(accessapi.ErrAuditFailed) != shortName(errName(err))):
 					t.Errorf("%d: %s with audit disabled: %+v, %v; want AuditFailed", i, name, r, err)
 				}
 			}
@@ -61,7 +61,7 @@ func errName(err error) string {
 	if n := clientErrorName(err); n != "" {
 		return n
 	}
-	return server.Interface + ".none"
+	return accessapi.Interface + ".none"
 }
 
 // waitNoAuditd waits until the kernel has no audit daemon registered.

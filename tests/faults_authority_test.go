@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/virt-acl-helper/virt-acl-helper/server"
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 )
 
 // TestFaultAuthorityOutage takes polkit away under load, in the two ways it
@@ -57,7 +57,7 @@ func TestFaultAuthorityOutage(t *testing.T) {
 			during := tally(answers, down, up)
 			t.Logf("during the outage: %v", during)
 			checkNoWrongAllow(t, answers, down, up)
-			if during["alice-new "+shortName(server.ErrAuthorizationUnavailable)] == 0 {
+			if during["alice-new "+shortName(accessapi.ErrAuthorizationUnavailable)] == 0 {
 				t.Errorf("no AuthorizationUnavailable for uncached questions during the outage: %v", during)
 			}
 			if n := during["alice-new connection error"] + during["bob connection error"]; n > 0 {
@@ -70,4 +70,4 @@ func TestFaultAuthorityOutage(t *testing.T) {
 	}
 }
 
-func shortName(errName string) string { return errName[len(server.Interface)+1:] }
+func shortName(errName string) string { return errName[len(accessapi.Interface)+1:] }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
@@ -52,7 +52,7 @@ func TestFaultHelperKilled(t *testing.T) {
 // oversized messages are daemon/TestHostileClientsLeaveOthersServed.)
 func TestFaultHostileClients(t *testing.T) {
 	const conf = faultConf + "client_timeout = 1\nmax_clients = 8\n"
-	check := `{"method":"` + server.Interface + `.Check","parameters":{"object":{"type":"connect","driver":"QEMU"},"permission":"getattr"}}` + "\x00"
+	check := `{"method":"` + accessapi.Interface + `.Check","parameters":{"object":{"type":"connect","driver":"QEMU"},"permission":"getattr"}}` + "\x00"
 	tests := []struct {
 		name  string
 		conns int    // hostile connections

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 )
 
 // Fault tests: the built daemon, on a socket the test holds as systemd
@@ -55,12 +55,12 @@ polkit.addRule(function(action, subject) {
 }
 
 // ask asks, as root on behalf of p, whether p may start the domain name.
-func ask(c *client.Client, p testsys.Proc, name string) (server.Result, error) {
+func ask(c *client.Client, p testsys.Proc, name string) (accessapi.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	return c.Check(ctx, server.CheckParams{
-		Object:     server.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{"domain_name": name, "domain_uuid": uuidFor(name)}},
-		Permission: "start", Subject: &server.Subject{PID: int64(p.PID)},
+	return c.Check(ctx, accessapi.CheckParams{
+		Object:     accessapi.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{"domain_name": name, "domain_uuid": uuidFor(name)}},
+		Permission: "start", Subject: &accessapi.Subject{PID: int64(p.PID)},
 	})
 }
 
@@ -77,7 +77,7 @@ func uuidFor(name string) string {
 type answer struct {
 	who       string // "alice-cached", "alice-new" or "bob"
 	sent, got time.Time
-	res       server.Result
+	res       accessapi.Result
 	err       error
 	errName   string
 	timedOut  bool
@@ -197,7 +197,7 @@ func tally(answers []answer, from, to time.Time) map[string]int {
 		}
 		switch {
 		case a.err != nil && a.errName != "":
-			m[a.who+" "+strings.TrimPrefix(a.errName, server.Interface+".")]++
+			m[a.who+" "+strings.TrimPrefix(a.errName, accessapi.Interface+".")]++
 		case a.err != nil:
 			m[a.who+" connection error"]++
 		case a.res.Allowed && a.res.Cached:

@@ -13,9 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/client"
-	"github.com/virt-acl-helper/virt-acl-helper/server"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
@@ -111,9 +111,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "check: %v\n", err)
 		return exitError
 	}
-	params := server.CheckParams{Object: obj, Permission: pos[1]}
+	params := accessapi.CheckParams{Object: obj, Permission: pos[1]}
 	if *pid != 0 {
-		params.Subject = &server.Subject{PID: *pid}
+		params.Subject = &accessapi.Subject{PID: *pid}
 	}
 	c, ctx, done, err := cf.dial()
 	if err != nil {
@@ -157,10 +157,10 @@ func addObjectFlags(fs *flag.FlagSet) objectFlags {
 
 // object builds the object of type typ the flags describe; the daemon
 // validates it.
-func (f objectFlags) object(typ string) (server.Object, error) {
+func (f objectFlags) object(typ string) (accessapi.Object, error) {
 	t, err := acl.ParseObjectType(typ)
 	if err != nil {
-		return server.Object{}, err
+		return accessapi.Object{}, err
 	}
 	attrs := maps.Clone(f.attrs)
 	for suffix, v := range map[string]string{"_name": *f.name, "_uuid": *f.uuid} {
@@ -169,7 +169,7 @@ func (f objectFlags) object(typ string) (server.Object, error) {
 		}
 		key := lastKey(t, suffix)
 		if key == "" {
-			return server.Object{}, fmt.Errorf("%s objects have no %s attribute; use --attr", t, strings.TrimPrefix(suffix, "_"))
+			return accessapi.Object{}, fmt.Errorf("%s objects have no %s attribute; use --attr", t, strings.TrimPrefix(suffix, "_"))
 		}
 		attrs[key] = v
 	}
@@ -177,7 +177,7 @@ func (f objectFlags) object(typ string) (server.Object, error) {
 	if driver == "" {
 		driver = defaultDrivers[t]
 	}
-	return server.Object{Type: t.String(), Driver: driver, Attributes: attrs}, nil
+	return accessapi.Object{Type: t.String(), Driver: driver, Attributes: attrs}, nil
 }
 
 // parseInterspersed parses flags placed before, between or after the
@@ -205,17 +205,17 @@ func explain(err error) string {
 	var p map[string]any
 	e.ErrorParameters(&p)
 	switch e.Name {
-	case server.ErrInvalidRequest:
+	case accessapi.ErrInvalidRequest:
 		return fmt.Sprintf("invalid request: %v", p["reason"])
-	case server.ErrUnknownPermission:
+	case accessapi.ErrUnknownPermission:
 		return fmt.Sprintf("unknown permission %v (valid: %v)", p["permission"], joinAny(p["valid"]))
-	case server.ErrNoSuchProcess:
+	case accessapi.ErrNoSuchProcess:
 		return fmt.Sprintf("no such process %v", p["pid"])
-	case server.ErrAuthorizationUnavailable:
+	case accessapi.ErrAuthorizationUnavailable:
 		return fmt.Sprintf("no decision: access driver %v is unavailable (is polkitd running?); treated as denied", p["driver"])
-	case server.ErrAuditFailed:
+	case accessapi.ErrAuditFailed:
 		return "no decision: the audit record was refused and auditing is required; treated as denied"
-	case server.ErrNotPrivileged:
+	case accessapi.ErrNotPrivileged:
 		return fmt.Sprintf("not privileged: this needs root, or a polkit rule granting %v", p["action"])
 	}
 	return err.Error()
@@ -247,7 +247,7 @@ func runFlush(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	var p server.FlushParams
+	var p accessapi.FlushParams
 	if *uid >= 0 {
 		p.UID = uid
 	}
@@ -303,7 +303,7 @@ func runStats(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printStats(w io.Writer, s server.Stats) {
+func printStats(w io.Writer, s accessapi.Stats) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
 	row("access drivers", s.Drivers)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/daemon"
 )
@@ -22,7 +23,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			daemon.FDName)
 		fs.PrintDefaults()
 	}
-	listen := fs.String("listen", daemon.DefaultSocket, "socket path to listen on when not socket-activated")
+	listen := fs.String("listen", accessapi.DefaultSocket, "socket path to listen on when not socket-activated")
 	conf := fs.String("config", "", "configuration file (default "+config.DefaultPath+", which may be absent)")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -1,8 +1,4 @@
-package server
-
-import (
-	"github.com/virt-acl-helper/virt-acl-helper/access"
-)
+package accessapi
 
 // Object is the wire form of an acl.Object.
 type Object struct {
@@ -99,20 +95,4 @@ type LatencyStats struct {
 	P99   int64  `json:"p99"`
 	P999  int64  `json:"p999"`
 	Max   int64  `json:"max"`
-}
-
-func statsOf(stack string, s access.Stats, conns int) Stats {
-	out := Stats{
-		Drivers: stack, Decisions: s.Decisions, Allowed: s.Allowed, Denied: s.Denied,
-		Unavailable: s.Unavailable, AuditFailed: s.AuditFailed, Invalid: s.Invalid,
-		Invalidations: s.Invalidations, Connections: conns,
-		Cache: CacheStats(s.Cache),
-		Latency: LatencyStats{Count: s.Latency.Count, Mean: int64(s.Latency.Mean), P50: int64(s.Latency.P50),
-			P99: int64(s.Latency.P99), P999: int64(s.Latency.P999), Max: int64(s.Latency.Max)},
-		DriverStats: []DriverStats{},
-	}
-	for _, d := range s.Drivers {
-		out.DriverStats = append(out.DriverStats, DriverStats(d))
-	}
-	return out
 }
