@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 )
 
 // Driver is one access-control technology, as libvirt's access_drivers.
 type Driver interface {
-	// Name is the driver's name in configuration ("none", "polkit").
+	// Name is the driver's name in configuration (acl.AccessDriverNone,
+	// acl.AccessDriverPolkit).
 	Name() string
 	// Check reports whether r is allowed. An error means the driver could
 	// not decide; the engine then denies and does not cache.
@@ -28,7 +31,7 @@ type Watcher interface {
 type None struct{}
 
 // Name returns "none".
-func (None) Name() string { return "none" }
+func (None) Name() string { return acl.AccessDriverNone }
 
 // Check allows.
 func (None) Check(context.Context, Request) (bool, error) { return true, nil }

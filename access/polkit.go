@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/polkit"
 )
 
@@ -28,7 +29,7 @@ type Polkit struct {
 func NewPolkit(auth *polkit.Authority) *Polkit { return &Polkit{auth: auth} }
 
 // Name returns "polkit".
-func (*Polkit) Name() string { return "polkit" }
+func (*Polkit) Name() string { return acl.AccessDriverPolkit }
 
 // Check asks polkit. Errors (polkit unreachable, a challenge, a dismissal)
 // mean no decision.

@@ -182,3 +182,18 @@ func TestZeroValuesAreInvalid(t *testing.T) {
 		t.Error("zero values must be invalid")
 	}
 }
+
+func TestDefaultDriver(t *testing.T) {
+	for _, typ := range Types() {
+		d := typ.DefaultDriver()
+		if err := checkDriver(d); err != nil {
+			t.Errorf("%s: default driver %q: %v", typ, d, err)
+		}
+	}
+	if want, got := "QEMU", Domain.DefaultDriver(); want != got {
+		t.Errorf("domain's default driver %q, want %q", got, want)
+	}
+	if got := ObjectType(0).DefaultDriver(); got != "" {
+		t.Errorf("invalid type's default driver %q, want none", got)
+	}
+}

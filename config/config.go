@@ -12,16 +12,14 @@ package config
 
 //go:generate go run gen.go -o ../conf/virt-acl-helper.conf
 
-import "time"
+import (
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+)
 
 // DefaultPath is where the packages install the configuration file.
 const DefaultPath = "/etc/virt-acl-helper/virt-acl-helper.conf"
-
-// Access driver names accepted in access_drivers.
-const (
-	DriverNone   = "none"   // allows everything
-	DriverPolkit = "polkit" // asks polkit
-)
 
 // AuditLevel says whether access decisions are written to the kernel audit log.
 type AuditLevel int
@@ -48,7 +46,7 @@ const (
 // from Default, Parse or Load. Each field's key, bounds and meaning are in
 // the key table and in conf/virt-acl-helper.conf.
 type Config struct {
-	AccessDrivers  []string      // access_drivers: DriverNone and/or DriverPolkit, in order
+	AccessDrivers  []string      // access_drivers: acl.AccessDriverNone and/or acl.AccessDriverPolkit, in order
 	CacheSize      int           // cache_size: most cached decisions; 0 disables the cache
 	CacheAllowTTL  time.Duration // cache_allow_ttl: how long an allow stays cached
 	CacheDenyTTL   time.Duration // cache_deny_ttl: how long a deny stays cached
@@ -88,5 +86,5 @@ func (c Config) Validate() error {
 // AccessControlDisabled reports whether "none" is the only access driver,
 // so that every request is allowed. The daemon should warn loudly.
 func (c Config) AccessControlDisabled() bool {
-	return len(c.AccessDrivers) == 1 && c.AccessDrivers[0] == DriverNone
+	return len(c.AccessDrivers) == 1 && c.AccessDrivers[0] == acl.AccessDriverNone
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 )
 
 func TestDefault(t *testing.T) {
@@ -34,7 +36,7 @@ func TestDefault(t *testing.T) {
 func TestDefaultIsFresh(t *testing.T) {
 	a := Default()
 	a.AccessDrivers[0] = "none"
-	if b := Default(); b.AccessDrivers[0] != DriverPolkit {
+	if b := Default(); b.AccessDrivers[0] != acl.AccessDriverPolkit {
 		t.Errorf("changing one Default changed the next: %v", b.AccessDrivers)
 	}
 }

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+)
 
 // setting describes one key of the file. The table below is the single
 // source of truth for the key's name, type, default, bounds and
@@ -27,8 +31,8 @@ func settings() []setting {
 			name:    "access_drivers",
 			section: sectionAccess,
 			kind: stringList{
-				def:     []string{DriverPolkit},
-				choices: []string{DriverNone, DriverPolkit},
+				def:     []string{acl.AccessDriverPolkit},
+				choices: []string{acl.AccessDriverNone, acl.AccessDriverPolkit},
 				get:     func(c *Config) []string { return c.AccessDrivers },
 				set:     func(c *Config, v []string) { c.AccessDrivers = v },
 			},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/polkit"
@@ -72,7 +73,7 @@ func build(ctx context.Context, cfg config.Config, newAuditor AuditorFunc, log *
 
 func usesPolkit(cfg config.Config) bool {
 	for _, d := range cfg.AccessDrivers {
-		if d == config.DriverPolkit {
+		if d == acl.AccessDriverPolkit {
 			return true
 		}
 	}
@@ -83,9 +84,9 @@ func makeDrivers(cfg config.Config, auth *polkit.Authority) ([]access.Driver, er
 	var drivers []access.Driver
 	for _, name := range cfg.AccessDrivers {
 		switch name {
-		case config.DriverNone:
+		case acl.AccessDriverNone:
 			drivers = append(drivers, access.None{})
-		case config.DriverPolkit:
+		case acl.AccessDriverPolkit:
 			drivers = append(drivers, access.NewPolkit(auth))
 		default:
 			return nil, fmt.Errorf("unknown access driver %q", name)

@@ -62,15 +62,6 @@ func (a attrFlags) Set(s string) error {
 	return nil
 }
 
-// defaultDrivers are the libvirt drivers owning each object type on a
-// usual host (polkit's connect_driver), for --driver's default.
-var defaultDrivers = map[acl.ObjectType]string{
-	acl.Connect: "QEMU", acl.Domain: "QEMU", acl.Interface: "interface",
-	acl.Network: "network", acl.NetworkPort: "network", acl.NodeDevice: "nodedev",
-	acl.NWFilter: "NWFilter", acl.NWFilterBinding: "NWFilter", acl.Secret: "secret",
-	acl.StoragePool: "storage", acl.StorageVol: "storage",
-}
-
 // lastKey returns the last attribute key of t ending in suffix: the
 // object's own name or UUID key (vol_name rather than pool_name).
 func lastKey(t acl.ObjectType, suffix string) string {
@@ -175,7 +166,7 @@ func (f objectFlags) object(typ string) (accessapi.Object, error) {
 	}
 	driver := *f.driver
 	if driver == "" {
-		driver = defaultDrivers[t]
+		driver = t.DefaultDriver()
 	}
 	return accessapi.Object{Type: t.String(), Driver: driver, Attributes: attrs}, nil
 }
