@@ -15,10 +15,6 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
-// warnEvery is the least time between two warnings of one kind: polkit
-// being down must not flood the log at the decision rate.
-const warnEvery = 10 * time.Second
-
 // Reason says why a request was denied.
 type Reason uint8
 
@@ -97,7 +93,7 @@ func New(opts Options) (*Engine, error) {
 		timeout: opts.DriverTimeout,
 		par:     opts.Parallel,
 		log:     opts.Logger,
-		limit:   ratelimit.New(warnEvery, nil),
+		limit:   ratelimit.New(ratelimit.WarnEvery, nil),
 	}
 	if e.timeout <= 0 {
 		e.timeout = 10 * time.Second

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 // webRecord is a typical grant: virsh starting a domain, allowed by polkit.
@@ -46,7 +48,7 @@ func TestFormat(t *testing.T) {
 			edit: func(r *Record) {
 				*r = Record{Reason: "policy", Permission: "write", ActionID: "org.libvirt.api.network.write",
 					ObjectType: "network", Details: []Detail{{"connect_driver", "network"}, {"network_name", "default"}},
-					PID: 7, UID: 0, AUID: Unset, Session: Unset, Driver: "none,polkit", Cached: true}
+					PID: 7, UID: 0, AUID: proc.Unset, Session: proc.Unset, Driver: "none,polkit", Cached: true}
 			},
 			want: `decision=denied reason=policy permission=write action_id=org.libvirt.api.network.write tclass=network ` +
 				`pid=7 uid=0 sauid=4294967295 ses=4294967295 connect_driver="network" network_name="default" ` +

@@ -3,6 +3,8 @@ package audit
 import (
 	"strings"
 	"testing"
+
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 // FuzzFormat builds records from values a client chooses (object names,
@@ -21,7 +23,7 @@ func FuzzFormat(f *testing.F) {
 			Granted: granted, Reason: reason, Permission: "start", ActionID: "org.libvirt.api.domain.start",
 			ObjectType: "domain", VMName: vm, UUID: uuid,
 			Details: []Detail{{"connect_driver", driver}, {key, value}, {value, key}},
-			PID:     42, UID: 1000, AUID: Unset, Session: Unset, Exe: exe, Driver: driver,
+			PID:     42, UID: 1000, AUID: proc.Unset, Session: proc.Unset, Exe: exe, Driver: driver,
 		}
 		checkRecordText(t, Format(r), granted)
 	})

@@ -3,14 +3,10 @@ package audit
 import (
 	"context"
 	"log/slog"
-	"time"
 )
 
-// warnEvery is the least time between two warnings of one kind: a broken
-// audit path must not flood the daemon's log at the decision rate.
-const warnEvery = 10 * time.Second
-
-// warn logs msg at most once per warnEvery for its kind.
+// warn logs msg at most once per ratelimit.WarnEvery for its kind: a
+// broken audit path must not flood the daemon's log at the decision rate.
 func (w *Writer) warn(kind, msg string, attrs ...slog.Attr) {
 	ok, held := w.limit.Allow(kind)
 	if !ok {

@@ -2,10 +2,6 @@ package audit
 
 import "fmt"
 
-// Unset is the value the kernel uses for a login uid or audit session that
-// was never set (4294967295, shown as "unset" by ausearch -i).
-const Unset = ^uint32(0)
-
 // Detail is one key/value pair of an object's identity, as libvirt passes it
 // to polkit: connect_driver, domain_name, domain_uuid, pool_name, ...
 type Detail struct {
@@ -37,8 +33,8 @@ type Record struct {
 	// The subject: the process that asked, as the kernel knows it.
 	PID     int
 	UID     uint32
-	AUID    uint32 // login uid; Unset if none
-	Session uint32 // audit session; Unset if none
+	AUID    uint32 // login uid; proc.Unset if none
+	Session uint32 // audit session; proc.Unset if none
 	Exe     string // executable path; empty if unknown
 
 	Driver string // access driver that decided, or the stack, e.g. "none,polkit"

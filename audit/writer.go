@@ -132,7 +132,7 @@ func open(cfg Config, k dialer) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{cfg: cfg, log: cfg.Logger, limit: ratelimit.New(warnEvery, nil), stop: make(chan struct{})}
+	w := &Writer{cfg: cfg, log: cfg.Logger, limit: ratelimit.New(ratelimit.WarnEvery, nil), stop: make(chan struct{})}
 	w.status.Store(&Status{})
 	if cfg.Level == Off {
 		return w, nil

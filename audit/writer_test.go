@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
@@ -441,7 +442,7 @@ func TestLossesAreLoggedRateLimited(t *testing.T) {
 		w.Write(context.Background(), record(i))
 	}
 	if n := strings.Count(buf.String(), "audit record not written"); n != 1 {
-		t.Errorf("%d loss warnings for 1000 losses within %v, want 1:\n%s", n, warnEvery, buf.String())
+		t.Errorf("%d loss warnings for 1000 losses within %v, want 1:\n%s", n, ratelimit.WarnEvery, buf.String())
 	}
 	if !strings.Contains(buf.String(), "CAP_AUDIT_WRITE") {
 		t.Errorf("the warning does not name the cause:\n%s", buf.String())

@@ -13,7 +13,8 @@ import (
 	"strings"
 )
 
-// Unset is the value of an unset login uid or audit session.
+// Unset is the value the kernel uses for a login uid or audit session that
+// was never set (4294967295, shown as "unset" by ausearch -i).
 const Unset = ^uint32(0)
 
 // Process describes one process.

@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// WarnEvery is the least time between two warnings of one kind, the
+// interval the engine and the audit writer hold their warnings back by.
+const WarnEvery = 10 * time.Second
+
 // Limiter lets one message of each kind through per interval and counts
 // those it held back. It is safe for concurrent use.
 type Limiter struct {
