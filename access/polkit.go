@@ -38,8 +38,7 @@ func (p *Polkit) Check(ctx context.Context, r Request) (bool, error) {
 	for _, d := range r.Object.Details() {
 		details[d.Key] = d.Value
 	}
-	subject := polkit.Subject{PID: uint32(r.Subject.PID), StartTime: r.Subject.StartTime, UID: r.Subject.UID}
-	res, err := p.auth.Check(ctx, subject, r.Permission.ActionID(), details)
+	res, err := p.auth.Check(ctx, polkit.ProcessSubject(r.Subject), r.Permission.ActionID(), details)
 	switch {
 	case err != nil:
 		return false, err

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/config"
-	"github.com/virt-acl-helper/virt-acl-helper/proc"
+	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/server"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
@@ -37,7 +36,7 @@ type Options struct {
 	Version string
 	// NewAuditor builds the audit writer; nil means the kernel's audit
 	// (package audit). Tests pass their own.
-	NewAuditor AuditorFunc
+	NewAuditor engine.AuditorFunc
 	// Stderr receives the log.
 	Stderr io.Writer
 	// StopTimeout bounds the wait for calls in flight at SIGTERM (default 30 s).
@@ -50,11 +49,8 @@ type daemon struct {
 	log       *slog.Logger
 	level     *slog.LevelVar
 	vs        *varlink.Server
-	srv       *server.Server
+	rt        *engine.Runtime
 	activated bool
-
-	mu  sync.Mutex
-	gen *generation
 }
 
 // Run serves until SIGTERM or SIGINT, or until idle when socket-activated.
@@ -87,12 +83,12 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	d.level.Set(slogLevel(cfg.LogLevel))
-	gen, err := build(ctx, cfg, d.opts.NewAuditor, d.log)
+	rt, err := engine.Start(ctx, cfg, engine.Options{NewAuditor: d.opts.NewAuditor, Logger: d.log})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	d.gen = gen
-	defer func() { d.gen.close() }()
+	d.rt = rt
+	defer rt.Close()
 
 	listeners, err := d.listeners()
 	if err != nil {
@@ -202,9 +198,7 @@ func (d *daemon) idleTimeout(cfg config.Config) time.Duration {
 func (d *daemon) newServers(cfg config.Config, idle *idleTimer) error {
 	var vs *varlink.Server
 	srv, err := server.New(server.Options{
-		Engine:      d.gen.engine,
-		Settings:    settings(cfg),
-		Authorizer:  genAuthorizer{d},
+		Runtime:     d.rt,
 		Connections: func() int { return vs.Active() },
 		Logger:      d.log,
 	})
@@ -225,25 +219,8 @@ func (d *daemon) newServers(cfg config.Config, idle *idleTimer) error {
 	if err != nil {
 		return err
 	}
-	d.srv, d.vs = srv, vs
+	d.vs = vs
 	return nil
-}
-
-func settings(cfg config.Config) server.Settings {
-	return server.Settings{MaxObjects: cfg.MaxObjects, PrivilegeTTL: cfg.CacheAllowTTL}
-}
-
-// genAuthorizer asks the current generation's polkit, for privilege checks.
-type genAuthorizer struct{ d *daemon }
-
-func (a genAuthorizer) Authorized(ctx context.Context, p proc.Process, action string) (bool, error) {
-	a.d.mu.Lock()
-	az := a.d.gen.authorizer
-	a.d.mu.Unlock()
-	if az == nil {
-		return false, errors.New("polkit unreachable")
-	}
-	return az.Authorized(ctx, p, action)
 }
 
 func (d *daemon) ready(cfg config.Config, ls []net.Listener) {
@@ -260,10 +237,11 @@ func (d *daemon) ready(cfg config.Config, ls []net.Listener) {
 	notify(fmt.Sprintf("READY=1\nSTATUS=Serving; access drivers: %s", strings.Join(cfg.AccessDrivers, ",")))
 }
 
-// reload reads the configuration again and, if it is valid, builds a new
-// engine (with an empty cache) and switches to it. An invalid file leaves
-// everything as it was. Limits of the listener (max_clients,
-// max_message_size, client_timeout) apply from the next start.
+// reload reads the configuration again and, if it is valid, has the
+// runtime build a new engine (with an empty cache) and switch to it. An
+// invalid file leaves everything as it was. Limits of the listener
+// (max_clients, max_message_size, client_timeout) apply from the next
+// start.
 func (d *daemon) reload(ctx context.Context, idle *idleTimer) {
 	notify("RELOADING=1\nMONOTONIC_USEC=" + sdaemon.SdNotifyMonotonicUsec())
 	defer notify("READY=1")
@@ -273,21 +251,13 @@ func (d *daemon) reload(ctx context.Context, idle *idleTimer) {
 		notify("STATUS=Reload failed: " + err.Error())
 		return
 	}
-	gen, err := build(ctx, cfg, d.opts.NewAuditor, d.log)
-	if err != nil {
+	if err := d.rt.Reload(ctx, cfg); err != nil {
 		d.log.Error("reload failed; keeping the running configuration", "err", err)
 		notify("STATUS=Reload failed: " + err.Error())
 		return
 	}
 	d.level.Set(slogLevel(cfg.LogLevel))
-	d.mu.Lock()
-	old := d.gen
-	d.gen = gen
-	d.mu.Unlock()
-	d.srv.Swap(gen.engine, settings(cfg))
 	idle.setTimeout(d.idleTimeout(cfg))
-	// Calls that took the old engine finish within the driver timeout.
-	time.AfterFunc(old.cfg.PolkitTimeout+2*time.Second, old.close)
 	d.log.Info("configuration reloaded; decision cache flushed",
 		"access_drivers", strings.Join(cfg.AccessDrivers, ","), "cache_size", cfg.CacheSize)
 	notify(fmt.Sprintf("STATUS=Serving; access drivers: %s (reloaded)", strings.Join(cfg.AccessDrivers, ",")))

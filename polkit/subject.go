@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 // A Subject is a process, identified as polkit's unix-process subject.
@@ -20,6 +22,13 @@ type Subject struct {
 	PID       uint32
 	StartTime uint64 // field 22 of /proc/PID/stat: clock ticks after boot
 	UID       uint32
+}
+
+// ProcessSubject names process p to polkit, as libvirt names its client:
+// by pid, start time and uid. p must come from the kernel (package
+// identity), not from what a client says.
+func ProcessSubject(p proc.Process) Subject {
+	return Subject{PID: uint32(p.PID), StartTime: p.StartTime, UID: p.UID}
 }
 
 // String describes the subject for logs.

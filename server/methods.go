@@ -9,6 +9,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
@@ -30,12 +31,12 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	subj, err := s.subject(ctx, self, in.Subject)
+	g := s.rt.Current()
+	subj, err := s.subject(ctx, g, self, in.Subject)
 	if err != nil {
 		return nil, err
 	}
-	st := s.state.Load()
-	d, err := st.engine.Check(ctx, access.Request{Subject: subj, Object: obj, Permission: perm})
+	d, err := g.Engine.Check(ctx, access.Request{Subject: subj, Object: obj, Permission: perm})
 	if err != nil {
 		return nil, requestError(err)
 	}
@@ -51,9 +52,9 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := s.state.Load()
-	if len(in.Objects) > st.settings.MaxObjects {
-		return nil, InvalidRequest("too many objects: the limit is " + strconv.Itoa(st.settings.MaxObjects))
+	g := s.rt.Current()
+	if limit := maxObjects(g); len(in.Objects) > limit {
+		return nil, InvalidRequest("too many objects: the limit is " + strconv.Itoa(limit))
 	}
 	if len(in.Objects) == 0 {
 		return accessapi.CheckManyReply{Results: []accessapi.Result{}}, nil
@@ -68,11 +69,11 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	subj, err := s.subject(ctx, self, in.Subject)
+	subj, err := s.subject(ctx, g, self, in.Subject)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := st.engine.CheckMany(ctx, subj, perm, objs)
+	ds, err := g.Engine.CheckMany(ctx, subj, perm, objs)
 	if err != nil {
 		return nil, requestError(err)
 	}
@@ -94,10 +95,11 @@ func (s *Server) flush(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.privileged(ctx, self, policy.ActionFlush); err != nil {
+	g := s.rt.Current()
+	if err := s.privileged(ctx, g, self, policy.ActionFlush); err != nil {
 		return nil, err
 	}
-	e := s.state.Load().engine
+	e := g.Engine
 	var removed int
 	switch {
 	case in.UID == nil && in.Object == nil:
@@ -127,11 +129,20 @@ func (s *Server) stats(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.privileged(ctx, self, policy.ActionStats); err != nil {
+	g := s.rt.Current()
+	if err := s.privileged(ctx, g, self, policy.ActionStats); err != nil {
 		return nil, err
 	}
-	e := s.state.Load().engine
+	e := g.Engine
 	return statsOf(e.Stack(), e.Stats(), s.conns()), nil
+}
+
+// maxObjects is the most objects one CheckMany may name under g.
+func maxObjects(g *engine.Generation) int {
+	if g.Config.MaxObjects <= 0 {
+		return defaultMaxObjects
+	}
+	return g.Config.MaxObjects
 }
 
 // result turns a decision into a reply: a policy deny is an answer, a

@@ -11,6 +11,8 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
+	"github.com/virt-acl-helper/virt-acl-helper/config"
+	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
@@ -50,7 +52,14 @@ func (g grants) Authorized(_ context.Context, p proc.Process, action string) (bo
 	return false, nil
 }
 
-func newServer(t *testing.T, drv access.Driver, auth Authorizer) *Server {
+func newServer(t *testing.T, drv access.Driver, auth engine.Authorizer) *Server {
+	t.Helper()
+	return newServerTTL(t, drv, auth, 0)
+}
+
+// newServerTTL is newServer reusing polkit's yes to a privileged caller
+// on its connection for privilegeTTL (cache_allow_ttl).
+func newServerTTL(t *testing.T, drv access.Driver, auth engine.Authorizer, privilegeTTL time.Duration) *Server {
 	t.Helper()
 	c, err := authcache.New(authcache.Options{Size: 100, AllowTTL: 1e9, DenyTTL: 1e9})
 	if err != nil {
@@ -60,9 +69,12 @@ func newServer(t *testing.T, drv access.Driver, auth Authorizer) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Close)
+	cfg := config.Default()
+	cfg.MaxObjects, cfg.CacheAllowTTL = 3, privilegeTTL
+	rt := engine.New(&engine.Generation{Config: cfg, Engine: e, Authorizer: auth}, engine.Options{})
+	t.Cleanup(rt.Close)
 	procs := map[int32]proc.Process{alice.PID: alice, bob.PID: bob, root.PID: root}
-	s, err := New(Options{Engine: e, Authorizer: auth, Settings: Settings{MaxObjects: 3},
+	s, err := New(Options{Runtime: rt,
 		Lookup: func(pid int32) (proc.Process, error) {
 			if p, ok := procs[pid]; ok {
 				return p, nil
@@ -199,8 +211,7 @@ func TestPrivilegeReusedOnConnection(t *testing.T) {
 		wantAsked int
 	}{{0, 3}, {time.Minute, 1}} {
 		auth := &counting{}
-		s := newServer(t, byName{}, auth)
-		s.Swap(s.Engine(), Settings{MaxObjects: 3, PrivilegeTTL: tt.ttl})
+		s := newServerTTL(t, byName{}, auth, tt.ttl)
 		conn := &connCaller{proc: bob, granted: map[string]time.Time{}}
 		ctx := context.WithValue(context.Background(), callerKey{}, conn)
 		for range 3 {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/identity"
 )
 
 // MethodFunc handles one call. It returns the reply's parameters (marshalled
@@ -42,7 +44,7 @@ type Options struct {
 	// ConnContext, when set, is called once per connection with its peer;
 	// the context it returns is passed to every handler for that
 	// connection. An error closes the connection unanswered (and is logged).
-	ConnContext func(ctx context.Context, p Peer) (context.Context, error)
+	ConnContext func(ctx context.Context, p identity.Cred) (context.Context, error)
 	// ProtocolError builds the error replied to a message that is not a
 	// valid call (oversized, not JSON, no method); reason says why. The
 	// connection is closed after it. Nil uses InvalidParameter.
@@ -220,7 +222,7 @@ func (s *Server) removeConn(c *conn) {
 type conn struct {
 	nc   net.Conn
 	r    *Reader
-	peer Peer
+	peer identity.Cred
 
 	mu   sync.Mutex
 	idle bool // waiting for a request, so Shutdown may interrupt it
@@ -279,7 +281,7 @@ func (s *Server) serveConn(nc net.Conn) {
 }
 
 func (s *Server) connContext(c *conn) (context.Context, error) {
-	peer, err := peerCred(c.nc)
+	peer, err := identity.PeerCred(c.nc)
 	if err != nil {
 		return nil, err
 	}

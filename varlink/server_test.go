@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/identity"
 )
 
 const testIface = "org.example.test"
@@ -172,7 +174,7 @@ func TestServiceInterface(t *testing.T) {
 
 func TestPeerCredentials(t *testing.T) {
 	_, path := serve(t, Options{}, nil)
-	var p Peer
+	var p identity.Cred
 	if err := dial(t, path).Call(ctx(t), testIface+".Peer", nil, &p); err != nil {
 		t.Fatal(err)
 	}
