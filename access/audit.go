@@ -32,6 +32,8 @@ func AuditRecord(r Request, d Decision) audit.Record {
 		Exe:        r.Subject.Exe,
 		Driver:     d.Driver,
 		Cached:     d.Cached,
+		FrontEnd:   r.Origin.FrontEnd,
+		Operation:  r.Origin.Operation,
 	}
 	if !d.Allowed {
 		rec.Reason = d.Reason.String()

@@ -23,11 +23,14 @@ func TestAuditRecord(t *testing.T) {
 		wantUUID   string
 		wantReason string
 	}{
-		{"granted domain", Request{subject, vm, permission(t, acl.Domain, "start")},
+		{"granted domain", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Domain, "start")},
 			Decision{Allowed: true, Driver: "polkit", Cached: true}, "demo", vm.UUID(), ""},
-		{"unavailable", Request{subject, vm, permission(t, acl.Domain, "stop")},
+		{"unavailable", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Domain, "stop")},
 			Decision{Reason: Unavailable, Driver: "polkit"}, "demo", vm.UUID(), "unavailable"},
-		{"pool has no vm field", Request{subject, pool, permission(t, acl.StoragePool, "refresh")},
+		{"guarded by a front end", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Domain, "start"),
+			Origin: Origin{FrontEnd: "libvirt-guard", Operation: "DOMAIN_CREATE"}},
+			Decision{Allowed: true, Driver: "polkit"}, "demo", vm.UUID(), ""},
+		{"pool has no vm field", Request{Subject: subject, Object: pool, Permission: permission(t, acl.StoragePool, "refresh")},
 			Decision{Reason: Policy, Driver: "polkit"}, "", "", "policy"},
 	}
 	for _, tt := range tests {
@@ -39,6 +42,7 @@ func TestAuditRecord(t *testing.T) {
 				ObjectType: tt.req.Object.Type().String(), VMName: tt.wantVM, UUID: tt.wantUUID,
 				PID: int(subject.PID), UID: subject.UID, AUID: subject.LoginUID, Session: subject.Session,
 				Driver: tt.dec.Driver, Cached: tt.dec.Cached,
+				FrontEnd: tt.req.Origin.FrontEnd, Operation: tt.req.Origin.Operation,
 			}
 			got := rec
 			got.Details = nil

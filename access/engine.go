@@ -198,12 +198,13 @@ func (e *Engine) audit(ctx context.Context, r Request, d Decision) Decision {
 }
 
 // CheckMany decides whether subject may use perm on each of objects, for
-// filtering a list. Decisions come back in the objects' order. Uncached
-// decisions are made up to Options.Parallel at a time.
-func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.Permission, objects []acl.Object) ([]Decision, error) {
+// filtering a list; origin goes into each decision's audit record.
+// Decisions come back in the objects' order. Uncached decisions are made
+// up to Options.Parallel at a time.
+func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.Permission, objects []acl.Object, origin Origin) ([]Decision, error) {
 	reqs := make([]Request, len(objects))
 	for i, o := range objects {
-		reqs[i] = Request{Subject: subject, Object: o, Permission: perm}
+		reqs[i] = Request{Subject: subject, Object: o, Permission: perm, Origin: origin}
 		if err := reqs[i].Validate(); err != nil {
 			e.stats.invalid.Add(1)
 			return nil, fmt.Errorf("object %d: %w", i, err)

@@ -92,11 +92,11 @@ func TestValidate(t *testing.T) {
 		req  Request
 		want string
 	}{
-		{"permission of another type", Request{subject, vm, permission(t, acl.Network, "start")}, "network:start does not apply to domain objects"},
-		{"no pid", Request{proc.Process{StartTime: 1}, vm, start}, "invalid pid"},
-		{"no start time", Request{proc.Process{PID: 1}, vm, start}, "no start time"},
-		{"no permission", Request{subject, vm, acl.Permission{}}, "no permission"},
-		{"no object", Request{subject, acl.Object{}, start}, "no object"},
+		{"permission of another type", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Network, "start")}, "network:start does not apply to domain objects"},
+		{"no pid", Request{Subject: proc.Process{StartTime: 1}, Object: vm, Permission: start}, "invalid pid"},
+		{"no start time", Request{Subject: proc.Process{PID: 1}, Object: vm, Permission: start}, "no start time"},
+		{"no permission", Request{Subject: subject, Object: vm, Permission: acl.Permission{}}, "no permission"},
+		{"no object", Request{Subject: subject, Object: acl.Object{}, Permission: start}, "no object"},
 	}
 	e := newEngine(t, 16, nil, fixed("polkit", true, nil))
 	for _, tt := range tests {
@@ -134,7 +134,7 @@ func TestStacking(t *testing.T) {
 				drivers = append(drivers, d)
 			}
 			e := newEngine(t, 0, nil, drivers...)
-			d, err := e.Check(context.Background(), Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")})
+			d, err := e.Check(context.Background(), Request{Subject: subject, Object: domainObj(t, "demo", 1), Permission: permission(t, acl.Domain, "start")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +154,7 @@ func TestCachingAndAudit(t *testing.T) {
 	flaky := fixed("polkit", true, nil)
 	rec := &recorder{}
 	e := newEngine(t, 16, rec, flaky)
-	req := Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")}
+	req := Request{Subject: subject, Object: domainObj(t, "demo", 1), Permission: permission(t, acl.Domain, "start")}
 	for i, wantCached := range []bool{false, true, true} {
 		d, err := e.Check(context.Background(), req)
 		if err != nil || !d.Allowed || d.Cached != wantCached {
@@ -187,7 +187,7 @@ func TestCachingAndAudit(t *testing.T) {
 func TestRequiredAuditFailureDenies(t *testing.T) {
 	rec := &recorder{err: errors.New("kernel refused the record")}
 	e := newEngine(t, 16, rec, fixed("polkit", true, nil))
-	d, err := e.Check(context.Background(), Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")})
+	d, err := e.Check(context.Background(), Request{Subject: subject, Object: domainObj(t, "demo", 1), Permission: permission(t, acl.Domain, "start")})
 	if err != nil || d.Allowed || d.Reason != AuditFailed {
 		t.Errorf("decision %+v, %v; want AuditFailed deny", d, err)
 	}
@@ -216,7 +216,7 @@ func (w watching) Watch(ctx context.Context, invalidate func(string)) {
 func TestWatcherFlushesCache(t *testing.T) {
 	w := watching{fixed("polkit", true, nil), make(chan string)}
 	e := newEngine(t, 16, nil, w)
-	req := Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")}
+	req := Request{Subject: subject, Object: domainObj(t, "demo", 1), Permission: permission(t, acl.Domain, "start")}
 	e.Check(context.Background(), req)
 	w.events <- "polkit-changed"
 	for deadline := time.Now().Add(5 * time.Second); e.Stats().Invalidations["polkit-changed"] == 0; {
@@ -240,7 +240,7 @@ func TestCheckMany(t *testing.T) {
 		owner := []string{"alice", "bob"}[i%2]
 		objs = append(objs, domainObj(t, fmt.Sprintf("%s-%d", owner, i), i))
 	}
-	ds, err := e.CheckMany(context.Background(), subject, permission(t, acl.Domain, "getattr"), objs)
+	ds, err := e.CheckMany(context.Background(), subject, permission(t, acl.Domain, "getattr"), objs, Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestCheckMany(t *testing.T) {
 			t.Fatalf("object %d (%s): allowed %v", i, objs[i].Name(), d.Allowed)
 		}
 	}
-	_, err = e.CheckMany(context.Background(), subject, permission(t, acl.Network, "read"), objs[:3])
+	_, err = e.CheckMany(context.Background(), subject, permission(t, acl.Network, "read"), objs[:3], Origin{})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "object 0") {
 		t.Errorf("err = %v, want ErrInvalid naming object 0", err)
 	}
@@ -263,7 +263,7 @@ func TestNewNeedsDrivers(t *testing.T) {
 
 func BenchmarkCachedCheck(b *testing.B) {
 	e := newEngine(b, 1<<16, nil, fixed("polkit", true, nil))
-	req := Request{subject, domainObj(b, "demo", 1), permission(b, acl.Domain, "start")}
+	req := Request{Subject: subject, Object: domainObj(b, "demo", 1), Permission: permission(b, acl.Domain, "start")}
 	e.Check(context.Background(), req)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -286,7 +286,7 @@ func TestUnavailableWarningsAreRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	req := Request{subject, domainObj(t, "demo", 1), permission(t, acl.Domain, "start")}
+	req := Request{Subject: subject, Object: domainObj(t, "demo", 1), Permission: permission(t, acl.Domain, "start")}
 	for i := 0; i < 100; i++ {
 		if d, _ := e.Check(context.Background(), req); d.Reason != Unavailable {
 			t.Fatalf("decision %+v", d)
@@ -294,5 +294,49 @@ func TestUnavailableWarningsAreRateLimited(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "access decision failed"); n != 1 {
 		t.Errorf("%d warnings for 100 failed decisions within the interval, want 1:\n%s", n, log.String())
+	}
+}
+
+// requests records the requests an auditor is given.
+type requests struct {
+	mu   sync.Mutex
+	seen []Request
+}
+
+func (a *requests) Audit(_ context.Context, r Request, _ Decision) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seen = append(a.seen, r)
+	return nil
+}
+
+func TestOriginIsAuditedNotDecided(t *testing.T) {
+	drv := fixed("polkit", true, nil)
+	aud := &requests{}
+	e := newEngine(t, 16, aud, drv)
+	req := Request{Subject: subject, Object: domainObj(t, "demo", 1), Permission: permission(t, acl.Domain, "start")}
+	guarded := req
+	guarded.Origin = Origin{FrontEnd: "libvirt-guard", Operation: "DOMAIN_CREATE"}
+	for _, r := range []Request{req, guarded} {
+		if _, err := e.Check(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := drv.calls.Load(); n != 1 {
+		t.Errorf("the driver was asked %d times; the origin must not change the cache key", n)
+	}
+	list := Origin{FrontEnd: "libvirt-guard", Operation: "CONNECT_LIST_ALL_DOMAINS"}
+	if _, err := e.CheckMany(context.Background(), subject, permission(t, acl.Domain, "getattr"),
+		[]acl.Object{domainObj(t, "a", 2), domainObj(t, "b", 3)}, list); err != nil {
+		t.Fatal(err)
+	}
+	want := []Origin{{}, guarded.Origin, list, list}
+	if len(aud.seen) != len(want) {
+		t.Fatalf("%d requests audited, want %d", len(aud.seen), len(want))
+	}
+	for i, r := range aud.seen {
+		if r.Origin != want[i] {
+			t.Errorf("audited request %d has origin %+v, want %+v", i, r.Origin, want[i])
+		}
 	}
 }

@@ -112,7 +112,7 @@ func (w *world) engine(t testing.TB, drivers ...Driver) *Engine {
 
 func check(t *testing.T, e *Engine, who proc.Process, obj acl.Object, perm string) Decision {
 	t.Helper()
-	d, err := e.Check(context.Background(), Request{who, obj, permission(t, obj.Type(), perm)})
+	d, err := e.Check(context.Background(), Request{Subject: who, Object: obj, Permission: permission(t, obj.Type(), perm)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func BenchmarkDecision(b *testing.B) {
 	w := startWorld(b)
 	w.pk.AddRule(b, "own-vm", w.ownVMRule())
 	aliceVM := vm(b, "alice-vm", aliceUUID)
-	req := Request{w.alice, aliceVM, permission(b, acl.Domain, "start")}
+	req := Request{Subject: w.alice, Object: aliceVM, Permission: permission(b, acl.Domain, "start")}
 
 	uncached, err := New(Options{Drivers: []Driver{NewPolkit(w.auth)}})
 	if err != nil {

@@ -26,6 +26,21 @@ type Request struct {
 	Subject    proc.Process
 	Object     acl.Object
 	Permission acl.Permission
+	// Origin says where the request came from, for the audit record. It
+	// is optional, and no part of the decision or of its cache key.
+	Origin Origin
+}
+
+// Origin is the front end that asked for a decision and will enforce it,
+// and the operation it guards.
+type Origin struct {
+	// FrontEnd names the front end, such as "libvirt-guard". Empty for a
+	// process asking for itself over the helper's varlink interface.
+	FrontEnd string
+	// Operation is what the front end guards, in its own terms, such as
+	// the libvirt procedure "DOMAIN_CREATE". Empty when the question is
+	// all there is.
+	Operation string
 }
 
 // Validate reports what makes r undecidable, wrapping ErrInvalid.

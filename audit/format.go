@@ -49,7 +49,7 @@ type field struct {
 //
 //	decision= [reason=] permission= action_id= tclass= [vm=]
 //	pid= uid= sauid= ses= [uuid=] [detail=...] driver= cached=
-//	[truncated=yes] exe= hostname=? addr=? terminal=? res=
+//	[frontend=] [operation=] [truncated=yes] exe= hostname=? addr=? terminal=? res=
 //
 // Why this order:
 //   - tclass= comes before vm=, vm= before the subject's uid=, and uuid=
@@ -65,6 +65,12 @@ type field struct {
 //     acct=, hostname=, addr=, cwd=, terminal=, exe= and res=.
 //   - res= is last, like libaudit's records: ausearch reads it to the
 //     closing quote.
+//   - Fields added later go among those ausearch does not read, after
+//     cached= and before exe=, and are left out when empty, so a record
+//     that does not use them reads exactly as before and no field that
+//     ausearch finds moves: frontend= and operation= (which front end
+//     enforced the decision, and the operation it guarded). Their names
+//     are reserved, so no detail can take them.
 //
 // Values a client can choose (names, paths, detail values) are quoted, or
 // hex-encoded when they hold a byte that could end or fake a field: a space
@@ -125,6 +131,12 @@ func fields(r Record) (fs []field, dropped bool) {
 		fs = append(fs, field{detailKey(d.Key), d.Value, text})
 	}
 	fs = append(fs, field{"driver", r.Driver, token}, field{"cached", yesNo(r.Cached), literal})
+	if r.FrontEnd != "" {
+		fs = append(fs, field{"frontend", r.FrontEnd, token})
+	}
+	if r.Operation != "" {
+		fs = append(fs, field{"operation", r.Operation, token})
+	}
 	exe := field{"exe", r.Exe, text}
 	if r.Exe == "" {
 		exe = field{"exe", "?", literal}
@@ -234,7 +246,7 @@ func isUUID(v string) bool {
 func reserved(k string) bool {
 	switch k {
 	case "decision", "reason", "permission", "action_id", "tclass", "vm",
-		"pid", "uid", "sauid", "ses", "uuid", "driver", "cached", "truncated",
+		"pid", "uid", "sauid", "ses", "uuid", "driver", "cached", "frontend", "operation", "truncated",
 		"exe", "hostname", "addr", "terminal", "res":
 		return true
 	}

@@ -55,6 +55,22 @@ func TestFormat(t *testing.T) {
 				`driver=none,polkit cached=yes exe=? hostname=? addr=? terminal=? res=failed`,
 		},
 		{
+			name: "enforced by a front end, for an operation",
+			edit: func(r *Record) { r.FrontEnd, r.Operation = "libvirt-guard", "DOMAIN_CREATE" },
+			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
+				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
+				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
+				`frontend=libvirt-guard operation=DOMAIN_CREATE exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+		},
+		{
+			name: "an operation alone",
+			edit: func(r *Record) { r.Operation = "CONNECT_LIST_ALL_DOMAINS" },
+			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
+				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
+				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
+				`operation=CONNECT_LIST_ALL_DOMAINS exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+		},
+		{
 			name: "empty vocabulary is ?",
 			edit: func(r *Record) { *r = Record{} },
 			want: `decision=denied reason=? permission=? action_id=? tclass=? pid=0 uid=0 sauid=0 ses=0 ` +
@@ -117,6 +133,8 @@ func TestFormatHostileVocabulary(t *testing.T) {
 	r.ObjectType = "domain,"
 	r.Driver = `polkit"`
 	r.UUID = "6d8f:uuid=1 x"
+	r.FrontEnd = "guard exe=/bin/sh"
+	r.Operation = "x' res=success"
 	got := Format(r)
 	for _, want := range []string{
 		"permission=" + hexOf("start res=success") + " ",
@@ -124,6 +142,8 @@ func TestFormatHostileVocabulary(t *testing.T) {
 		`tclass="domain,"`,
 		"driver=" + hexOf(`polkit"`) + " ",
 		"uuid=" + hexOf("6d8f:uuid=1 x") + " ",
+		"frontend=" + hexOf("guard exe=/bin/sh") + " ",
+		"operation=" + hexOf("x' res=success") + " ",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %s in\n%s", want, got)
@@ -144,6 +164,8 @@ func TestDetailKey(t *testing.T) {
 		{"xvm", "x_" + hexOf("xvm")},
 		{"real_exe", "x_" + hexOf("real_exe")},
 		{"uid", "x_" + hexOf("uid")},
+		{"frontend", "x_" + hexOf("frontend")},
+		{"operation", "x_" + hexOf("operation")},
 		{"Domain", "x_" + hexOf("Domain")},
 		{"a b", "x_" + hexOf("a b")},
 		{"k=v", "x_" + hexOf("k=v")},
@@ -168,6 +190,7 @@ func TestFormatTruncates(t *testing.T) {
 		{"long hostile name", func(r *Record) { r.VMName = hostile; r.Details[1].Value = hostile }},
 		{"long exe", func(r *Record) { r.Exe = "/" + long }},
 		{"long uuid", func(r *Record) { r.UUID = long }},
+		{"long operation", func(r *Record) { r.VMName, r.FrontEnd, r.Operation = long, "guard", long }},
 		{"many details", func(r *Record) {
 			for i := 0; i < 100; i++ {
 				r.Details = append(r.Details, Detail{"pool_name", long[:200]})

@@ -24,6 +24,7 @@ func FuzzFormat(f *testing.F) {
 			ObjectType: "domain", VMName: vm, UUID: uuid,
 			Details: []Detail{{"connect_driver", driver}, {key, value}, {value, key}},
 			PID:     42, UID: 1000, AUID: proc.Unset, Session: proc.Unset, Exe: exe, Driver: driver,
+			FrontEnd: driver, Operation: reason,
 		}
 		checkRecordText(t, Format(r), granted)
 	})

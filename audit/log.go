@@ -49,6 +49,12 @@ func (w *Writer) logDecision(r Record) {
 		slog.String("exe", r.Exe),
 		slog.String("driver", r.Driver),
 		slog.Bool("cached", r.Cached))
+	if r.FrontEnd != "" {
+		attrs = append(attrs, slog.String("frontend", r.FrontEnd))
+	}
+	if r.Operation != "" {
+		attrs = append(attrs, slog.String("operation", r.Operation))
+	}
 	if !r.Granted {
 		attrs = append(attrs, slog.String("reason", r.Reason))
 	}

@@ -39,6 +39,13 @@ type Record struct {
 
 	Driver string // access driver that decided, or the stack, e.g. "none,polkit"
 	Cached bool   // the answer came from the decision cache
+
+	// FrontEnd names the front end that asked and enforces the decision
+	// (a libvirt-protocol guard), and Operation what it guarded, in its
+	// own terms (a libvirt procedure). Both are optional: empty ones are
+	// left out, as in records written before they existed.
+	FrontEnd  string
+	Operation string
 }
 
 // Level is the audit policy, as libvirtd.conf's audit_level.

@@ -419,11 +419,13 @@ func TestOffOnlyLogs(t *testing.T) {
 	r.Granted = false
 	r.Reason = "policy"
 	r.VMName = `a b"c`
+	r.FrontEnd, r.Operation = "libvirt-guard", "DOMAIN_CREATE"
 	if err := w.Write(context.Background(), r); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	out := buf.String()
-	for _, want := range []string{"level=WARN", `msg="access denied"`, "permission=start", `vm="a b\"c"`, "object.domain_name=web01", "reason=policy", "uid=1000"} {
+	for _, want := range []string{"level=WARN", `msg="access denied"`, "permission=start", `vm="a b\"c"`, "object.domain_name=web01", "reason=policy", "uid=1000",
+		"frontend=libvirt-guard", "operation=DOMAIN_CREATE"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}

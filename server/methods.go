@@ -73,7 +73,7 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := g.Engine.CheckMany(ctx, subj, perm, objs)
+	ds, err := g.Engine.CheckMany(ctx, subj, perm, objs, access.Origin{})
 	if err != nil {
 		return nil, requestError(err)
 	}
