@@ -165,7 +165,8 @@ func (d *daemon) loadConfig() (config.Config, error) {
 	return cfg, nil
 }
 
-// listeners returns systemd's sockets, or a socket at the Listen path.
+// listeners returns the varlink sockets systemd passed, or a socket at
+// the Listen path.
 func (d *daemon) listeners() ([]net.Listener, error) {
 	ls, err := activated()
 	if err != nil {
@@ -173,7 +174,7 @@ func (d *daemon) listeners() ([]net.Listener, error) {
 	}
 	if len(ls) > 0 {
 		d.activated = true
-		return ls, nil
+		return ls[FDName], nil
 	}
 	path := d.opts.Listen
 	if path == "" {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/activation"
@@ -15,30 +17,63 @@ import (
 // FDName is the FileDescriptorName= of the socket unit's varlink socket.
 const FDName = "varlink"
 
-// activated returns the listening sockets systemd passed, named FDName.
-// Unlike activation.ListenersWithNames it fails, naming the descriptor,
-// when a passed descriptor is not a UNIX stream listener or has another
-// name, rather than dropping it silently: a misconfigured unit should stop
-// the service, not leave it deaf.
-func activated() ([]net.Listener, error) {
+// frontEnds are the names of the sockets the daemon serves, one for each
+// front end.
+var frontEnds = []string{FDName}
+
+// activated returns the listening sockets systemd passed (sd_listen_fds(3)),
+// by the name of the front end serving them. As systemd's convention has
+// it, a single descriptor without a name of its own is the varlink socket,
+// and names tell several apart. Unlike activation.ListenersWithNames it
+// fails, naming the descriptor, when one is not a UNIX stream listener, has
+// no name among several, or has a name no front end serves, rather than
+// dropping it silently: a misconfigured unit should stop the service, not
+// leave it deaf.
+func activated() (map[string][]net.Listener, error) {
 	files := activation.Files(true)
-	var ls []net.Listener
+	ls := map[string][]net.Listener{}
 	for _, f := range files {
-		l, err := unixListener(f)
+		name, err := frontEnd(f.Fd(), f.Name(), len(files))
+		var l net.Listener
+		if err == nil {
+			l, err = unixListener(f)
+		}
 		f.Close() // the listener holds its own descriptor
 		if err != nil {
-			closeAll(ls)
+			for _, group := range ls {
+				closeAll(group)
+			}
 			return nil, err
 		}
-		ls = append(ls, l)
+		ls[name] = append(ls[name], l)
 	}
 	return ls, nil
 }
 
-func unixListener(f *os.File) (net.Listener, error) {
-	if f.Name() != FDName {
-		return nil, fmt.Errorf("socket activation passed descriptor %d named %q; want FileDescriptorName=%s", f.Fd(), f.Name(), FDName)
+// frontEnd returns the front end serving descriptor fd, named name, one of
+// n passed.
+func frontEnd(fd uintptr, name string, n int) (string, error) {
+	switch {
+	case slices.Contains(frontEnds, name):
+		return name, nil
+	case unnamed(name) && n == 1:
+		return FDName, nil
+	case unnamed(name):
+		return "", fmt.Errorf("socket activation passed %d descriptors and descriptor %d has no name (%q) to tell which it is; set FileDescriptorName=%s on the varlink socket", n, fd, name, FDName)
 	}
+	return "", fmt.Errorf("socket activation passed descriptor %d named %q, which no front end serves; want FileDescriptorName=%s", fd, name, FDName)
+}
+
+// unnamed reports whether name is what a descriptor is called when it was
+// given none: go-systemd's LISTEN_FD_<n> when LISTEN_FDNAMES does not name
+// it (systemd-socket-activate without --fdname), systemd's default, the
+// socket unit's own name, when the unit has no FileDescriptorName=, and
+// libsystemd's "unknown".
+func unnamed(name string) bool {
+	return name == "" || name == "unknown" || strings.HasPrefix(name, "LISTEN_FD_") || strings.HasSuffix(name, ".socket")
+}
+
+func unixListener(f *os.File) (net.Listener, error) {
 	l, err := net.FileListener(f)
 	if err != nil {
 		return nil, fmt.Errorf("socket activation descriptor %d (%s) is not a listening socket: %w", f.Fd(), f.Name(), err)

@@ -17,9 +17,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: virt-acl-helper serve [--listen PATH] [--config FILE]\n\n"+
 			"Serve the varlink interface io.github.virt-acl-helper.access. Under systemd socket\n"+
-			"activation the socket named %q is used and the daemon exits after idle_timeout\n"+
-			"without clients; otherwise it listens on --listen. SIGHUP reloads the\n"+
-			"configuration and flushes the cache; SIGTERM stops after answering calls in flight.\n\n",
+			"activation it serves the one socket passed, or the sockets named %q among\n"+
+			"several, and exits after idle_timeout without clients; otherwise it listens on\n"+
+			"--listen. SIGHUP reloads the configuration and flushes the cache; SIGTERM stops\n"+
+			"after answering calls in flight.\n\n",
 			daemon.FDName)
 		fs.PrintDefaults()
 	}
