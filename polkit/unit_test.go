@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 func TestDecodeResult(t *testing.T) {
@@ -242,4 +244,11 @@ func splitName(name string) (string, string) {
 		}
 	}
 	return "", name
+}
+
+func TestProcessSubject(t *testing.T) {
+	p := proc.Process{PID: 4242, UID: 1000, StartTime: 99, LoginUID: 7, Session: 3, Exe: "/usr/bin/virsh"}
+	if want, got := (Subject{PID: 4242, StartTime: 99, UID: 1000}), ProcessSubject(p); got != want {
+		t.Errorf("ProcessSubject = %+v, want %+v", got, want)
+	}
 }
