@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -16,10 +15,6 @@ import (
 
 // FDName is the FileDescriptorName= of the socket unit's varlink socket.
 const FDName = "varlink"
-
-// frontEnds are the names of the sockets the daemon serves, one for each
-// front end.
-var frontEnds = []string{FDName}
 
 // activated returns the listening sockets systemd passed (sd_listen_fds(3)),
 // by the name of the front end serving them. As systemd's convention has
@@ -54,7 +49,7 @@ func activated() (map[string][]net.Listener, error) {
 // n passed.
 func frontEnd(fd uintptr, name string, n int) (string, error) {
 	switch {
-	case slices.Contains(frontEnds, name):
+	case served(name):
 		return name, nil
 	case unnamed(name) && n == 1:
 		return FDName, nil
@@ -63,6 +58,10 @@ func frontEnd(fd uintptr, name string, n int) (string, error) {
 	}
 	return "", fmt.Errorf("socket activation passed descriptor %d named %q, which no front end serves; want FileDescriptorName=%s", fd, name, FDName)
 }
+
+// served reports whether name is the FileDescriptorName= of a socket one
+// of the daemon's front ends serves.
+func served(name string) bool { return name == FDName }
 
 // unnamed reports whether name is what a descriptor is called when it was
 // given none: go-systemd's LISTEN_FD_<n> when LISTEN_FDNAMES does not name
