@@ -20,15 +20,26 @@ func (e *emitter) defs(f *File) error {
 		case *Enum:
 			e.enum(d)
 		case *Struct:
-			err = e.structDef(d)
+			if err = e.finite(d.Name); err == nil {
+				err = e.structDef(d)
+			}
 		case *Union:
-			err = e.union(d)
+			if err = e.finite(d.Name); err == nil {
+				err = e.union(d)
+			}
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// finite checks that a struct or union does not contain itself, so that
+// its decoder's recursion is bounded by the type's nesting.
+func (e *emitter) finite(name string) error {
+	_, err := e.s.namedMinSize(name, map[string]bool{})
+	return err
 }
 
 func (e *emitter) consts(f *File, consts []*Const) {
