@@ -1,9 +1,11 @@
 #!/bin/sh
 # Fetch the libvirt protocol sources the generated RPC code derives from
-# (libvirt/proto): Debian 12's libvirt 9.0.0 source package, reduced to the
-# files the generator reads (src/remote/*_protocol.x, src/rpc/virnetprotocol.x,
-# src/rpc/gendispatch.pl for reference, include/libvirt/*.h and libvirt-common.h.in). These are LGPL
-# files from elsewhere and are never committed here.
+# (libvirt/proto) and the framing checks (libvirt/frame): Debian 12's
+# libvirt 9.0.0 source package, reduced to src/remote/*_protocol.x,
+# src/rpc/virnetprotocol.x, src/rpc/virkeepaliveprotocol.x,
+# src/rpc/gendispatch.pl (for reference), include/libvirt/*.h and
+# libvirt-common.h.in. These are LGPL files from elsewhere and are never
+# committed here.
 #
 # Prints the directory holding them. The result is cached: a second run
 # prints the directory and touches nothing. Adding the deb-src entry and
@@ -17,7 +19,15 @@ version=9.0.0
 cache=${VIRT_ACL_HELPER_LIBVIRT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virt-acl-helper}
 dest=$cache/libvirt-$version
 
-if [ -f "$dest/.complete" ]; then
+# The files the cache must hold; a cache from an older version of this
+# script that lacks one is fetched again.
+need="src/remote/remote_protocol.x src/remote/qemu_protocol.x src/remote/lxc_protocol.x
+src/rpc/virnetprotocol.x src/rpc/virkeepaliveprotocol.x include/libvirt/libvirt-common.h.in .complete"
+complete=yes
+for f in $need; do
+	[ -f "$dest/$f" ] || complete=no
+done
+if [ $complete = yes ]; then
 	echo "$dest"
 	exit 0
 fi
@@ -59,7 +69,8 @@ mkdir -p "$cache"
 rm -rf "$dest.tmp"
 mkdir -p "$dest.tmp/src/remote" "$dest.tmp/src/rpc" "$dest.tmp/include/libvirt"
 cp "$work"/src/src/remote/*_protocol.x "$dest.tmp/src/remote/"
-cp "$work"/src/src/rpc/virnetprotocol.x "$work"/src/src/rpc/gendispatch.pl "$dest.tmp/src/rpc/"
+cp "$work"/src/src/rpc/virnetprotocol.x "$work"/src/src/rpc/virkeepaliveprotocol.x \
+	"$work"/src/src/rpc/gendispatch.pl "$dest.tmp/src/rpc/"
 cp "$work"/src/include/libvirt/*.h "$work"/src/include/libvirt/*.h.in "$dest.tmp/include/libvirt/"
 cp "$work"/src/COPYING.LESSER "$dest.tmp/"
 echo "$debver" >"$dest.tmp/.complete"

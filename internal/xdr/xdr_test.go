@@ -46,7 +46,9 @@ func TestBoolAcceptsNonzero(t *testing.T) {
 }
 
 func TestSmallIntRanges(t *testing.T) {
-	word := func(v uint32) *Decoder { return NewDecoder([]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}) }
+	word := func(v uint32) *Decoder {
+		return NewDecoder([]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	}
 	if v, err := word(0xffffff80).Int8(); err != nil || v != -128 {
 		t.Errorf("Int8(-128) = %d, %v", v, err)
 	}
