@@ -23,3 +23,7 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
 fi
+
+# libvirt's protocol files, for the generated-code staleness test
+# (libvirt/proto) and the framing checks (libvirt/frame).
+"$(dirname "$0")/libvirt-source.sh" >/dev/null
