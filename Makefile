@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # virt-acl-helper build, test and demo entry points.
 #
 #   make            build bin/virt-acl-helper

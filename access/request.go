@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package access decides whether a local process may use a libvirt
 // permission on an object: it validates the request, asks every configured
 // access driver (all must allow, as in libvirt), caches the answer, and has

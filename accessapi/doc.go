@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package accessapi is the wire contract of the helper's varlink
 // interface, io.github.virt-acl-helper.access: its definition
 // (access.varlink, embedded as Description), the Go types of its

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package accessapi
 
 // Object is the wire form of an acl.Object.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package acl describes libvirt's access-control model: the object types a
 // libvirt client acts on, the permissions of each, and how each permission
 // maps to a polkit action id and polkit details.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package acl
 
 // The names of libvirt's access drivers, as libvirtd.conf's access_drivers

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package audit writes one Linux audit record per access decision, granted
 // or denied, cached or not, so that auditors can answer "who was allowed or
 // denied what, on which VM, when" with ausearch and aureport, and can trust

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package authcache caches access decisions for a short time, keyed by the
 // subject's uid, the object and the permission.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package bench measures the helper end to end: the built daemon over its
 // socket, against a real polkitd with a realistic rules file and a real
 // auditd, beside polkit asked directly as libvirt asks it. It is a test

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package client calls the helper's daemon over its varlink socket: the
 // command line's check, flush and stats use it, and so can any Go program
 // that enforces libvirt access control (a libvirt-protocol guard, a

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package config reads the daemon's configuration file,
 // /etc/virt-acl-helper/virt-acl-helper.conf, written in the syntax of
 // libvirtd.conf: "key = value" lines with integers, double-quoted strings,

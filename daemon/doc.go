@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package daemon runs the helper as a service ("virt-acl-helper serve"):
 // it reads the configuration, has package engine build the decision
 // engine, takes its listening sockets from systemd socket activation

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package engine builds the helper's running decision engine from the
 // configuration and replaces it whole when the configuration is reloaded.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package identity tells a front end serving local clients on a UNIX
 // socket who is asking: the peer's credentials as the kernel reports them
 // (SO_PEERCRED, never what a client claims), the process they name, read

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # source.sh OUTDIR: write OUTDIR/virt-acl-helper-VERSION.tar.gz, the one
 # source tarball both packages build from: the project's files as the
 # working tree has them (tracked and untracked, not ignored) plus vendor/,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package policy renders polkit action definitions (polkit's policyconfig-1
 // XML) from the acl model, and defines the helper's own polkit actions.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package polkit asks polkit whether a process may perform an action: it is
 // a client of the org.freedesktop.PolicyKit1.Authority D-Bus interface on
 // the system bus, shaped after what libvirt's polkit access driver sends

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package proc reads what access control needs to know about a local
 // process from /proc: its uid, its start time (which, with the pid, names
 // one process for polkit), its login uid and audit session, and its

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package server implements the helper's varlink interface,
 // io.github.virt-acl-helper.access, whose contract is package accessapi:
 // method handlers that turn calls into access.Engine requests about the

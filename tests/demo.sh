@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The README's first command (make demo): on a fresh Debian 12 machine, as
 # root, build the helper, start what it needs (a system bus, polkitd and
 # auditd, unless already running), give two demo users a polkit rule, run

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Fetch the libvirt protocol sources the generated RPC code derives from
 # (libvirt/proto) and the framing checks (libvirt/frame): Debian 12's
 # libvirt 9.0.0 source package, reduced to src/remote/*_protocol.x,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Print the tests gotestsum had to rerun (its --rerun-fails-report), so a
 # flaky test shows in the output of a green run.
 report=$1

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install what the tests need on a fresh Debian 12 host (as root): the real
 # components they run (dbus, polkitd, auditd, libvirt) and the tools they
 # call. Safe to run again: it installs only what is missing.

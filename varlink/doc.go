@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package varlink speaks the varlink protocol (https://varlink.org) over
 // UNIX stream sockets: JSON objects, each ended by a NUL byte, carrying
 // method calls and their replies or errors. It is the protocol systemd's own

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command virt-acl-helper answers whether a local process may perform a
 // libvirt operation, using libvirt's own access-control model and polkit
 // actions, caching decisions and auditing every one.

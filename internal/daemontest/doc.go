@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package daemontest runs the built virt-acl-helper daemon the way a host
 // runs it, for the fault tests, the load test and the benchmark: the
 // binary built from this tree, a private system bus with a real polkitd,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package ratelimit holds back repeated log messages: a failure that
 // repeats at the decision rate (polkit down, audit refused) must not flood
 // the daemon's log, yet how many were held back is still told.

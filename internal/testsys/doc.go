@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package testsys starts the real system pieces that virt-acl-helper talks
 // to, for integration tests: a private D-Bus system bus (dbus-daemon), a
 // polkitd on that bus, polkit rule files, and real users with real

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package xdr is the strict XDR (RFC 4506) codec under the generated libvirt
 // RPC code in libvirt/proto and the framing in libvirt/frame.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package xdrgen
 
 // A Value is an integer written in a .x file: a literal or a constant's name.

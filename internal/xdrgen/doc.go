@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package xdrgen generates libvirt/proto from libvirt's RPC protocol files.
 //
 // It parses the subset of the XDR language (RFC 4506) and rpcgen's

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package frame reads and writes the messages of libvirt's RPC protocol on
 // a stream socket, as src/rpc/virnetprotocol.x and src/rpc/virnetmessage.c
 // (libvirt 9.0.0) define them:

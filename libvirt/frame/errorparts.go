@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 package frame
 
 import "github.com/virt-acl-helper/virt-acl-helper/internal/xdr"

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package proto is libvirt's RPC protocol as libvirtd 9.0.0 speaks it on
 // its unix socket: a Go type with a strict XDR decoder and encoder for every
 // type of the REMOTE, QEMU and LXC programs (src/remote/remote_protocol.x,

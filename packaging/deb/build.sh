@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # deb/build.sh TARBALL OUTDIR: build the Debian source and binary packages
 # from the source tarball (see ../source.sh) with this directory's debian/,
 # and put the results in OUTDIR.

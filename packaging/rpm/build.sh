@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # rpm/build.sh TARBALL OUTDIR: build the binary rpm from the source tarball
 # (see ../source.sh) with virt-acl-helper.spec, into OUTDIR.
 set -eu

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package packages tests the distribution packages that "make packages"
 // builds: the .deb with lintian, the .rpm with rpmlint and against the
 // .deb's file list and scriptlets, the systemd units with systemd-analyze,
