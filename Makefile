@@ -17,7 +17,8 @@ GOFLAGS  := -trimpath
 RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
 FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams \
-            ./audit:FuzzFormat ./proc:FuzzLookup
+            ./audit:FuzzFormat ./proc:FuzzLookup \
+            ./libvirt/frame:FuzzRead ./libvirt/proto:FuzzDecodeCall ./libvirt/proto:FuzzDecodeReply
 FUZZTIME ?= 15s
 # How long make load runs its 64 clients.
 LOADTIME ?= 60s
@@ -50,12 +51,13 @@ vet:
 # Integration tests share host resources (polkit's rules directory, audit
 # state, test users), so packages run one at a time; nothing may skip.
 #
-# They also run real polkitd and auditd, and polkitd 122 here now and then
-# stalls for seconds with no sign of why, failing a test that needs it to
-# answer in time. A failed test is therefore rerun, whole, up to twice;
-# every rerun is listed at the end (results/reruns.txt), so a flaky test is
-# seen, not hidden. More than three failures are not rerun.
-RERUN := --rerun-fails=2 --rerun-fails-max-failures=3 --rerun-fails-run-root-test
+# A failed test is rerun, whole, once, and every rerun is listed at the end
+# (results/reruns*.txt). The known cause of flakiness, polkitd 122 stalling
+# for 15 s (testsys.PolkitStall), no longer fails a test: tests wait longer
+# than a stall for polkit's answers. The one rerun stays so that a rare
+# failure still leaves a green run that names it, rather than hiding it
+# or failing CI on what a rerun shows to be flaky.
+RERUN := --rerun-fails=1 --rerun-fails-max-failures=2 --rerun-fails-run-root-test
 
 test: $(GOTESTSUM)
 	@mkdir -p results

@@ -104,7 +104,7 @@ func (w *world) engine(t testing.TB, drivers ...Driver) *Engine {
 	if len(drivers) == 0 {
 		drivers = []Driver{NewPolkit(w.auth)}
 	}
-	e, err := New(Options{Drivers: drivers, Cache: c, DriverTimeout: 5 * time.Second})
+	e, err := New(Options{Drivers: drivers, Cache: c, DriverTimeout: testsys.PolkitAnswerTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

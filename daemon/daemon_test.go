@@ -246,7 +246,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testsys.PolkitAnswerTimeout+5*time.Second)
 		r, err := c.Check(ctx, accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"})
 		cancel()
 		c.Close()

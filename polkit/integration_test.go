@@ -81,7 +81,7 @@ func dial(t testing.TB, address string) *polkit.Authority {
 	defer cancel()
 	a, err := polkit.Dial(ctx, polkit.Options{
 		Address:     address,
-		CallTimeout: 5 * time.Second,
+		CallTimeout: testsys.PolkitAnswerTimeout,
 		MinBackoff:  10 * time.Millisecond,
 		MaxBackoff:  200 * time.Millisecond,
 	})
@@ -96,7 +96,7 @@ func dial(t testing.TB, address string) *polkit.Authority {
 // error, and every error wraps ErrUnavailable.
 func check(t testing.TB, a *polkit.Authority, s polkit.Subject, action string, details map[string]string) (polkit.Result, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testsys.PolkitAnswerTimeout)
 	defer cancel()
 	r, err := a.Check(ctx, s, action, details)
 	if err != nil && (r.Authorized || !errors.Is(err, polkit.ErrUnavailable)) {

@@ -17,13 +17,15 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # --- what we start or create, undone at exit ---------------------------------
 work=$(mktemp -d /tmp/vah-demo.XXXXXX)
 chmod 755 "$work"
-pids="" files="" users=""
+pids="" files="" users="" audit_was=""
 cleanup() {
 	for pid in $pids; do kill "$pid" 2>/dev/null || true; done
 	for pid in $pids; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
 	for f in $files; do rm -f "$f"; done
 	for u in $users; do userdel "$u" 2>/dev/null || true; done
 	rm -rf "$work"
+	# The kernel's audit flag as the demo found it.
+	if [ -n "$audit_was" ]; then auditctl -e "$audit_was" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -95,6 +97,7 @@ if ! pgrep -x auditd >/dev/null; then
 		echo "(auditd could not start here; decisions are still answered, records are not kept)"
 	fi
 fi
+audit_was=$(auditctl -s 2>/dev/null | sed -n 's/^enabled \([01]\)$/\1/p')
 auditctl -e 1 >/dev/null 2>&1 || true
 
 # --- the daemon -----------------------------------------------------------------

@@ -105,7 +105,7 @@ func TestDifferentialAgainstLibvirtd(t *testing.T) {
 
 func newPolkitEngine(t *testing.T, bus *testsys.Bus) *access.Engine {
 	t.Helper()
-	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address})
+	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address, CallTimeout: testsys.PolkitAnswerTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,9 @@ func newPolkitEngine(t *testing.T, bus *testsys.Bus) *access.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := access.New(access.Options{Drivers: []access.Driver{access.NewPolkit(auth)}, Cache: cache})
+	e, err := access.New(access.Options{
+		Drivers: []access.Driver{access.NewPolkit(auth)}, Cache: cache, DriverTimeout: testsys.PolkitAnswerTimeout,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,10 @@ import (
 const faultConf = "access_drivers = [ \"polkit\" ]\naudit_level = 0\nlog_level = 2\nidle_timeout = 0\n" +
 	"cache_allow_ttl = 30\ncache_deny_ttl = 10\n"
 
-// callTimeout bounds every call: a call that takes longer has hung.
-const callTimeout = 5 * time.Second
+// callTimeout bounds every call: a call that takes longer has hung. It
+// outlasts the daemon's polkit_timeout (daemontest sets it past a polkitd
+// stall, testsys.PolkitStall).
+const callTimeout = testsys.PolkitAnswerTimeout + 5*time.Second
 
 // faultWorld is a daemon and two users: alice may do anything to domains
 // whose name starts with "alice-"; bob may do nothing beyond the anonymous

@@ -25,6 +25,17 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 fi
 
+# Without udev, /dev/kvm stays root:root 0600; libvirtd 9.0 then finds the
+# QEMU capabilities it probed as root unusable for libvirt-qemu and probes
+# again on every define (40-100 s each). Debian's udev rule makes it
+# root:kvm 0660; do the same.
+if [ -c /dev/kvm ] && getent group kvm >/dev/null &&
+	[ "$(stat -c %G:%a /dev/kvm)" != kvm:660 ]; then
+	echo "setup-host: /dev/kvm root:kvm 0660, as udev would make it"
+	chown root:kvm /dev/kvm
+	chmod 0660 /dev/kvm
+fi
+
 # libvirt's protocol files, for the generated-code staleness test
 # (libvirt/proto) and the framing checks (libvirt/frame).
 "$(dirname "$0")/libvirt-source.sh" >/dev/null

@@ -3,10 +3,13 @@
 package daemontest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
+	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
@@ -34,11 +37,19 @@ func NewWorld(t testing.TB) *World {
 	return w
 }
 
+// polkitTimeoutSet matches a configuration that sets polkit_timeout.
+var polkitTimeoutSet = regexp.MustCompile(`(?m)^\s*polkit_timeout\s*=`)
+
 // Config writes a configuration file the daemon accepts (root's, 0600)
-// and returns its path.
+// and returns its path. Unless text sets polkit_timeout, the daemon waits
+// testsys.PolkitAnswerTimeout for polkit: longer than a polkitd stall, so
+// that one slows a test instead of turning an answer into "unavailable".
 func (w *World) Config(t testing.TB, name, text string) string {
 	t.Helper()
 	path := filepath.Join(w.Dir, name)
+	if !polkitTimeoutSet.MatchString(text) {
+		text += fmt.Sprintf("polkit_timeout = %d\n", int(testsys.PolkitAnswerTimeout/time.Second))
+	}
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

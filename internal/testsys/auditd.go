@@ -40,12 +40,13 @@ type Auditd struct {
 	p     *process // nil if auditd was already running
 }
 
-// StartAuditd makes sure auditd runs and audit is enabled with a backlog
-// limit of 8192, for the rest of the test. If no audit daemon is
+// StartAuditd makes sure auditd runs and the kernel is set as the tests
+// need it (auditSettings), for the rest of the test. If no audit daemon is
 // registered with the kernel, it starts auditd (in the foreground, as its
 // child) and stops that one, by pid, at cleanup; one that was running is
-// left alone. The enabled flag and backlog limit are restored at cleanup.
-// Tests that use it run one at a time, across test binaries too.
+// left alone. Every kernel setting it or a test changes is put back at
+// cleanup, after the auditd it started has stopped. Tests that use it run
+// one at a time, across test binaries too.
 func StartAuditd(t testing.TB) *Auditd {
 	t.Helper()
 	NeedRoot(t)
@@ -57,12 +58,13 @@ func StartAuditd(t testing.TB) *Auditd {
 	prev, err := AuditStatus()
 	Need(t, err == nil, fmt.Sprintf("kernel audit status: %v", err))
 	t.Cleanup(func() { restoreAudit(t, prev) })
+	// Set before auditd starts, so that nothing it is sent meanwhile is
+	// lost to a full backlog or a rate limit left by whoever ran before.
+	auditctl(t, auditSettings()...)
 	a := &Auditd{}
 	if !auditdAlive(prev["pid"]) {
 		a.p = startAuditd(t, auditd)
 	}
-	auditctl(t, "-e", "1")
-	auditctl(t, "-b", strconv.Itoa(auditBacklog))
 	// ausearch -ts counts whole seconds: start the window at the next one,
 	// so that it holds no record of the test before.
 	a.Since = time.Now().Truncate(time.Second).Add(time.Second)
@@ -122,14 +124,39 @@ func startAuditd(t testing.TB, path string) *process {
 	}
 }
 
-// restoreAudit puts back the enabled flag and backlog limit found at start.
+// auditSettings are the auditctl arguments for the kernel state the tests
+// need, whatever the host was left in: audit on, auditd's usual backlog
+// limit, the kernel's default wait for a full backlog (60 s at HZ=250),
+// no rate limit, and failures only logged.
+func auditSettings() []string {
+	return []string{"-e", "1", "-b", strconv.Itoa(auditBacklog),
+		"--backlog_wait_time", "15000", "-r", "0", "-f", "1"}
+}
+
+// restorable maps the fields of auditctl -s that tests change to the
+// auditctl option that sets each.
+var restorable = []struct{ field, option string }{
+	{"enabled", "-e"},
+	{"backlog_limit", "-b"},
+	{"backlog_wait_time", "--backlog_wait_time"},
+	{"rate_limit", "-r"},
+	{"failure", "-f"},
+}
+
+// restoreAudit puts back the kernel settings found at start. An enabled
+// flag of 2 (locked) cannot have been changed, so it is not set.
 func restoreAudit(t testing.TB, prev map[string]string) {
 	t.Helper()
-	if e := prev["enabled"]; e == "0" || e == "1" {
-		auditctl(t, "-e", e)
+	var args []string
+	for _, r := range restorable {
+		v := prev[r.field]
+		if v == "" || (r.field == "enabled" && v == "2") {
+			continue
+		}
+		args = append(args, r.option, v)
 	}
-	if b := prev["backlog_limit"]; b != "" {
-		auditctl(t, "-b", b)
+	if len(args) > 0 {
+		auditctl(t, args...)
 	}
 }
 
@@ -265,8 +292,9 @@ func (a *Auditd) WaitSearch(t testing.TB, ok func(out string) bool, args ...stri
 			return out
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("testsys: ausearch %s: no wanted output after %v; last output:\n%s",
-				strings.Join(args, " "), searchTimeout, out)
+			st, err := AuditStatus()
+			t.Fatalf("testsys: ausearch %s: no wanted output after %v; kernel audit status %v (%v); last output:\n%s",
+				strings.Join(args, " "), searchTimeout, st, err, out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

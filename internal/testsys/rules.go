@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // RulesDir is where polkitd 122 reads local rules; it watches it with
@@ -27,7 +26,7 @@ const RulesDir = "/etc/polkit-1/rules.d"
 const rulePrefix = "50-vah-test-p"
 
 // ruleTimeout bounds the wait for polkitd to load a rule change.
-const ruleTimeout = 10 * time.Second
+const ruleTimeout = PolkitAnswerTimeout
 
 var ruleName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
