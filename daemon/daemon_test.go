@@ -32,6 +32,18 @@ func vm(name, uuid string) accessapi.Object {
 	return accessapi.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{"domain_name": name, "domain_uuid": uuid}}
 }
 
+// TestActivatedUnnamed runs the daemon as "systemd-socket-activate -l S
+// virt-acl-helper serve" does: one descriptor with no name of its own is
+// the varlink socket, and it answers.
+func TestActivatedUnnamed(t *testing.T) {
+	w := newWorld(t)
+	d := w.startActivatedAs(t, "", w.Config(t, "c.conf", baseConf))
+	code, out := w.cli(t, d, &w.alice, "check", "domain", "start", "--name", "alice-vm", "--uuid", aliceUUID)
+	if code != 0 || !strings.Contains(out, "allowed") {
+		t.Errorf("check over an unnamed activated socket: exit %d, %q; want allowed", code, out)
+	}
+}
+
 func TestAccessOverSocket(t *testing.T) {
 	w := newWorld(t)
 	d := w.startActivated(t, w.Config(t, "c.conf", baseConf))

@@ -71,10 +71,20 @@ type daemonProc struct {
 // real LISTEN_FDS socket named "varlink", and waits for READY=1.
 func (w *world) startActivated(t testing.TB, conf string, env ...string) *daemonProc {
 	t.Helper()
+	return w.startActivatedAs(t, daemon.FDName, conf, env...)
+}
+
+// startActivatedAs is startActivated with the socket named fdname, or
+// left unnamed when fdname is "" (systemd-socket-activate -l alone).
+func (w *world) startActivatedAs(t testing.TB, fdname, conf string, env ...string) *daemonProc {
+	t.Helper()
 	sock := filepath.Join(w.Dir, fmt.Sprintf("s%d.sock", time.Now().UnixNano()%1e6))
 	ns := newNotifySocket(t, w.Dir)
-	args := []string{"-l", sock, "--fdname=" + daemon.FDName,
+	args := []string{"-l", sock,
 		"-E", "DBUS_SYSTEM_BUS_ADDRESS=" + w.Bus.Address, "-E", "NOTIFY_SOCKET=" + ns.path}
+	if fdname != "" {
+		args = append(args, "--fdname="+fdname)
+	}
 	for _, e := range env {
 		args = append(args, "-E", e)
 	}
