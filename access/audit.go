@@ -23,16 +23,16 @@ func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
 // AuditRecord maps a decision to its audit record.
 func AuditRecord(r Request, d Decision) audit.Record {
 	rec := audit.Record{
-		Granted:    d.Allowed,
-		PID:        int(r.Subject.PID),
-		UID:        r.Subject.UID,
-		AUID:       r.Subject.LoginUID,
-		Session:    r.Subject.Session,
-		Exe:        r.Subject.Exe,
-		Driver:     d.Driver,
-		Cached:     d.Cached,
-		FrontEnd:   r.Origin.FrontEnd,
-		Operation:  r.Origin.Operation,
+		Granted:   d.Allowed,
+		PID:       int(r.Subject.PID),
+		UID:       r.Subject.UID,
+		AUID:      r.Subject.LoginUID,
+		Session:   r.Subject.Session,
+		Exe:       r.Subject.Exe,
+		Driver:    d.Driver,
+		Cached:    d.Cached,
+		FrontEnd:  r.Origin.FrontEnd,
+		Operation: r.Origin.Operation,
 	}
 	if !d.Allowed {
 		rec.Reason = d.Reason.String()
