@@ -194,6 +194,11 @@ func TestGuardEndToEnd(t *testing.T) {
 	})
 	t.Run("B gets nothing", func(t *testing.T) {
 		denied(b, "start", w.vmA)
+		if out, err := w.lv.Virsh(nil, "start", w.vmA); err != nil {
+			t.Fatalf("start vmA as root: %v\n%s", err, out)
+		}
+		defer w.lv.Virsh(nil, "destroy", w.vmA)
+		denied(b, "destroy", w.vmA)
 		if out := consoleAs(t, w.uri, b, w.vmA); !strings.Contains(out, "access denied") {
 			t.Errorf("console as B: want access denied:\n%s", out)
 		}
