@@ -156,6 +156,7 @@ func TestMalformedCallsRefused(t *testing.T) {
 		{"truncated", proto.Remote, int32(proto.RemoteProcDomainCreate), body[:len(body)-4]},
 		{"unknown procedure", proto.Remote, 9999, nil},
 		{"unknown program", proto.Program(0x1234), 1, nil},
+		{"an event as a call", proto.Remote, int32(proto.RemoteProcDomainEventLifecycle), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

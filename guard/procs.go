@@ -78,3 +78,15 @@ var authProcs = map[procKey]bool{
 	remote(proto.RemoteProcAuthSaslStep):  true,
 	remote(proto.RemoteProcAuthPolkit):    true,
 }
+
+// The procedures with "@acl: none" that clients call; the others without
+// rules are events, which libvirtd sends and never takes as calls.
+var uncheckedCalls = map[procKey]bool{
+	remote(proto.RemoteProcConnectClose):    true,
+	remote(proto.RemoteProcAuthList):        true,
+	remote(proto.RemoteProcAuthSaslInit):    true,
+	remote(proto.RemoteProcAuthSaslStart):   true,
+	remote(proto.RemoteProcAuthSaslStep):    true,
+	remote(proto.RemoteProcAuthPolkit):      true,
+	remote(proto.RemoteProcConnectIsSecure): true,
+}

@@ -167,6 +167,8 @@ func (s *session) call(m *frame.Message, fds []int) error {
 		bad = fmt.Errorf("%s: protocol version %d, want %d", p.Name(), h.Vers, p.Program().Version())
 	case h.Status != frame.OK:
 		bad = fmt.Errorf("%s: call with status %s", p.Name(), h.Status)
+	case p.Unchecked() && !uncheckedCalls[keyOf(p)]:
+		bad = fmt.Errorf("%s is an event, not a call", p.Name())
 	case h.Type == frame.CallWithFDs && !callFDProcs[keyOf(p)]:
 		bad = fmt.Errorf("%s: file descriptors on a procedure that takes none", p.Name())
 	default:
