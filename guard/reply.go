@@ -61,4 +61,3 @@ func (s *session) replyError(call frame.Header, eb *frame.ErrorBody) error {
 	}
 	return nil
 }
-

@@ -29,4 +29,3 @@ func (s *session) clientStream(m *frame.Message) error {
 	}
 	return s.up.write(m, nil)
 }
-
