@@ -258,7 +258,10 @@ func TestGuardForgedName(t *testing.T) {
 func TestGuardRawClient(t *testing.T) {
 	sock := os.Getenv("VAH_GUARD_SOCK")
 	if sock == "" {
-		t.Skip("run by TestGuardForgedName")
+		// Not a skip: CI counts skips as failures, and alone this has
+		// nothing to test.
+		t.Log("the client of TestGuardForgedName; nothing to do on its own")
+		return
 	}
 	c, err := net.Dial("unix", sock)
 	if err != nil {
