@@ -23,23 +23,29 @@ func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
 // AuditRecord maps a decision to its audit record.
 func AuditRecord(r Request, d Decision) audit.Record {
 	rec := audit.Record{
-		Granted:    d.Allowed,
-		Permission: r.Permission.Name(),
-		ActionID:   r.Permission.ActionID(),
-		ObjectType: r.Object.Type().String(),
-		PID:        int(r.Subject.PID),
-		UID:        r.Subject.UID,
-		AUID:       r.Subject.LoginUID,
-		Session:    r.Subject.Session,
-		Exe:        r.Subject.Exe,
-		Driver:     d.Driver,
-		Cached:     d.Cached,
-		FrontEnd:   r.Origin.FrontEnd,
-		Operation:  r.Origin.Operation,
+		Granted:   d.Allowed,
+		PID:       int(r.Subject.PID),
+		UID:       r.Subject.UID,
+		AUID:      r.Subject.LoginUID,
+		Session:   r.Subject.Session,
+		Exe:       r.Subject.Exe,
+		Driver:    d.Driver,
+		Cached:    d.Cached,
+		FrontEnd:  r.Origin.FrontEnd,
+		Operation: r.Origin.Operation,
 	}
 	if !d.Allowed {
 		rec.Reason = d.Reason.String()
 	}
+	// A refusal (Engine.Refuse) may name no permission or object: the
+	// record then leaves them empty ("?").
+	if r.Permission.Valid() {
+		rec.Permission, rec.ActionID = r.Permission.Name(), r.Permission.ActionID()
+	}
+	if !r.Object.Valid() {
+		return rec
+	}
+	rec.ObjectType = r.Object.Type().String()
 	if r.Object.Type() == acl.Domain {
 		// vm= and uuid= are what ausearch --vm-name and --uuid match.
 		rec.VMName, rec.UUID = r.Object.Name(), r.Object.UUID()

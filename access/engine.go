@@ -26,10 +26,11 @@ const (
 	Policy                    // an access driver's policy said no
 	Unavailable               // a driver could not decide (polkit unreachable, timed out, ...)
 	AuditFailed               // auditing is required and the record was not accepted
+	Refused                   // a front end refused the operation before any driver was asked (see Engine.Refuse)
 )
 
 func (r Reason) String() string {
-	return [...]string{"granted", "policy", "unavailable", "audit-failed"}[r]
+	return [...]string{"granted", "policy", "unavailable", "audit-failed", "refused"}[r]
 }
 
 // Decision is the engine's answer to one request.

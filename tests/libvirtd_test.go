@@ -3,7 +3,6 @@
 package tests
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,91 +10,24 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
 // libvirtd is a real libvirtd with access_drivers = [ "polkit" ], serving
 // qemu:///system on a private socket directory and asking polkit on the
-// test's bus.
-type libvirtd struct {
-	uri string
-	cmd *exec.Cmd
-	out *bytes.Buffer
-}
+// test's bus (testsys.StartLibvirtd: one at a time on the machine).
+type libvirtd struct{ *testsys.Libvirtd }
 
 func startLibvirtd(t *testing.T, bus *testsys.Bus) *libvirtd {
 	t.Helper()
-	bin := testsys.NeedCommand(t, "/usr/sbin/libvirtd")
-	testsys.NeedCommand(t, "virsh")
-	testsys.NeedCommand(t, "qemu-system-x86_64")
-	dir, err := os.MkdirTemp("", "vah-libvirtd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	// Test users must reach the socket.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf(`# virt-acl-helper differential test
-access_drivers = [ "polkit" ]
-unix_sock_dir = %q
-unix_sock_rw_perms = "0777"
-unix_sock_ro_perms = "0777"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-`, dir)
-	confPath := filepath.Join(dir, "libvirtd.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l := &libvirtd{uri: "qemu+unix:///system?socket=" + filepath.Join(dir, "libvirt-sock"), out: &bytes.Buffer{}}
-	l.cmd = exec.Command(bin, "-f", confPath, "-p", filepath.Join(dir, "libvirtd.pid"))
-	l.cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+bus.Address)
-	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
-	if err := l.cmd.Start(); err != nil {
-		t.Fatalf("start libvirtd: %v", err)
-	}
-	t.Cleanup(func() {
-		l.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { l.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			l.cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("libvirtd output:\n%s", l.out.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := l.virsh(nil, "uri"); err == nil {
-			return l
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("libvirtd did not answer within 60s:\n%s", l.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return &libvirtd{testsys.StartLibvirtd(t, testsys.LibvirtdOptions{AccessDrivers: []string{"polkit"}, Bus: bus})}
 }
 
 // virsh runs virsh against the daemon, as u when u is not nil (else root).
 func (l *libvirtd) virsh(u *testsys.User, args ...string) (string, error) {
-	cmd := exec.Command("virsh", append([]string{"-q", "-c", l.uri}, args...)...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LC_ALL=C"}
-	cmd.Dir = "/"
-	if u != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
-	}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return l.Virsh(u, args...)
 }
 
 // define defines a shut-off QEMU domain whose disk does not exist, so that

@@ -2,8 +2,9 @@
 
 // Package testsys starts the real system pieces that virt-acl-helper talks
 // to, for integration tests: a private D-Bus system bus (dbus-daemon), a
-// polkitd on that bus, polkit rule files, and real users with real
-// processes. It is imported only by _test.go files.
+// polkitd on that bus, polkit rule files, real users with real processes,
+// and a real libvirtd (with virtlogd), one at a time on the machine. It is
+// imported only by _test.go files.
 //
 // Every helper takes the test's testing.TB, registers its own cleanup with
 // t.Cleanup, and ends only the processes it started (by pid, after which it

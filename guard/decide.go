@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
+)
+
+// FrontEnd is the name audit records give the guard (access.Origin).
+const FrontEnd = "guard"
+
+// errQEMUCommand refuses the QEMU monitor and agent commands.
+var errQEMUCommand = errors.New("QEMU monitor and agent commands are not allowed through the guard (allow_qemu_commands)")
+
+// checker decides the calls of one client against one engine generation.
+// A nil error body means allowed; anything else is the reply to send
+// instead of forwarding (or instead of libvirtd's reply).
+type checker struct {
+	engine    *access.Engine
+	subject   proc.Process
+	objects   *objects
+	allowQEMU bool
+	log       *slog.Logger
+	limit     *ratelimit.Limiter
+}
+
+// checkCall decides a call before it is forwarded: every @acl rule that
+// applies must allow it on the object it names. Lookups are left to
+// checkReply, since libvirt checks them on the object found.
+func (c *checker) checkCall(ctx context.Context, p *proto.Procedure, args proto.Message) *frame.ErrorBody {
+	origin := access.Origin{FrontEnd: FrontEnd, Operation: p.Name()}
+	if qemuCommandProcs[keyOf(p)] && !c.allowQEMU {
+		return c.refuse(ctx, origin, acl.Permission{}, acl.Object{}, errQEMUCommand)
+	}
+	if lookupProcs[keyOf(p)] {
+		return nil
+	}
+	for _, r := range p.Rules() {
+		applies, err := r.Applies(args)
+		if err != nil {
+			return c.refuse(ctx, origin, r.Permission(), acl.Object{}, err)
+		}
+		if !applies {
+			continue
+		}
+		obj, err := c.objects.fromArgs(ctx, r.Permission(), args)
+		if eb := c.objectError(ctx, origin, r.Permission(), err); eb != nil {
+			return eb
+		}
+		if eb := c.check(ctx, origin, r.Permission(), obj); eb != nil {
+			return eb
+		}
+	}
+	return nil
+}
+
+// checkReply decides a lookup on the object libvirtd returned in ret.
+func (c *checker) checkReply(ctx context.Context, p *proto.Procedure, args, ret proto.Message) *frame.ErrorBody {
+	origin := access.Origin{FrontEnd: FrontEnd, Operation: p.Name()}
+	for _, r := range p.Rules() {
+		applies, err := r.Applies(args)
+		if err != nil {
+			return c.refuse(ctx, origin, r.Permission(), acl.Object{}, err)
+		}
+		if !applies {
+			continue
+		}
+		var obj acl.Object
+		if r.Permission().Object() == acl.Connect {
+			obj, err = c.objects.fromArgs(ctx, r.Permission(), args)
+		} else {
+			obj, err = c.objects.fromRet(ctx, r.Permission().Object(), ret)
+		}
+		if eb := c.objectError(ctx, origin, r.Permission(), err); eb != nil {
+			return eb
+		}
+		if eb := c.check(ctx, origin, r.Permission(), obj); eb != nil {
+			return eb
+		}
+	}
+	return nil
+}
+
+// objectError turns a failure to identify an object into the reply: the
+// error libvirtd answered the guard's lookup with (no such domain, ...),
+// which is what libvirtd would answer the client; anything else is a
+// refusal.
+func (c *checker) objectError(ctx context.Context, origin access.Origin, perm acl.Permission, err error) *frame.ErrorBody {
+	if err == nil {
+		return nil
+	}
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return re.Body
+	}
+	return c.refuse(ctx, origin, perm, acl.Object{}, err)
+}
+
+// check asks the engine; anything but an allow denies.
+func (c *checker) check(ctx context.Context, origin access.Origin, perm acl.Permission, obj acl.Object) *frame.ErrorBody {
+	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: origin})
+	if err != nil {
+		c.warn("decision failed", origin, err)
+		return denied(fmt.Sprintf("'%s' denied %s", FrontEnd, perm))
+	}
+	if !d.Allowed {
+		return denied(fmt.Sprintf("'%s' denied %s", FrontEnd, perm))
+	}
+	return nil
+}
+
+// refuse denies without asking the drivers, audits that, and logs it
+// (rate-limited).
+func (c *checker) refuse(ctx context.Context, origin access.Origin, perm acl.Permission, obj acl.Object, cause error) *frame.ErrorBody {
+	c.engine.Refuse(ctx, access.Request{Subject: c.subject, Permission: perm, Object: obj, Origin: origin}, cause)
+	c.warn("call refused", origin, cause)
+	if errors.Is(cause, errQEMUCommand) || errors.Is(cause, errUnsupported) {
+		return denied(fmt.Sprintf("'%s' refused %s: %v", FrontEnd, origin.Operation, cause))
+	}
+	return denied(fmt.Sprintf("'%s' refused %s", FrontEnd, origin.Operation))
+}
+
+func (c *checker) warn(msg string, origin access.Origin, err error) {
+	if ok, held := c.limit.Allow(msg); ok {
+		c.log.Warn("guard: "+msg, "operation", origin.Operation, "pid", c.subject.PID, "uid", c.subject.UID,
+			"err", err, "suppressed", held)
+	}
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"fmt"
+
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// refuseMalformed answers a call the guard cannot decode or does not
+// know with an RPC error, audits the refusal and logs it (rate-limited).
+func (s *session) refuseMalformed(h frame.Header, p *proto.Procedure, cause error) error {
+	s.spawnRefusal(h, p, cause, false)
+	return nil
+}
+
+// spawnRefusal audits a refusal and answers it, off the client's reader:
+// with access denied, or with an RPC error naming the cause.
+func (s *session) spawnRefusal(h frame.Header, p *proto.Procedure, cause error, accessDenied bool) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-s.ctx.Done():
+		return
+	}
+	s.spawn(func() {
+		defer func() { <-s.sem }()
+		origin := originOf(p)
+		if p == nil {
+			origin.Operation = fmt.Sprintf("program-%#x-procedure-%d", h.Prog, h.Proc)
+		}
+		eb := s.checker().refuse(s.ctx, origin, aclNone, objNone, cause)
+		if !accessDenied {
+			eb = malformed(cause.Error())
+		}
+		s.replyError(h, eb)
+	})
+}
+
+func (s *session) replyOK(call frame.Header, ret proto.Message) error {
+	body, err := proto.Marshal(ret)
+	if err != nil {
+		return err
+	}
+	h := call
+	h.Type, h.Status = frame.Reply, frame.OK
+	return s.client.write(&frame.Message{Header: h, Body: body}, nil)
+}
+
+func (s *session) replyError(call frame.Header, eb *frame.ErrorBody) error {
+	m, err := frame.ErrorReply(call, eb)
+	if err != nil {
+		return err
+	}
+	m.Header.Type = frame.Reply
+	m.NumFDs = 0
+	if err := s.client.write(m, nil); err != nil {
+		s.shutdown()
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/engine"
+	"github.com/virt-acl-helper/virt-acl-helper/identity"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// DefaultUpstream is libvirtd's read-write socket.
+const DefaultUpstream = "/run/libvirt/libvirt-sock"
+
+// Options configure a Server.
+type Options struct {
+	// Runtime holds the engine; each call is decided by its current
+	// generation.
+	Runtime *engine.Runtime
+	// Upstream is libvirtd's socket (default DefaultUpstream). The guard
+	// connects to it as itself: run it as root.
+	Upstream string
+	// ReadOnly opens every client's connection with VIR_CONNECT_RO, so
+	// libvirtd's own read-only restrictions apply on top of the policy.
+	ReadOnly bool
+	// AllowQEMUCommands lets QEMU monitor and agent commands be decided
+	// by their @acl rules (domain:write) like any call. By default they
+	// are refused: they are root-equivalent.
+	AllowQEMUCommands bool
+	// Resolver reads the client's process (zero value: /proc).
+	Resolver identity.Resolver
+	// MaxPending bounds the calls of one client being decided at a time
+	// (default 64); past it the guard stops reading that client.
+	MaxPending int
+	// OpenTimeout bounds the guard's own work when a client opens its
+	// connection (default 30 s).
+	OpenTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Server serves clients on listeners. It is safe for concurrent use.
+type Server struct {
+	opts  Options
+	table *proto.Table
+	log   *slog.Logger
+	limit *ratelimit.Limiter
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// New returns a server.
+func New(opts Options) (*Server, error) {
+	if opts.Runtime == nil {
+		return nil, errors.New("guard: no engine runtime")
+	}
+	if opts.Upstream == "" {
+		opts.Upstream = DefaultUpstream
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 64
+	}
+	if opts.OpenTimeout <= 0 {
+		opts.OpenTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	table, err := proto.NewTable()
+	if err != nil {
+		return nil, fmt.Errorf("guard: libvirt protocol table: %w", err)
+	}
+	return &Server{opts: opts, table: table, log: opts.Logger,
+		limit: ratelimit.New(ratelimit.WarnEvery, nil), sessions: map[*session]struct{}{}}, nil
+}
+
+// Serve accepts clients on l until l is closed or Close is called.
+func (s *Server) Serve(l net.Listener) error {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("guard: accept: %w", err)
+		}
+		uc, ok := c.(*net.UnixConn)
+		if !ok {
+			c.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(uc)
+		}()
+	}
+}
+
+// serveConn identifies the client, connects to libvirtd for it and runs
+// its session.
+func (s *Server) serveConn(c *net.UnixConn) {
+	cred, err := identity.PeerCred(c)
+	if err != nil {
+		s.warn("client refused", "err", err)
+		c.Close()
+		return
+	}
+	subject, err := s.opts.Resolver.Caller(cred)
+	if err != nil {
+		s.warn("client refused", "pid", cred.PID, "uid", cred.UID, "err", err)
+		c.Close()
+		return
+	}
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.OpenTimeout)
+	up, err := d.DialContext(ctx, "unix", s.opts.Upstream)
+	cancel()
+	if err != nil {
+		s.warn("cannot reach libvirtd; client refused", "upstream", s.opts.Upstream, "err", err)
+		c.Close()
+		return
+	}
+	ss := newSession(s, newWire(c), newWire(up.(*net.UnixConn)), cred, subject)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ss.shutdown()
+		return
+	}
+	s.sessions[ss] = struct{}{}
+	s.mu.Unlock()
+	ss.run()
+	s.mu.Lock()
+	delete(s.sessions, ss)
+	s.mu.Unlock()
+}
+
+// Close disconnects every client and waits for their sessions to end.
+// It does not close the listeners.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for ss := range s.sessions {
+		ss.shutdown()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *Server) warn(msg string, args ...any) {
+	if ok, held := s.limit.Allow(msg); ok {
+		s.log.Warn("guard: "+msg, append(args, "suppressed", held)...)
+	}
+}
