@@ -149,7 +149,8 @@ func (s *Server) privileged(ctx context.Context, g *engine.Generation, c *connCa
 }
 
 // subject returns the process a request is about: the caller, or for a
-// privileged caller the process it names, pinned by uid and start time.
+// privileged caller the process it names, which must be pinned by uid
+// (and may be by start time); polkit is then asked about the pinned uid.
 func (s *Server) subject(ctx context.Context, g *engine.Generation, c *connCaller, sub *accessapi.Subject) (proc.Process, error) {
 	self := c.proc
 	if sub == nil {
@@ -164,7 +165,14 @@ func (s *Server) subject(ctx context.Context, g *engine.Generation, c *connCalle
 		}
 	}
 	p, err := s.ident.Pinned(self, identity.Pin{PID: int32(sub.PID), UID: sub.UID, StartTime: sub.StartTime})
-	if err != nil {
+	switch {
+	case errors.Is(err, identity.ErrUnpinned):
+		return proc.Process{}, InvalidRequest("subject: uid is required when naming another process: " +
+			"pass the uid its socket credentials (SO_PEERCRED) gave you")
+	case errors.Is(err, identity.ErrForeignNamespace):
+		return proc.Process{}, InvalidRequest("subject: the caller is in another pid namespace, " +
+			"where pids name other processes; ask from the host's pid namespace")
+	case err != nil:
 		return proc.Process{}, noSuchProcess(sub.PID)
 	}
 	return p, nil

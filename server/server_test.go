@@ -131,11 +131,12 @@ func TestCheck(t *testing.T) {
 		{"itself by pid", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":true`, ""},
 		{"itself, wrong start time", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"startTime":6}}`, "", accessapi.ErrNoSuchProcess},
 		{"unprivileged about another", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":200}}`, "", accessapi.ErrNotPrivileged},
-		{"root about another", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":true`, ""},
-		{"root about another, denied", root, `{"object":` + bobVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":false`, ""},
-		{"polkit-privileged about another", bob, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":true`, ""},
+		{"root about another", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":true`, ""},
+		{"root about another, denied", root, `{"object":` + bobVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":false`, ""},
+		{"root about another, unpinned", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, "", accessapi.ErrInvalidRequest},
+		{"polkit-privileged about another", bob, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":true`, ""},
 		{"uid mismatch", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1001}}`, "", accessapi.ErrNoSuchProcess},
-		{"no such process", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":999}}`, "", accessapi.ErrNoSuchProcess},
+		{"no such process", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":999,"uid":1000}}`, "", accessapi.ErrNoSuchProcess},
 		{"invalid pid", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":-1}}`, "", accessapi.ErrInvalidRequest},
 		{"wrong type", alice, `{"object":` + aliceVM + `,"permission":7}`, "", varlink.ErrInvalidParameter},
 	}
@@ -217,7 +218,7 @@ func TestPrivilegeReusedOnConnection(t *testing.T) {
 		conn := &connCaller{proc: bob, granted: map[string]time.Time{}}
 		ctx := context.WithValue(context.Background(), callerKey{}, conn)
 		for range 3 {
-			_, err := s.check(ctx, &varlink.Call{Parameters: json.RawMessage(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`)})
+			_, err := s.check(ctx, &varlink.Call{Parameters: json.RawMessage(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)})
 			if err != nil {
 				t.Fatal(err)
 			}
