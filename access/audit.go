@@ -37,6 +37,9 @@ func AuditRecord(r Request, d Decision) audit.Record {
 		FrontEnd:   r.Origin.FrontEnd,
 		Operation:  r.Origin.Operation,
 	}
+	if q := r.Origin.Requester; q != nil {
+		rec.Requester = &audit.Requester{PID: int(q.PID), UID: q.UID, Exe: q.Exe}
+	}
 	if !d.Allowed {
 		rec.Reason = d.Reason.String()
 	}

@@ -80,6 +80,7 @@ type Engine struct {
 	stop    context.CancelFunc
 	watches sync.WaitGroup
 	stats   engineCounters
+	epoch   atomic.Uint64 // counts flushes of the cache
 }
 
 // New returns an engine and starts watching its drivers for invalidation
@@ -235,8 +236,15 @@ func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.P
 	return out, nil
 }
 
+// Epoch counts the times cached decisions were dropped (polkit's rules
+// changed, polkitd restarted, a flush was asked for). Front ends that
+// remember answers of their own, such as a connection's privileges,
+// drop them when it moves.
+func (e *Engine) Epoch() uint64 { return e.epoch.Load() }
+
 // invalidate flushes the cache because of an outside event.
 func (e *Engine) invalidate(reason string) {
+	e.epoch.Add(1)
 	e.cache.Flush()
 	e.stats.countInvalidation(reason)
 	e.log.Info("access decision cache flushed", "reason", reason)
@@ -246,10 +254,16 @@ func (e *Engine) invalidate(reason string) {
 func (e *Engine) Flush() { e.invalidate("request") }
 
 // FlushUID drops the cached decisions about processes of uid.
-func (e *Engine) FlushUID(uid uint32) int { return e.cache.FlushUID(uid) }
+func (e *Engine) FlushUID(uid uint32) int {
+	e.epoch.Add(1)
+	return e.cache.FlushUID(uid)
+}
 
 // FlushObject drops the cached decisions about obj.
-func (e *Engine) FlushObject(obj acl.Object) int { return e.cache.FlushObject(obj.Identity()) }
+func (e *Engine) FlushObject(obj acl.Object) int {
+	e.epoch.Add(1)
+	return e.cache.FlushObject(obj.Identity())
+}
 
 // driverError carries the name of the driver that failed through the cache.
 type driverError struct {

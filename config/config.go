@@ -61,6 +61,8 @@ type Config struct {
 	MaxObjects     int           // max_objects: objects in one CheckMany
 	ClientTimeout  time.Duration // client_timeout: silence allowed on a connection
 	LogLevel       LogLevel      // log_level
+
+	RestrictObjectDetails bool // restrict_object_details: only privileged callers may send object details
 }
 
 // Default returns the configuration used for keys the file does not set.

@@ -59,6 +59,25 @@ to libvirt may do anything. The daemon warns about it at start.`,
 does not answer in time is denied.`,
 		},
 		{
+			name:    "restrict_object_details",
+			section: sectionAccess,
+			kind: integer{
+				def: 0, min: 0, max: 1,
+				accessor: flag(func(c *Config) *bool { return &c.RestrictObjectDetails }),
+			},
+			doc: `Set to 1 to take object details (names, UUIDs, paths: what
+polkit rules read with action.lookup) only from privileged callers:
+root, and callers polkit grants io.github.virt-acl-helper.check-other,
+such as a proxy asking about its clients. Anyone else asking about
+itself is then decided, and audited, on the object's type, its
+connect_driver and the permission only. Set it when audit records
+serve as evidence and unprivileged users have no need to ask about
+named objects themselves (their clients go through a proxy): a user
+can then neither write records that name another user's VM nor probe
+what the rules say about objects by name. With 0 a user may ask
+about any object it names; its records say requester=self.`,
+		},
+		{
 			name:    "cache_size",
 			section: sectionCache,
 			kind: integer{

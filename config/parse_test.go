@@ -290,6 +290,14 @@ var integerKeys = []struct {
 	{"max_objects", 1, 1_000_000, func(c Config) int64 { return int64(c.MaxObjects) }},
 	{"client_timeout", 1, 3600, func(c Config) int64 { return int64(c.ClientTimeout / time.Second) }},
 	{"log_level", 1, 4, func(c Config) int64 { return int64(c.LogLevel) }},
+	{"restrict_object_details", 0, 1, func(c Config) int64 { return boolInt(c.RestrictObjectDetails) }},
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestIntegerBounds(t *testing.T) {

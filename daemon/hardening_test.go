@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,5 +133,62 @@ func TestNestedPIDNamespace(t *testing.T) {
 	cmd.Env = []string{"VIRT_ACL_HELPER_SOCKET=" + d.sock, "PATH=/usr/bin:/bin"}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("about itself from a nested pid namespace: %v, %q", err, out)
+	}
+}
+
+// TestRecordsNameTheRequester: any user may ask about itself with object
+// details it made up; its record must not look like one a proxy vouched
+// for. Every record says requester=self or names the proxy, and
+// restrict_object_details = 1 keeps an unprivileged caller's details out
+// of the decision and the record.
+func TestRecordsNameTheRequester(t *testing.T) {
+	w := newWorld(t)
+	auditd := testsys.StartAuditd(t)
+	conf := strings.Replace(baseConf, "audit_level = 0", "audit_level = 2", 1)
+	d := w.startActivated(t, w.Config(t, "c.conf", conf))
+	alice := w.alice.Start(t)
+	vmName := fmt.Sprintf("req-%d", time.Now().UnixNano()%1e9)
+	uuid := "5eed0000-0000-4000-8000-000000000001"
+	obj := []string{"domain", "start", "--name", vmName, "--uuid", uuid}
+	// bob names an object he chose; carol, a proxy, asks about alice.
+	w.cli(t, d, &w.bob, append([]string{"check"}, obj...)...)
+	w.cli(t, d, &w.carol, append([]string{"check", "--pid", strconv.Itoa(int(alice.PID)), "--uid", strconv.Itoa(int(alice.UID))}, obj...)...)
+	out := auditd.WaitSearch(t, func(out string) bool { return strings.Count(out, "type=USER_AVC") == 2 }, "-m", "USER_AVC", "-w", "--vm-name", vmName)
+	t.Logf("ausearch --vm-name %s:\n%s", vmName, out)
+	bobs := auditd.Search(t, "-ua", strconv.Itoa(int(w.bob.UID)), "--vm-name", vmName)
+	if strings.Count(bobs, "type=USER_AVC") != 1 || !strings.Contains(bobs, " requester=self ") {
+		t.Errorf("bob's own question is not marked requester=self:\n%s", bobs)
+	}
+	for _, search := range []func(testing.TB, ...string) string{auditd.Search, auditd.SearchUnenriched} {
+		alices := search(t, "-ua", strconv.Itoa(int(w.alice.UID)), "--vm-name", vmName)
+		want := " requester=proxy proxy_pid="
+		if strings.Count(alices, "type=USER_AVC") != 1 || !strings.Contains(alices, want) ||
+			!strings.Contains(alices, fmt.Sprintf(" proxy_user=%d ", w.carol.UID)) {
+			t.Errorf("the question asked on alice's behalf does not name carol as the proxy:\n%s", alices)
+		}
+		if n := strings.Count(search(t, "-ua", strconv.Itoa(int(w.carol.UID))), "type=USER_AVC"); n != 0 {
+			t.Errorf("ausearch -ua <the proxy's uid> found %d records; want none (they are alice's)", n)
+		}
+	}
+
+	// With restrict_object_details = 1, bob's details are not taken:
+	// polkit and the record see a domain, not the VM he named; the proxy's
+	// details still are.
+	w.Config(t, "c.conf", conf+"restrict_object_details = 1\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.notify.waitCount(t, "READY=1", 2, d)
+	other := fmt.Sprintf("req2-%d", time.Now().UnixNano()%1e9)
+	obj = []string{"domain", "getattr", "--name", other, "--uuid", uuid}
+	w.cli(t, d, &w.bob, append([]string{"check"}, obj...)...)
+	w.cli(t, d, &w.carol, append([]string{"check", "--pid", strconv.Itoa(int(alice.PID)), "--uid", strconv.Itoa(int(alice.UID))}, obj...)...)
+	auditd.WaitSearch(t, func(out string) bool { return strings.Count(out, "type=USER_AVC") == 1 }, "-m", "USER_AVC", "-w", "--vm-name", other)
+	bobs = auditd.Search(t, "-ua", strconv.Itoa(int(w.bob.UID)), "-m", "USER_AVC", "-p", strconv.Itoa(d.cmd.Process.Pid))
+	last := bobs[strings.LastIndex(bobs, "type=USER_AVC"):]
+	if strings.Contains(last, other) || strings.Contains(last, "uuid=") || !strings.Contains(last, "permission=getattr") ||
+		!strings.Contains(last, " requester=self ") {
+		t.Errorf("with restrict_object_details = 1 bob's record still carries his details:\n%s", last)
+	}
+	if code, out := w.cli(t, d, &w.alice, "check", "domain", "start", "--name", "alice-vm", "--uuid", aliceUUID); code != 1 {
+		t.Errorf("alice about her own vm by name, details restricted: exit %d, %q; want denied (the rule needs domain_name)", code, out)
 	}
 }

@@ -34,11 +34,13 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 		return nil, err
 	}
 	g := s.rt.Current()
-	subj, err := s.subject(ctx, g, self, in.Subject)
+	subj, origin, err := s.subject(ctx, g, self, in.Subject)
 	if err != nil {
 		return nil, err
 	}
-	d, err := g.Engine.Check(ctx, access.Request{Subject: subj, Object: obj, Permission: perm})
+	objs := []acl.Object{obj}
+	s.objects(ctx, g, self, origin, objs)
+	d, err := g.Engine.Check(ctx, access.Request{Subject: subj, Object: objs[0], Permission: perm, Origin: origin})
 	if err != nil {
 		return nil, requestError(err)
 	}
@@ -71,11 +73,12 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	subj, err := s.subject(ctx, g, self, in.Subject)
+	subj, origin, err := s.subject(ctx, g, self, in.Subject)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := g.Engine.CheckMany(ctx, subj, perm, objs, access.Origin{})
+	s.objects(ctx, g, self, origin, objs)
+	ds, err := g.Engine.CheckMany(ctx, subj, perm, objs, origin)
 	if err != nil {
 		return nil, requestError(err)
 	}

@@ -93,7 +93,7 @@ func newServerTTL(t *testing.T, drv access.Driver, auth engine.Authorizer, privi
 // as JSON, or the varlink error's name.
 func call(t *testing.T, s *Server, p proc.Process, method, params string) (string, string) {
 	t.Helper()
-	ctx := context.WithValue(context.Background(), callerKey{}, &connCaller{proc: p, granted: map[string]time.Time{}})
+	ctx := context.WithValue(context.Background(), callerKey{}, newConnCaller(p))
 	out, err := s.Interface().Methods[method](ctx, &varlink.Call{Method: accessapi.Interface + "." + method, Parameters: json.RawMessage(params)})
 	if err != nil {
 		e, ok := varlink.AsError(err)
@@ -215,7 +215,7 @@ func TestPrivilegeReusedOnConnection(t *testing.T) {
 	}{{0, 3}, {time.Minute, 1}} {
 		auth := &counting{}
 		s := newServerTTL(t, byName{}, auth, tt.ttl)
-		conn := &connCaller{proc: bob, granted: map[string]time.Time{}}
+		conn := newConnCaller(bob)
 		ctx := context.WithValue(context.Background(), callerKey{}, conn)
 		for range 3 {
 			_, err := s.check(ctx, &varlink.Call{Parameters: json.RawMessage(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)})
