@@ -63,6 +63,8 @@ type Config struct {
 	LogLevel       LogLevel      // log_level
 
 	RestrictObjectDetails bool // restrict_object_details: only privileged callers may send object details
+	RateLimit             int  // rate_limit: decisions a second per unprivileged uid; 0 none
+	RateLimitBurst        int  // rate_limit_burst: decisions at once per unprivileged uid
 }
 
 // Default returns the configuration used for keys the file does not set.

@@ -148,6 +148,32 @@ log, in addition to the audit record. This logs a line per check.`,
   4  error`,
 		},
 		{
+			name:    "rate_limit",
+			section: sectionClients,
+			kind: integer{
+				def: 100, min: 0, max: 1_000_000,
+				accessor: number(func(c *Config) *int { return &c.RateLimit }),
+			},
+			doc: `Decisions a second, on average, that the processes of one user
+may ask for (a CheckMany of n objects counts n). Every decision
+writes an audit record, so this bounds how fast one user can fill
+the audit log and rotate away its history. Over the limit a call
+fails with RateLimited, and each limited user gets one audit record
+(reason=rate-limited, with the number of refused calls) every 10
+seconds, never one per refused call. Root and callers polkit grants
+io.github.virt-acl-helper.check-other (proxies, which should limit
+their own clients) are not limited. 0 turns the limit off.`,
+		},
+		{
+			name:    "rate_limit_burst",
+			section: sectionClients,
+			kind: integer{
+				def: 500, min: 1, max: 10_000_000,
+				accessor: number(func(c *Config) *int { return &c.RateLimitBurst }),
+			},
+			doc: `Decisions one user may ask for at once before rate_limit applies.`,
+		},
+		{
 			name:    "max_clients",
 			section: sectionClients,
 			kind: integer{

@@ -291,6 +291,8 @@ var integerKeys = []struct {
 	{"client_timeout", 1, 3600, func(c Config) int64 { return int64(c.ClientTimeout / time.Second) }},
 	{"log_level", 1, 4, func(c Config) int64 { return int64(c.LogLevel) }},
 	{"restrict_object_details", 0, 1, func(c Config) int64 { return boolInt(c.RestrictObjectDetails) }},
+	{"rate_limit", 0, 1_000_000, func(c Config) int64 { return int64(c.RateLimit) }},
+	{"rate_limit_burst", 1, 10_000_000, func(c Config) int64 { return int64(c.RateLimitBurst) }},
 }
 
 func boolInt(b bool) int64 {

@@ -4,19 +4,24 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/client"
+	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
@@ -190,5 +195,179 @@ func TestRecordsNameTheRequester(t *testing.T) {
 	}
 	if code, out := w.cli(t, d, &w.alice, "check", "domain", "start", "--name", "alice-vm", "--uuid", aliceUUID); code != 1 {
 		t.Errorf("alice about her own vm by name, details restricted: exit %d, %q; want denied (the rule needs domain_name)", code, out)
+	}
+}
+
+// floodEnv makes the test binary, run again as a test user, a client of
+// TestRateLimitFlood: "flood" or "paced", then the socket and duration.
+const floodEnv = "VIRT_ACL_HELPER_FLOOD"
+
+// floodReport is what a client run reports, on a line starting "REPORT ".
+type floodReport struct {
+	OK, Limited, Failed int
+	FirstErr            string
+	P50, P99            time.Duration
+}
+
+// floodClient runs in the child: "flood" asks as fast as 16 connections
+// can, "paced" asks every 100 ms (under rate_limit) on one connection, for the duration.
+func floodClient() {
+	f := strings.Fields(os.Getenv(floodEnv))
+	mode, sock := f[0], f[1]
+	dur, _ := time.ParseDuration(f[2])
+	workers, pause := 16, time.Duration(0)
+	if mode == "paced" {
+		workers, pause = 1, 100*time.Millisecond
+	}
+	params := accessapi.CheckParams{Object: vm("flood-vm", "f1000000-0000-4000-8000-000000000001"), Permission: "getattr"}
+	var mu sync.Mutex
+	var rep floodReport
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	end := time.Now().Add(dur)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := client.Dial(context.Background(), sock)
+			if err != nil {
+				mu.Lock()
+				rep.Failed++
+				rep.FirstErr = err.Error()
+				mu.Unlock()
+				return
+			}
+			defer c.Close()
+			for time.Now().Before(end) {
+				start := time.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				_, err := c.Check(ctx, params)
+				cancel()
+				took := time.Since(start)
+				mu.Lock()
+				switch {
+				case err == nil:
+					rep.OK++
+					lat = append(lat, took)
+				case client.ErrorName(err) == accessapi.ErrRateLimited:
+					rep.Limited++
+				default:
+					rep.Failed++
+					if rep.FirstErr == "" {
+						rep.FirstErr = err.Error()
+					}
+				}
+				mu.Unlock()
+				time.Sleep(pause)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	if n := len(lat); n > 0 {
+		rep.P50, rep.P99 = lat[n/2], lat[min(n-1, n*99/100)]
+	}
+	b, _ := json.Marshal(rep)
+	fmt.Printf("REPORT %s\n", b)
+}
+
+// runFlood runs the test binary as u in the given mode and returns its report.
+func runFlood(t *testing.T, bin string, u testsys.User, mode, sock string, dur time.Duration) (floodReport, error) {
+	cmd := exec.Command(bin, "-test.run=^TestRateLimitFlood$", "-test.count=1")
+	cmd.Env = []string{floodEnv + "=" + mode + " " + sock + " " + dur.String(), "PATH=/usr/bin:/bin"}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	var rep floodReport
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "REPORT "); ok {
+			return rep, json.Unmarshal([]byte(rest), &rep)
+		}
+	}
+	return rep, fmt.Errorf("%s client reported nothing: %v\n%s", mode, err, out)
+}
+
+// auditLogSize is the size of auditd's log now.
+func auditLogSize(t *testing.T) int64 {
+	fi, err := os.Stat("/var/log/audit/audit.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestRateLimitFlood: one user asks as fast as 16 connections allow
+// while another asks at a steady pace. The flooder is limited to
+// rate_limit (its excess refused with RateLimited and accounted for in
+// summary records, not one record each), so the audit log grows by what
+// the limit allows; the other user's checks all succeed.
+func TestRateLimitFlood(t *testing.T) {
+	if os.Getenv(floodEnv) != "" {
+		floodClient()
+		return
+	}
+	const rate, burst, dur = 20, 20, 4 * time.Second
+	w := newWorld(t)
+	auditd := testsys.StartAuditd(t)
+	conf := strings.Replace(baseConf, "audit_level = 0", "audit_level = 2", 1) +
+		fmt.Sprintf("rate_limit = %d\nrate_limit_burst = %d\n", rate, burst)
+	d := w.startActivated(t, w.Config(t, "c.conf", conf))
+	bin := filepath.Join(w.Dir, "daemon.test")
+	if data, err := os.ReadFile(os.Args[0]); err != nil || os.WriteFile(bin, data, 0o755) != nil {
+		t.Fatalf("copy the test binary: %v", err)
+	}
+	before := auditLogSize(t)
+
+	var flood, paced floodReport
+	var floodErr, pacedErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); flood, floodErr = runFlood(t, bin, w.bob, "flood", d.sock, dur) }()
+	go func() { defer wg.Done(); paced, pacedErr = runFlood(t, bin, w.alice, "paced", d.sock, dur) }()
+	wg.Wait()
+	if floodErr != nil || pacedErr != nil {
+		t.Fatalf("clients: %v; %v", floodErr, pacedErr)
+	}
+	t.Logf("flooding user: %d answered, %d rate-limited, %d failed", flood.OK, flood.Limited, flood.Failed)
+	t.Logf("other user: %d answered, %d rate-limited, %d failed; latency p50 %v, p99 %v", paced.OK, paced.Limited, paced.Failed, paced.P50, paced.P99)
+	// The flooder's decisions: the burst plus rate_limit a second, plus
+	// one in flight per connection when its bucket ran dry.
+	allowed := burst + rate*int(dur/time.Second+1) + 16
+	if flood.OK > allowed || flood.Limited == 0 || flood.Failed != 0 {
+		t.Errorf("flooding user: %d answered (at most %d allowed), %d limited, %d failed (%s)", flood.OK, allowed, flood.Limited, flood.Failed, flood.FirstErr)
+	}
+	if paced.Failed != 0 || paced.Limited != 0 || paced.OK < int(dur/(200*time.Millisecond)) {
+		t.Errorf("other user: %d answered, %d limited, %d failed (%s)", paced.OK, paced.Limited, paced.Failed, paced.FirstErr)
+	}
+
+	// Stopping the daemon writes the last summary.
+	pid := strconv.Itoa(d.cmd.Process.Pid)
+	d.stop(syscall.SIGTERM)
+	bobUID := strconv.Itoa(int(w.bob.UID))
+	records := auditd.WaitSearch(t, func(out string) bool { return strings.Contains(out, "reason=rate-limited") },
+		"-m", "USER_AVC", "-p", pid, "-ua", bobUID)
+	decisions, summaries, refused := 0, 0, 0
+	for _, line := range strings.Split(records, "\n") {
+		switch {
+		case strings.Contains(line, "reason=rate-limited"):
+			summaries++
+			if m := regexp.MustCompile(`refused_calls="(\d+)"`).FindStringSubmatch(line); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				refused += n
+			}
+		case strings.HasPrefix(line, "type=USER_AVC"):
+			decisions++
+		}
+	}
+	t.Logf("flooding user's records: %d decisions, %d summaries accounting for %d refused calls", decisions, summaries, refused)
+	if decisions != flood.OK || summaries < 1 || summaries > int(dur/engine.SummaryEvery)+2 || refused != flood.Limited {
+		t.Errorf("flooding user's records: %d decisions (answered %d), %d summaries for %d refused (refused %d)",
+			decisions, flood.OK, summaries, refused, flood.Limited)
+	}
+	grown := auditLogSize(t) - before
+	bound := int64(allowed+paced.OK+summaries) * 1024
+	t.Logf("audit log grew by %d bytes during the flood (bound %d)", grown, bound)
+	if grown > bound {
+		t.Errorf("audit log grew by %d bytes, more than %d allows", grown, bound)
 	}
 }

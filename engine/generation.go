@@ -6,12 +6,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 	"github.com/virt-acl-helper/virt-acl-helper/config"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/polkit"
 )
 
@@ -26,9 +28,15 @@ type Generation struct {
 	// Authorizer answers for callers other than root on the helper's own
 	// actions. Nil makes root the only privileged caller.
 	Authorizer Authorizer
+	// Rate is rate_limit, per uid; nil admits everything. Front ends
+	// ask it through Admit.
+	Rate *limit.Rate
 
-	authority  *polkit.Authority // nil when polkit cannot be reached and is not required
-	closeAudit func()
+	authority   *polkit.Authority // nil when polkit cannot be reached and is not required
+	closeAudit  func()
+	stopSummary chan struct{}
+	summarised  chan struct{}
+	closeOnce   sync.Once
 }
 
 // build makes a generation from cfg.
@@ -68,6 +76,9 @@ func build(ctx context.Context, cfg config.Config, opts Options) (*Generation, e
 		g.Close()
 		return nil, err
 	}
+	g.Rate = limit.NewRate(float64(cfg.RateLimit), cfg.RateLimitBurst, nil)
+	g.stopSummary, g.summarised = make(chan struct{}), make(chan struct{})
+	go g.summarise(g.stopSummary, g.summarised, log)
 	if cfg.AccessControlDisabled() {
 		log.Warn("ACCESS CONTROL IS OFF: access_drivers is [\"none\"], so every request is allowed")
 	}
@@ -91,6 +102,14 @@ func makeDrivers(cfg config.Config, auth *polkit.Authority) ([]access.Driver, er
 
 // Close releases what g holds; calls still using its engine fail closed.
 func (g *Generation) Close() {
+	g.closeOnce.Do(g.close)
+}
+
+func (g *Generation) close() {
+	if g.stopSummary != nil {
+		close(g.stopSummary) // the last summary is audited before the auditor closes
+		<-g.summarised
+	}
 	if g.Engine != nil {
 		g.Engine.Close()
 	}

@@ -34,6 +34,9 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 		return nil, err
 	}
 	g := s.rt.Current()
+	if err := s.admit(ctx, g, self, 1); err != nil {
+		return nil, err
+	}
 	subj, origin, err := s.subject(ctx, g, self, in.Subject)
 	if err != nil {
 		return nil, err
@@ -62,6 +65,9 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	}
 	if len(in.Objects) == 0 {
 		return accessapi.CheckManyReply{Results: []accessapi.Result{}}, nil
+	}
+	if err := s.admit(ctx, g, self, len(in.Objects)); err != nil {
+		return nil, err
 	}
 	objs := make([]acl.Object, len(in.Objects))
 	for i, o := range in.Objects {

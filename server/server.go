@@ -222,6 +222,15 @@ func (s *Server) objects(ctx context.Context, g *engine.Generation, c *connCalle
 	}
 }
 
+// admit applies rate_limit to a caller asking for n decisions: root and
+// callers granted check-other (proxies) are not limited.
+func (s *Server) admit(ctx context.Context, g *engine.Generation, c *connCaller, n int) error {
+	if c.proc.UID == 0 || g.Admit(c.proc, n, func() bool { return s.mayVouch(ctx, g, c) }) {
+		return nil
+	}
+	return rateLimited(g.Rate.PerSecond())
+}
+
 // mayVouch reports, without logging, whether c is root or granted
 // check-other, remembering polkit's answer on the connection (a yes for
 // cache_allow_ttl, a no for cache_deny_ttl).

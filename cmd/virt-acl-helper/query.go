@@ -237,6 +237,10 @@ func explain(err error) string {
 		return fmt.Sprintf("no decision: access driver %v is unavailable (is polkitd running?); treated as denied", p["driver"])
 	case accessapi.ErrAuditFailed:
 		return "no decision: the audit record was refused and auditing is required; treated as denied"
+	case accessapi.ErrRateLimited:
+		return fmt.Sprintf("no decision: this user asked for more than %v decisions a second (rate_limit); treated as denied, retry later", p["perSecond"])
+	case accessapi.ErrTooManyConnections:
+		return fmt.Sprintf("no decision: this user holds too many connections to the daemon (at most %v); treated as denied", p["perUser"])
 	case accessapi.ErrNotPrivileged:
 		return fmt.Sprintf("not privileged: this needs root, or a polkit rule granting %v", p["action"])
 	}
