@@ -213,6 +213,66 @@ is refused and its connection closed.`,
 a request or between requests, before the daemon closes it.`,
 		},
 		{
+			name:    "max_clients_per_user",
+			section: sectionClients,
+			kind: integer{
+				def: 16, min: 1, max: 65536,
+				accessor: number(func(c *Config) *int { return &c.MaxClientsPerUser }),
+			},
+			doc: `Most connections the processes of one user may hold at once;
+further ones are closed with TooManyConnections. Root and callers
+polkit grants io.github.virt-acl-helper.check-other are not limited.`,
+		},
+		{
+			name:    "max_clients_reserved",
+			section: sectionClients,
+			kind: integer{
+				def: 32, min: 0, max: 65536,
+				accessor: number(func(c *Config) *int { return &c.MaxClientsReserved }),
+			},
+			doc: `Of max_clients, the connections kept for root and callers polkit
+grants io.github.virt-acl-helper.check-other (proxies): other users
+together may hold at most max_clients minus these (at least one), so
+they cannot take every slot from the proxies.`,
+		},
+		{
+			name:    "client_max_lifetime",
+			section: sectionClients,
+			kind: integer{
+				def: 600, min: 0, max: 86400,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.ClientMaxLifetime }),
+			},
+			doc: `Seconds a connection of an unprivileged user may stay open,
+however busy: after that it is closed after its current call, so a
+trickle of calls cannot hold a slot forever. Clients reconnect. Root
+and proxies are not cut. 0 lets connections stay open.`,
+		},
+		{
+			name:    "max_large_requests",
+			section: sectionClients,
+			kind: integer{
+				def: 4, min: 1, max: 1024,
+				accessor: number(func(c *Config) *int { return &c.MaxLargeRequests }),
+			},
+			doc: `Requests over 64 KiB (large CheckMany calls) read and handled at
+once; more wait. One of max_message_size (4 MiB) costs about 24 MiB
+of memory while it is decoded and decided, so this bounds the
+daemon's memory: the unit's MemoryMax= is sized from it.`,
+		},
+		{
+			name:    "polkit_max_calls",
+			section: sectionAccess,
+			kind: integer{
+				def: 64, min: 1, max: 120,
+				accessor: number(func(c *Config) *int { return &c.PolkitMaxCalls }),
+			},
+			doc: `Most polkit calls in flight at once. They share one system bus
+connection, on which dbus-daemon allows 128 pending replies; past
+that, polkit would be "unavailable" for everyone. The calls are
+shared fairly among the users waiting for one, so that one user's
+uncached CheckMany cannot take them all.`,
+		},
+		{
 			name:    "idle_timeout",
 			section: sectionClients,
 			kind: integer{
