@@ -24,6 +24,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
+	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
 // Tests of the daemon against the attacks of issue 12, each with the real
@@ -207,6 +208,57 @@ type floodReport struct {
 	OK, Limited, Failed int
 	FirstErr            string
 	P50, P99            time.Duration
+	// For "hold": connections refused at once, and ones the daemon
+	// closed later.
+	Refused, Cut int
+}
+
+// holdClient runs in the child: it opens n connections and keeps each
+// busy with a GetInfo every 300 ms, for the duration.
+func holdClient(sock string, n int, dur time.Duration) {
+	var mu sync.Mutex
+	var rep floodReport
+	var wg sync.WaitGroup
+	end := time.Now().Add(dur)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := varlink.Dial(context.Background(), sock)
+			if err != nil {
+				mu.Lock()
+				rep.Failed++
+				mu.Unlock()
+				return
+			}
+			defer c.Close()
+			for first := true; time.Now().Before(end); first = false {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := c.Call(ctx, varlink.ServiceInterface+".GetInfo", nil, nil)
+				cancel()
+				mu.Lock()
+				switch {
+				case err == nil:
+					rep.OK++
+				case first && client.ErrorName(err) == accessapi.ErrTooManyConnections:
+					rep.Refused++
+				case !first:
+					rep.Cut++
+				default:
+					rep.Failed++
+					rep.FirstErr = err.Error()
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	b, _ := json.Marshal(rep)
+	fmt.Printf("REPORT %s\n", b)
 }
 
 // floodClient runs in the child: "flood" asks as fast as 16 connections
@@ -215,6 +267,11 @@ func floodClient() {
 	f := strings.Fields(os.Getenv(floodEnv))
 	mode, sock := f[0], f[1]
 	dur, _ := time.ParseDuration(f[2])
+	if n, ok := strings.CutPrefix(mode, "hold"); ok {
+		conns, _ := strconv.Atoi(n)
+		holdClient(sock, conns, dur)
+		return
+	}
 	workers, pause := 16, time.Duration(0)
 	if mode == "paced" {
 		workers, pause = 1, 100*time.Millisecond
@@ -271,6 +328,16 @@ func floodClient() {
 	fmt.Printf("REPORT %s\n", b)
 }
 
+// testBinary copies the test binary where the test users can run it.
+func testBinary(t *testing.T, w *world) string {
+	t.Helper()
+	bin := filepath.Join(w.Dir, "daemon.test")
+	if data, err := os.ReadFile(os.Args[0]); err != nil || os.WriteFile(bin, data, 0o755) != nil {
+		t.Fatalf("copy the test binary: %v", err)
+	}
+	return bin
+}
+
 // runFlood runs the test binary as u in the given mode and returns its report.
 func runFlood(t *testing.T, bin string, u testsys.User, mode, sock string, dur time.Duration) (floodReport, error) {
 	cmd := exec.Command(bin, "-test.run=^TestRateLimitFlood$", "-test.count=1")
@@ -312,10 +379,7 @@ func TestRateLimitFlood(t *testing.T) {
 	conf := strings.Replace(baseConf, "audit_level = 0", "audit_level = 2", 1) +
 		fmt.Sprintf("rate_limit = %d\nrate_limit_burst = %d\n", rate, burst)
 	d := w.startActivated(t, w.Config(t, "c.conf", conf))
-	bin := filepath.Join(w.Dir, "daemon.test")
-	if data, err := os.ReadFile(os.Args[0]); err != nil || os.WriteFile(bin, data, 0o755) != nil {
-		t.Fatalf("copy the test binary: %v", err)
-	}
+	bin := testBinary(t, w)
 	before := auditLogSize(t)
 
 	var flood, paced floodReport
@@ -369,5 +433,56 @@ func TestRateLimitFlood(t *testing.T) {
 	t.Logf("audit log grew by %d bytes during the flood (bound %d)", grown, bound)
 	if grown > bound {
 		t.Errorf("audit log grew by %d bytes, more than %d allows", grown, bound)
+	}
+}
+
+// TestConnectionSlots: one user opening connections and keeping them
+// busy with a GetInfo every 300 ms held every slot (max_clients = 4) and
+// locked everyone else out. Now a user gets max_clients_per_user, the
+// users together leave max_clients_reserved to root and proxies, a
+// refusal is a prompt TooManyConnections, and client_max_lifetime
+// closes a connection however busy it is kept.
+func TestConnectionSlots(t *testing.T) {
+	w := newWorld(t)
+	// Six slots: four for users, two for root (one taken by the harness's first client) and proxies.
+	conf := baseConf + "max_clients = 6\nmax_clients_reserved = 2\nmax_clients_per_user = 2\nclient_max_lifetime = 3\n"
+	d := w.startActivated(t, w.Config(t, "c.conf", conf))
+	bin := testBinary(t, w)
+	const hold = 6 * time.Second
+	var bob, alice floodReport
+	var bobErr, aliceErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); bob, bobErr = runFlood(t, bin, w.bob, "hold4", d.sock, hold) }()
+	go func() { defer wg.Done(); alice, aliceErr = runFlood(t, bin, w.alice, "hold2", d.sock, hold) }()
+	time.Sleep(1500 * time.Millisecond) // both hold their connections: the four unprivileged slots are taken
+
+	own := []string{"check", "domain", "getattr", "--name", "alice-vm", "--uuid", aliceUUID, "--timeout", "5s"}
+	start := time.Now()
+	code, out := w.cli(t, d, &w.bob, own...)
+	if code != 2 || !strings.Contains(out, "too many connections") || time.Since(start) > 3*time.Second {
+		t.Errorf("bob over his share: exit %d, %q after %v; want a prompt TooManyConnections", code, out, time.Since(start))
+	}
+	if code, out := w.cli(t, d, nil, own...); code != 0 {
+		t.Errorf("root, with the users' slots taken: exit %d, %q; want served from the reserved slot", code, out)
+	}
+	if code, out := w.cli(t, d, &w.carol, own...); code != 0 {
+		t.Errorf("carol (a proxy), with the users' slots taken: exit %d, %q; want served from the reserved slot", code, out)
+	}
+	wg.Wait()
+	if bobErr != nil || aliceErr != nil {
+		t.Fatalf("clients: %v; %v", bobErr, aliceErr)
+	}
+	t.Logf("bob: %+v", bob)
+	t.Logf("alice: %+v", alice)
+	if bob.Refused != 2 || bob.Cut != 2 || bob.Failed != 0 {
+		t.Errorf("bob's four connections: %d refused (want 2), %d cut by client_max_lifetime (want 2), %d failed (%s)",
+			bob.Refused, bob.Cut, bob.Failed, bob.FirstErr)
+	}
+	if alice.Refused != 0 || alice.Cut != 2 || alice.Failed != 0 {
+		t.Errorf("alice's two connections: %d refused, %d cut (want 2), %d failed (%s)", alice.Refused, alice.Cut, alice.Failed, alice.FirstErr)
+	}
+	if code, out := w.cli(t, d, &w.bob, own...); code != 0 {
+		t.Errorf("bob once his connections were closed: exit %d, %q", code, out)
 	}
 }

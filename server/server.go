@@ -17,6 +17,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/identity"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
@@ -36,7 +37,11 @@ type Options struct {
 	Lookup func(pid int32) (proc.Process, error)
 	// Connections reports the open connections for Stats; may be nil.
 	Connections func() int
-	Logger      *slog.Logger
+	// Slots limits the connections of unprivileged users (per uid, and
+	// all together, leaving slots for root and proxies); nil: no limit.
+	// Install ConnDone with ConnContext to give slots back.
+	Slots  *limit.Conns
+	Logger *slog.Logger
 }
 
 // Server handles the interface's calls. It is safe for concurrent use.
@@ -44,6 +49,7 @@ type Server struct {
 	rt    *engine.Runtime
 	ident identity.Resolver
 	conns func() int
+	slots *limit.Conns
 	log   *slog.Logger
 }
 
@@ -52,7 +58,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Runtime == nil {
 		return nil, errors.New("server: no engine runtime")
 	}
-	s := &Server{rt: opts.Runtime, ident: identity.Resolver{Lookup: opts.Lookup}, conns: opts.Connections, log: opts.Logger}
+	s := &Server{rt: opts.Runtime, ident: identity.Resolver{Lookup: opts.Lookup}, conns: opts.Connections, slots: opts.Slots, log: opts.Logger}
 	if s.conns == nil {
 		s.conns = func() int { return 0 }
 	}
@@ -80,21 +86,51 @@ type callerKey struct{}
 
 // ConnContext reads the connecting process once, right after accept, and
 // remembers it as the connection's caller. Pass it as
-// varlink.Options.ConnContext. A peer that cannot be read (gone already,
-// in another pid namespace) or whose uid no longer matches its
-// credentials is refused.
+// varlink.Options.ConnContext, and ConnDone as varlink.Options.ConnDone.
+// A peer that cannot be read (gone already, in another pid namespace) or
+// whose uid no longer matches its credentials is refused.
+//
+// With Options.Slots, a user other than root gets one of the slots of
+// unprivileged users, and its connection is closed after
+// client_max_lifetime; when none is left for it, a caller granted
+// check-other (a proxy) takes a reserved one, anyone else is refused
+// with TooManyConnections.
 func (s *Server) ConnContext(ctx context.Context, peer identity.Cred) (context.Context, error) {
 	p, err := s.ident.Caller(peer)
 	if err != nil {
 		return nil, err
 	}
-	return context.WithValue(ctx, callerKey{}, newConnCaller(p)), nil
+	c := newConnCaller(p)
+	ctx = context.WithValue(ctx, callerKey{}, c)
+	if p.UID == 0 || s.slots == nil {
+		return ctx, nil
+	}
+	g := s.rt.Current()
+	if s.slots.Acquire(p.UID) {
+		c.slot = true
+		if life := g.Config.ClientMaxLifetime; life > 0 {
+			ctx = varlink.CloseAfter(ctx, time.Now().Add(life))
+		}
+		return ctx, nil
+	}
+	if s.mayVouch(ctx, g, c) {
+		return ctx, nil
+	}
+	return nil, TooManyConnections(s.slots.PerUser())
+}
+
+// ConnDone gives back the slot of a connection that ends.
+func (s *Server) ConnDone(ctx context.Context) {
+	if c, err := caller(ctx); err == nil && c.slot {
+		s.slots.Release(c.proc.UID)
+	}
 }
 
 // connCaller is a connection's caller and what polkit answered about its
 // privileges.
 type connCaller struct {
 	proc proc.Process
+	slot bool // holds one of Options.Slots
 
 	mu      sync.Mutex
 	answers map[string]answer // action -> polkit's last answer
