@@ -81,6 +81,7 @@ type Engine struct {
 	watches sync.WaitGroup
 	stats   engineCounters
 	epoch   atomic.Uint64 // counts flushes of the cache
+	retired atomic.Bool   // replaced: decide without the cache
 }
 
 // New returns an engine and starts watching its drivers for invalidation
@@ -149,10 +150,17 @@ func (e *Engine) Check(ctx context.Context, r Request) (Decision, error) {
 
 func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	start := time.Now()
-	key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission)
-	cd, cached, err := e.cache.Do(ctx, key, func() (authcache.Decision, error) {
-		return e.decide(r)
-	})
+	var cd authcache.Decision
+	var cached bool
+	var err error
+	if e.retired.Load() {
+		cd, err = e.decide(r)
+	} else {
+		key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission)
+		cd, cached, err = e.cache.Do(ctx, key, func() (authcache.Decision, error) {
+			return e.decide(r)
+		})
+	}
 	d := Decision{Allowed: cd.Allowed, Driver: cd.Driver, Cached: cached, Reason: Granted}
 	switch {
 	case ctx.Err() != nil:
@@ -248,6 +256,17 @@ func (e *Engine) invalidate(reason string) {
 	e.cache.Flush()
 	e.stats.countInvalidation(reason)
 	e.log.Info("access decision cache flushed", "reason", reason)
+}
+
+// Retire empties the cache of an engine that has been replaced (a
+// reload) and keeps it from caching again: requests that took the engine
+// before it was replaced, such as a CheckMany straddling the reload, are
+// decided afresh for the rest of their life, never from decisions the
+// replacement was meant to drop. Epoch moves, so front ends drop what
+// they remembered too.
+func (e *Engine) Retire() {
+	e.retired.Store(true)
+	e.invalidate("retired")
 }
 
 // Flush drops every cached decision.

@@ -3,6 +3,7 @@
 package daemon_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+	"github.com/virt-acl-helper/virt-acl-helper/policy"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
@@ -267,6 +269,10 @@ func floodClient() {
 	f := strings.Fields(os.Getenv(floodEnv))
 	mode, sock := f[0], f[1]
 	dur, _ := time.ParseDuration(f[2])
+	if mode == "ask" {
+		askerClient(sock, f[3:])
+		return
+	}
 	if n, ok := strings.CutPrefix(mode, "hold"); ok {
 		conns, _ := strconv.Atoi(n)
 		holdClient(sock, conns, dur)
@@ -484,5 +490,127 @@ func TestConnectionSlots(t *testing.T) {
 	}
 	if code, out := w.cli(t, d, &w.bob, own...); code != 0 {
 		t.Errorf("bob once his connections were closed: exit %d, %q", code, out)
+	}
+}
+
+// TestReloadLeavesNothingStale: reloading (SIGHUP) is how an admin drops
+// cached decisions that no polkit signal made stale (a rule reading
+// outside state). A CheckMany that took the old engine before the reload
+// must not answer from that cache afterwards; and a connection's
+// privilege, granted by polkit, must not outlive polkit's Changed.
+func TestReloadLeavesNothingStale(t *testing.T) {
+	w := newWorld(t)
+	erin := testsys.AddUser(t, "erin")
+	grant := w.PK.AddRule(t, "erin", fmt.Sprintf(`
+polkit.addRule(function(action, subject) {
+    if (subject.user == %q && action.id == %q) return polkit.Result.YES;
+});`, erin.Name, policy.ActionCheckOther))
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf))
+	alice := w.alice.Start(t)
+	c := d.client(t)
+	ctx := context.Background()
+	own := vm("alice-vm", aliceUUID)
+	if r, err := c.Check(ctx, accessapi.CheckParams{Object: own, Permission: "start", Subject: alice.Subject()}); err != nil || !r.Allowed {
+		t.Fatalf("alice-vm: %+v, %v", r, err)
+	}
+
+	// Sixteen questions about slow-vm (one polkit call of 1.5 s) hold
+	// CheckMany's sixteen workers; alice-vm, cached, is asked after them,
+	// once the reload has replaced the engine.
+	objs := make([]accessapi.Object, 0, 17)
+	for range 16 {
+		objs = append(objs, vm("slow-vm", aliceUUID))
+	}
+	objs = append(objs, own)
+	type result struct {
+		rs  []accessapi.Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rs, err := d.client(t).CheckMany(ctx, accessapi.CheckManyParams{Permission: "start", Objects: objs, Subject: alice.Subject()})
+		done <- result{rs, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.notify.waitCount(t, "READY=1", 2, d)
+	res := <-done
+	if res.err != nil || len(res.rs) != 17 {
+		t.Fatalf("CheckMany: %+v, %v", res.rs, res.err)
+	}
+	if r := res.rs[16]; !r.Allowed || r.Cached {
+		t.Errorf("alice-vm in a CheckMany straddling the reload: %+v; want decided afresh, not from the cache the reload dropped", r)
+	}
+
+	// erin's privilege is remembered on her connection; polkit's Changed
+	// (her rule removed) must drop it at once, not after cache_allow_ttl.
+	ask := startAsker(t, testBinary(t, w), erin, d.sock, alice)
+	if got := ask(); got != "ok" {
+		t.Fatalf("erin's connection, granted check-other: %s", got)
+	}
+	grant.Remove(t)
+	got := ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = ask(); got == accessapi.ErrNotPrivileged {
+			return
+		}
+	}
+	t.Errorf("erin's connection after her grant was removed: %s; want NotPrivileged within 5 s (cache_allow_ttl is 30 s)", got)
+}
+
+// askerClient runs in the child: on one connection, for each line on
+// stdin, it asks about the process its arguments pin and prints
+// "ANSWER ok" or "ANSWER <error name>".
+func askerClient(sock string, args []string) {
+	pid, _ := strconv.ParseInt(args[0], 10, 64)
+	uid, _ := strconv.ParseInt(args[1], 10, 64)
+	start, _ := strconv.ParseUint(args[2], 10, 64)
+	c, err := client.Dial(context.Background(), sock)
+	if err != nil {
+		fmt.Printf("ANSWER %v\n", err)
+		return
+	}
+	p := accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "start",
+		Subject: &accessapi.Subject{PID: pid, UID: &uid, StartTime: &start}}
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		_, err := c.Check(context.Background(), p)
+		answer := "ok"
+		if err != nil {
+			answer = client.ErrorName(err)
+		}
+		fmt.Printf("ANSWER %s\n", answer)
+	}
+}
+
+// startAsker runs askerClient as u, about subject; each call of the
+// function it returns asks once on the same connection.
+func startAsker(t *testing.T, bin string, u testsys.User, sock string, subject testsys.Proc) func() string {
+	t.Helper()
+	cmd := exec.Command(bin, "-test.run=^TestRateLimitFlood$", "-test.count=1")
+	cmd.Env = []string{fmt.Sprintf("%s=ask %s 0s %d %d %d", floodEnv, sock, subject.PID, subject.UID, subject.StartTime), "PATH=/usr/bin:/bin"}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	out := bufio.NewScanner(stdout)
+	return func() string {
+		fmt.Fprintln(stdin, "ask")
+		for out.Scan() {
+			if rest, ok := strings.CutPrefix(out.Text(), "ANSWER "); ok {
+				return rest
+			}
+		}
+		return "no answer"
 	}
 }
