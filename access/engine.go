@@ -14,6 +14,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
@@ -63,7 +64,11 @@ type Options struct {
 	DriverTimeout time.Duration
 	// Parallel bounds concurrent driver calls in CheckMany (default 16).
 	Parallel int
-	Logger   *slog.Logger
+	// Budget bounds the driver calls in flight across all requests,
+	// shared fairly among the subjects' uids; nil: no bound. A request
+	// waiting for a slot gives up when its context ends.
+	Budget *limit.Fair
+	Logger *slog.Logger
 }
 
 // Engine decides requests. It is safe for concurrent use.
@@ -76,6 +81,7 @@ type Engine struct {
 	par     int
 	log     *slog.Logger
 	limit   *ratelimit.Limiter
+	budget  *limit.Fair
 
 	stop    context.CancelFunc
 	watches sync.WaitGroup
@@ -98,6 +104,7 @@ func New(opts Options) (*Engine, error) {
 		par:     opts.Parallel,
 		log:     opts.Logger,
 		limit:   ratelimit.New(ratelimit.WarnEvery, nil),
+		budget:  opts.Budget,
 	}
 	if e.timeout <= 0 {
 		e.timeout = 10 * time.Second
@@ -154,11 +161,11 @@ func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	var cached bool
 	var err error
 	if e.retired.Load() {
-		cd, err = e.decide(r)
+		cd, err = e.decide(ctx, r)
 	} else {
 		key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission)
 		cd, cached, err = e.cache.Do(ctx, key, func() (authcache.Decision, error) {
-			return e.decide(r)
+			return e.decide(ctx, r)
 		})
 	}
 	d := Decision{Allowed: cd.Allowed, Driver: cd.Driver, Cached: cached, Reason: Granted}
@@ -179,9 +186,18 @@ func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	return d, nil
 }
 
-// decide asks the drivers. It runs detached from any one caller's context
-// (concurrent callers may share it) under the engine's own timeout.
-func (e *Engine) decide(r Request) (authcache.Decision, error) {
+// decide asks the drivers. It waits for a slot of the budget as long as
+// caller lasts (a client that hung up asks nothing), then runs detached
+// from any one caller's context (concurrent callers may share it) under
+// the engine's own timeout.
+func (e *Engine) decide(caller context.Context, r Request) (authcache.Decision, error) {
+	if e.budget != nil {
+		release, err := e.budget.Acquire(caller, r.Subject.UID)
+		if err != nil {
+			return authcache.Decision{}, &driverError{driver: e.stack, err: fmt.Errorf("no driver call started: %w", err)}
+		}
+		defer release()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
 	defer cancel()
 	allowed, by, err := checkDrivers(ctx, e.drivers, r)
@@ -226,7 +242,12 @@ func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.P
 	var wg sync.WaitGroup
 	var firstErr atomic.Pointer[error]
 	for i := range reqs {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done(): // the client hung up: ask nothing more
+			wg.Wait()
+			return nil, ctx.Err()
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()

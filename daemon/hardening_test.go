@@ -273,6 +273,10 @@ func floodClient() {
 		askerClient(sock, f[3:])
 		return
 	}
+	if mode == "many" {
+		manyClient(sock, dur)
+		return
+	}
 	if n, ok := strings.CutPrefix(mode, "hold"); ok {
 		conns, _ := strconv.Atoi(n)
 		holdClient(sock, conns, dur)
@@ -612,5 +616,126 @@ func startAsker(t *testing.T, bin string, u testsys.User, sock string, subject t
 			}
 		}
 		return "no answer"
+	}
+}
+
+// manyClient runs in the child: 16 connections each ask one CheckMany of
+// 300 objects never asked before, all at once; or, with a duration, one
+// CheckMany of 3000 that it gives up on (hangs up) after the duration.
+func manyClient(sock string, hangup time.Duration) {
+	conns, objects := 16, 300
+	if hangup > 0 {
+		conns, objects = 1, 3000
+	}
+	var rep floodReport
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			objs := make([]accessapi.Object, objects)
+			for j := range objs {
+				objs[j] = vm(fmt.Sprintf("many-%d-%d-%d", os.Getpid(), i, j), fmt.Sprintf("a0000000-0000-4000-8000-%012d", i*100000+j))
+			}
+			c, err := client.Dial(context.Background(), sock)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			if hangup > 0 {
+				ctx, cancel = context.WithTimeout(context.Background(), hangup)
+			}
+			defer cancel()
+			_, err = c.CheckMany(ctx, accessapi.CheckManyParams{Permission: "start", Objects: objs})
+			mu.Lock()
+			if err == nil {
+				rep.OK++
+			} else {
+				rep.Failed++
+				rep.FirstErr = err.Error()
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	b, _ := json.Marshal(rep)
+	fmt.Printf("REPORT %s\n", b)
+}
+
+// polkitCalls is the daemon's count of polkit driver calls so far.
+func polkitCalls(t *testing.T, c *client.Client) uint64 {
+	t.Helper()
+	s, err := c.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range s.DriverStats {
+		if d.Name == "polkit" {
+			return d.Calls
+		}
+	}
+	return 0
+}
+
+// TestPolkitCallBudget: every polkit call shares one bus connection, on
+// which dbus-daemon allows 128 pending replies. One user's uncached
+// CheckMany calls (16 connections, 16 workers each) must not make polkit
+// "unavailable" for another user; and a client that hangs up stops the
+// polkit calls made for it.
+func TestPolkitCallBudget(t *testing.T) {
+	w := newWorld(t)
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf+"rate_limit = 0\npolkit_max_calls = 64\n"))
+	bin := testBinary(t, w)
+	root := d.client(t)
+
+	var many floodReport
+	var manyErr error
+	done := make(chan struct{})
+	go func() { defer close(done); many, manyErr = runFlood(t, bin, w.bob, "many", d.sock, 0) }()
+	time.Sleep(500 * time.Millisecond)
+	unavailable, answered := 0, 0
+	var lat []time.Duration
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+		default:
+			start := time.Now()
+			code, out := w.cli(t, d, &w.alice, "check", "domain", "start", "--name", fmt.Sprintf("alice-new-%d", i),
+				"--uuid", fmt.Sprintf("a11ce000-0000-4000-8000-%012d", i))
+			lat = append(lat, time.Since(start))
+			switch {
+			case code == 2 && strings.Contains(out, "unavailable"):
+				unavailable++
+			case code == 1:
+				answered++
+			default:
+				t.Errorf("alice's uncached check: exit %d, %q", code, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		break
+	}
+	if manyErr != nil {
+		t.Fatal(manyErr)
+	}
+	slices.Sort(lat)
+	t.Logf("bob's CheckMany calls: %+v", many)
+	t.Logf("alice meanwhile: %d answered, %d unavailable; p99 %v", answered, unavailable, lat[len(lat)*99/100])
+	if unavailable != 0 || answered == 0 || many.Failed != 0 {
+		t.Errorf("alice: %d unavailable of %d; bob: %d failed (%s)", unavailable, answered+unavailable, many.Failed, many.FirstErr)
+	}
+
+	// A CheckMany of 3000 new objects, given up on after half a second.
+	if _, err := runFlood(t, bin, w.bob, "many", d.sock, 500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	after := polkitCalls(t, root)
+	time.Sleep(2 * time.Second)
+	if later := polkitCalls(t, root); later > after+64 {
+		t.Errorf("polkit calls went on after the client hung up: %d a second after, %d two seconds later", after, later)
 	}
 }

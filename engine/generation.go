@@ -46,10 +46,14 @@ func build(ctx context.Context, cfg config.Config, opts Options) (*Generation, e
 	// The bus may come up after the daemon (socket activation at boot):
 	// until it does, polkit's checks answer "unavailable".
 	auth, err := polkit.Dial(ctx, polkit.Options{CallTimeout: cfg.PolkitTimeout, WaitForBus: true})
+	var budget *limit.Fair
 	switch {
 	case err == nil:
 		g.authority = auth
-		g.Authorizer = polkitAuthorizer{auth: auth}
+		// All polkit calls share one bus connection, on which
+		// dbus-daemon allows 128 pending replies.
+		budget = limit.NewFair(cfg.PolkitMaxCalls)
+		g.Authorizer = polkitAuthorizer{auth: auth, budget: budget}
 	case slices.Contains(cfg.AccessDrivers, acl.AccessDriverPolkit):
 		return nil, fmt.Errorf("access driver polkit: %w", err)
 	default:
@@ -71,7 +75,7 @@ func build(ctx context.Context, cfg config.Config, opts Options) (*Generation, e
 		return nil, err
 	}
 	g.Engine, err = access.New(access.Options{Drivers: drivers, Cache: cache, Auditor: auditor,
-		DriverTimeout: cfg.PolkitTimeout + time.Second, Logger: log})
+		DriverTimeout: cfg.PolkitTimeout + time.Second, Budget: budget, Logger: log})
 	if err != nil {
 		g.Close()
 		return nil, err

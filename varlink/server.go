@@ -430,7 +430,9 @@ func (s *Server) handle(ctx context.Context, c *conn, msg []byte) bool {
 		s.send(c, reply{}, s.opts.ProtocolError(err.Error()))
 		return false
 	}
-	out, err := s.dispatch(ctx, &call)
+	callCtx, stopWatch := watchHangup(ctx, c.nc)
+	out, err := s.dispatch(callCtx, &call)
+	stopWatch()
 	var verr *Error
 	if err != nil && !errors.As(err, &verr) {
 		s.opts.Logger.Error("handler failed", "method", call.Method, "pid", c.peer.PID, "err", err)
