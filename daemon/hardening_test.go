@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -737,5 +738,35 @@ func TestPolkitCallBudget(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if later := polkitCalls(t, root); later > after+64 {
 		t.Errorf("polkit calls went on after the client hung up: %d a second after, %d two seconds later", after, later)
+	}
+}
+
+// TestHostileClientsDoNotFloodTheLog: each refused, malformed or
+// oversized connection logged a warning, so any user could push the
+// daemon's real warnings past journald's rate limit. One warning per
+// kind in 10 s is left, saying how many were held back.
+func TestHostileClientsDoNotFloodTheLog(t *testing.T) {
+	w := newWorld(t)
+	d := w.startActivated(t, w.Config(t, "c.conf", baseConf+"max_message_size = 1024\n"))
+	for _, msg := range []string{"not json\x00", strings.Repeat("x", 2000) + "\x00"} {
+		for range 50 {
+			nc, err := net.Dial("unix", d.sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc.SetDeadline(time.Now().Add(5 * time.Second))
+			nc.Write([]byte(msg))
+			varlink.NewReader(nc, 1<<20).ReadMessage()
+			nc.Close()
+		}
+	}
+	if r, err := d.client(t).Check(context.Background(), accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "getattr"}); err != nil || !r.Allowed {
+		t.Errorf("a well-behaved client after the hostile ones: %+v, %v", r, err)
+	}
+	out := d.out.String()
+	malformed, large := strings.Count(out, "malformed request"), strings.Count(out, "request too large")
+	t.Logf("100 hostile connections left %d malformed and %d too-large warnings", malformed, large)
+	if malformed < 1 || malformed > 2 || large < 1 || large > 2 {
+		t.Errorf("%d malformed-request and %d too-large warnings for 50 of each; want one or two each:\n%s", malformed, large, out)
 	}
 }
