@@ -349,12 +349,18 @@ func testBinary(t *testing.T, w *world) string {
 	return bin
 }
 
-// runFlood runs the test binary as u in the given mode and returns its report.
-func runFlood(t *testing.T, bin string, u testsys.User, mode, sock string, dur time.Duration) (floodReport, error) {
+// childAs is the test binary as a client run (floodEnv set to args), as u.
+func childAs(bin string, u testsys.User, args string) *exec.Cmd {
 	cmd := exec.Command(bin, "-test.run=^TestRateLimitFlood$", "-test.count=1")
-	cmd.Env = []string{floodEnv + "=" + mode + " " + sock + " " + dur.String(), "PATH=/usr/bin:/bin"}
+	cmd.Env = []string{floodEnv + "=" + args, "PATH=/usr/bin:/bin"}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}}
+	return cmd
+}
+
+// runFlood runs the test binary as u in the given mode and returns its report.
+func runFlood(t *testing.T, bin string, u testsys.User, mode, sock string, dur time.Duration) (floodReport, error) {
+	cmd := childAs(bin, u, mode+" "+sock+" "+dur.String())
 	out, err := cmd.CombinedOutput()
 	var rep floodReport
 	for _, line := range strings.Split(string(out), "\n") {
@@ -592,10 +598,7 @@ func askerClient(sock string, args []string) {
 // function it returns asks once on the same connection.
 func startAsker(t *testing.T, bin string, u testsys.User, sock string, subject testsys.Proc) func() string {
 	t.Helper()
-	cmd := exec.Command(bin, "-test.run=^TestRateLimitFlood$", "-test.count=1")
-	cmd.Env = []string{fmt.Sprintf("%s=ask %s 0s %d %d %d", floodEnv, sock, subject.PID, subject.UID, subject.StartTime), "PATH=/usr/bin:/bin"}
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}}
+	cmd := childAs(bin, u, fmt.Sprintf("ask %s 0s %d %d %d", sock, subject.PID, subject.UID, subject.StartTime))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -17,34 +17,32 @@ func (c *clock) advance(d time.Duration)      { c.t = c.t.Add(d) }
 func newClock() *clock                        { return &clock{t: time.Unix(1e9, 0)} }
 func user(uid uint32, pid int32) proc.Process { return proc.Process{PID: pid, UID: uid} }
 
+// ask asks n times for one decision for p, reporting refusals as a front
+// end would, and returns how many were admitted.
+func ask(r *Rate, p proc.Process, n int) int {
+	admitted := 0
+	for range n {
+		if r.Allow(p, 1) {
+			admitted++
+		} else {
+			r.Refuse(p)
+		}
+	}
+	return admitted
+}
+
 func TestRate(t *testing.T) {
 	c := newClock()
 	r := NewRate(10, 5, c.now)
 	alice, bob := user(1000, 1), user(1001, 2)
-	admitted := 0
-	for range 20 {
-		if r.Allow(alice, 1) {
-			admitted++
-		} else {
-			r.Refuse(alice)
-		}
-	}
-	if admitted != 5 {
+	if admitted := ask(r, alice, 20); admitted != 5 {
 		t.Errorf("burst: %d of 20 admitted, want 5", admitted)
 	}
 	if !r.Allow(bob, 1) {
 		t.Error("bob is limited by alice's calls")
 	}
 	c.advance(time.Second) // 10 more tokens, capped at 5
-	admitted = 0
-	for range 20 {
-		if r.Allow(alice, 1) {
-			admitted++
-		} else {
-			r.Refuse(alice)
-		}
-	}
-	if admitted != 5 {
+	if admitted := ask(r, alice, 20); admitted != 5 {
 		t.Errorf("after a second: %d admitted, want 5 (the burst)", admitted)
 	}
 	ref := r.Drain()
