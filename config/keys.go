@@ -242,10 +242,11 @@ they cannot take every slot from the proxies.`,
 				def: 600, min: 0, max: 86400,
 				accessor: seconds(func(c *Config) *time.Duration { return &c.ClientMaxLifetime }),
 			},
-			doc: `Seconds a connection of an unprivileged user may stay open,
+			doc: `Seconds a connection of a user other than root may stay open,
 however busy: after that it is closed after its current call, so a
-trickle of calls cannot hold a slot forever. Clients reconnect. Root
-and proxies are not cut. 0 lets connections stay open.`,
+trickle of calls cannot hold a slot forever. Clients reconnect.
+Root's connections, and a proxy's admitted to a reserved slot, are
+not cut. 0 lets connections stay open.`,
 		},
 		{
 			name:    "max_large_requests",
