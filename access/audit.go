@@ -20,6 +20,26 @@ func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
 	return a.w.Write(ctx, AuditRecord(r, d))
 }
 
+func (a auditWriter) WriteRecord(ctx context.Context, rec audit.Record) error {
+	return a.w.Write(ctx, rec)
+}
+
+// RecordWriter is implemented by auditors that also write records that
+// are no decision, such as a summary of refused requests.
+type RecordWriter interface {
+	WriteRecord(ctx context.Context, rec audit.Record) error
+}
+
+// AuditEvent writes rec through the engine's auditor, if it writes
+// records other than decisions; it reports whether it did.
+func (e *Engine) AuditEvent(ctx context.Context, rec audit.Record) (bool, error) {
+	w, ok := e.auditor.(RecordWriter)
+	if !ok {
+		return false, nil
+	}
+	return true, w.WriteRecord(ctx, rec)
+}
+
 // AuditRecord maps a decision to its audit record.
 func AuditRecord(r Request, d Decision) audit.Record {
 	rec := audit.Record{
@@ -33,6 +53,9 @@ func AuditRecord(r Request, d Decision) audit.Record {
 		Cached:    d.Cached,
 		FrontEnd:  r.Origin.FrontEnd,
 		Operation: r.Origin.Operation,
+	}
+	if q := r.Origin.Requester; q != nil {
+		rec.Requester = &audit.Requester{PID: int(q.PID), UID: q.UID, Exe: q.Exe}
 	}
 	if !d.Allowed {
 		rec.Reason = d.Reason.String()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 func TestAuditRecord(t *testing.T) {
@@ -24,16 +25,20 @@ func TestAuditRecord(t *testing.T) {
 		wantVM     string
 		wantUUID   string
 		wantReason string
+		wantProxy  *audit.Requester
 	}{
 		{"granted domain", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Domain, "start")},
-			Decision{Allowed: true, Driver: "polkit", Cached: true}, "demo", vm.UUID(), ""},
+			Decision{Allowed: true, Driver: "polkit", Cached: true}, "demo", vm.UUID(), "", nil},
 		{"unavailable", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Domain, "stop")},
-			Decision{Reason: Unavailable, Driver: "polkit"}, "demo", vm.UUID(), "unavailable"},
+			Decision{Reason: Unavailable, Driver: "polkit"}, "demo", vm.UUID(), "unavailable", nil},
 		{"guarded by a front end", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Domain, "start"),
 			Origin: Origin{FrontEnd: "libvirt-guard", Operation: "DOMAIN_CREATE"}},
-			Decision{Allowed: true, Driver: "polkit"}, "demo", vm.UUID(), ""},
+			Decision{Allowed: true, Driver: "polkit"}, "demo", vm.UUID(), "", nil},
+		{"asked by a proxy", Request{Subject: subject, Object: vm, Permission: permission(t, acl.Domain, "start"),
+			Origin: Origin{Requester: &proc.Process{PID: 7, UID: 0, Exe: "/usr/sbin/proxy"}}},
+			Decision{Allowed: true, Driver: "polkit"}, "demo", vm.UUID(), "", &audit.Requester{PID: 7, UID: 0, Exe: "/usr/sbin/proxy"}},
 		{"pool has no vm field", Request{Subject: subject, Object: pool, Permission: permission(t, acl.StoragePool, "refresh")},
-			Decision{Reason: Policy, Driver: "polkit"}, "", "", "policy"},
+			Decision{Reason: Policy, Driver: "polkit"}, "", "", "policy", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +49,7 @@ func TestAuditRecord(t *testing.T) {
 				ObjectType: tt.req.Object.Type().String(), VMName: tt.wantVM, UUID: tt.wantUUID,
 				PID: int(subject.PID), UID: subject.UID, AUID: subject.LoginUID, Session: subject.Session,
 				Driver: tt.dec.Driver, Cached: tt.dec.Cached,
-				FrontEnd: tt.req.Origin.FrontEnd, Operation: tt.req.Origin.Operation,
+				FrontEnd: tt.req.Origin.FrontEnd, Operation: tt.req.Origin.Operation, Requester: tt.wantProxy,
 			}
 			got := rec
 			got.Details = nil

@@ -14,6 +14,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
@@ -64,7 +65,11 @@ type Options struct {
 	DriverTimeout time.Duration
 	// Parallel bounds concurrent driver calls in CheckMany (default 16).
 	Parallel int
-	Logger   *slog.Logger
+	// Budget bounds the driver calls in flight across all requests,
+	// shared fairly among the subjects' uids; nil: no bound. A request
+	// waiting for a slot gives up when its context ends.
+	Budget *limit.Fair
+	Logger *slog.Logger
 }
 
 // Engine decides requests. It is safe for concurrent use.
@@ -77,10 +82,13 @@ type Engine struct {
 	par     int
 	log     *slog.Logger
 	limit   *ratelimit.Limiter
+	budget  *limit.Fair
 
 	stop    context.CancelFunc
 	watches sync.WaitGroup
 	stats   engineCounters
+	epoch   atomic.Uint64 // counts flushes of the cache
+	retired atomic.Bool   // replaced: decide without the cache
 }
 
 // New returns an engine and starts watching its drivers for invalidation
@@ -97,6 +105,7 @@ func New(opts Options) (*Engine, error) {
 		par:     opts.Parallel,
 		log:     opts.Logger,
 		limit:   ratelimit.New(ratelimit.WarnEvery, nil),
+		budget:  opts.Budget,
 	}
 	if e.timeout <= 0 {
 		e.timeout = 10 * time.Second
@@ -149,10 +158,17 @@ func (e *Engine) Check(ctx context.Context, r Request) (Decision, error) {
 
 func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	start := time.Now()
-	key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission)
-	cd, cached, err := e.cache.Do(ctx, key, func() (authcache.Decision, error) {
-		return e.decide(r)
-	})
+	var cd authcache.Decision
+	var cached bool
+	var err error
+	if e.retired.Load() {
+		cd, err = e.decide(ctx, r)
+	} else {
+		key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission)
+		cd, cached, err = e.cache.Do(ctx, key, func() (authcache.Decision, error) {
+			return e.decide(ctx, r)
+		})
+	}
 	d := Decision{Allowed: cd.Allowed, Driver: cd.Driver, Cached: cached, Reason: Granted}
 	switch {
 	case ctx.Err() != nil:
@@ -171,9 +187,18 @@ func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	return d, nil
 }
 
-// decide asks the drivers. It runs detached from any one caller's context
-// (concurrent callers may share it) under the engine's own timeout.
-func (e *Engine) decide(r Request) (authcache.Decision, error) {
+// decide asks the drivers. It waits for a slot of the budget as long as
+// caller lasts (a client that hung up asks nothing), then runs detached
+// from any one caller's context (concurrent callers may share it) under
+// the engine's own timeout.
+func (e *Engine) decide(caller context.Context, r Request) (authcache.Decision, error) {
+	if e.budget != nil {
+		release, err := e.budget.Acquire(caller, r.Subject.UID)
+		if err != nil {
+			return authcache.Decision{}, &driverError{driver: e.stack, err: fmt.Errorf("no driver call started: %w", err)}
+		}
+		defer release()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
 	defer cancel()
 	allowed, by, err := checkDrivers(ctx, e.drivers, r)
@@ -218,7 +243,12 @@ func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.P
 	var wg sync.WaitGroup
 	var firstErr atomic.Pointer[error]
 	for i := range reqs {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done(): // the client hung up: ask nothing more
+			wg.Wait()
+			return nil, ctx.Err()
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
@@ -236,21 +266,45 @@ func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.P
 	return out, nil
 }
 
+// Epoch counts the times cached decisions were dropped (polkit's rules
+// changed, polkitd restarted, a flush was asked for). Front ends that
+// remember answers of their own, such as a connection's privileges,
+// drop them when it moves.
+func (e *Engine) Epoch() uint64 { return e.epoch.Load() }
+
 // invalidate flushes the cache because of an outside event.
 func (e *Engine) invalidate(reason string) {
+	e.epoch.Add(1)
 	e.cache.Flush()
 	e.stats.countInvalidation(reason)
 	e.log.Info("access decision cache flushed", "reason", reason)
+}
+
+// Retire empties the cache of an engine that has been replaced (a
+// reload) and keeps it from caching again: requests that took the engine
+// before it was replaced, such as a CheckMany straddling the reload, are
+// decided afresh for the rest of their life, never from decisions the
+// replacement was meant to drop. Epoch moves, so front ends drop what
+// they remembered too.
+func (e *Engine) Retire() {
+	e.retired.Store(true)
+	e.invalidate("retired")
 }
 
 // Flush drops every cached decision.
 func (e *Engine) Flush() { e.invalidate("request") }
 
 // FlushUID drops the cached decisions about processes of uid.
-func (e *Engine) FlushUID(uid uint32) int { return e.cache.FlushUID(uid) }
+func (e *Engine) FlushUID(uid uint32) int {
+	e.epoch.Add(1)
+	return e.cache.FlushUID(uid)
+}
 
 // FlushObject drops the cached decisions about obj.
-func (e *Engine) FlushObject(obj acl.Object) int { return e.cache.FlushObject(obj.Identity()) }
+func (e *Engine) FlushObject(obj acl.Object) int {
+	e.epoch.Add(1)
+	return e.cache.FlushObject(obj.Identity())
+}
 
 // driverError carries the name of the driver that failed through the cache.
 type driverError struct {

@@ -43,6 +43,12 @@ type Origin struct {
 	// the libvirt procedure "DOMAIN_CREATE". Empty when the question is
 	// all there is.
 	Operation string
+	// Requester is the process that asked on the subject's behalf (a
+	// proxy), as the front end's identity checks read it; nil when the
+	// subject asked about itself. The audit record names it, so that a
+	// question a proxy vouched for can be told from one the subject
+	// asked, with details it chose, about itself.
+	Requester *proc.Process
 }
 
 // Validate reports what makes r undecidable, wrapping ErrInvalid.

@@ -36,4 +36,6 @@ const (
 	ErrAuthorizationUnavailable = Interface + ".AuthorizationUnavailable"
 	ErrAuditFailed              = Interface + ".AuditFailed"
 	ErrNotPrivileged            = Interface + ".NotPrivileged"
+	ErrRateLimited              = Interface + ".RateLimited"
+	ErrTooManyConnections       = Interface + ".TooManyConnections"
 )

@@ -124,6 +124,17 @@ func (o Object) usageCount() int {
 	return n
 }
 
+// Anonymous returns o without its identity attributes: its type and
+// driver only, as polkit sees an object a caller may not name (its
+// details are then absent). It is a distinct object for caching: no
+// object built by NewObject has its key or identity.
+func (o Object) Anonymous() Object {
+	a := Object{typ: o.typ, driver: o.driver, values: make([]string, len(o.values))}
+	a.key = sha256.Sum256([]byte(a.encode(func(Attr) bool { return true })))
+	a.identity = sha256.Sum256([]byte(a.encode(func(a Attr) bool { return a.Identity() })))
+	return a
+}
+
 // Valid reports whether o was built by NewObject.
 func (o Object) Valid() bool { return o.typ.Valid() && o.driver != "" }
 

@@ -134,3 +134,23 @@ func FuzzNewObject(f *testing.F) {
 		}
 	})
 }
+
+func TestAnonymous(t *testing.T) {
+	vm, err := NewObject(Domain, "QEMU", map[string]string{"domain_name": "vm1", "domain_uuid": "6695eb01-f6a4-8304-79aa-97f2502e193f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := vm.Anonymous()
+	if !a.Valid() || a.Type() != Domain || a.Driver() != "QEMU" || a.Name() != "" || a.UUID() != "" {
+		t.Errorf("Anonymous() = %+v", a)
+	}
+	if want, got := []Detail{{DriverKey, "QEMU"}}, a.Details(); len(got) != 1 || got[0] != want[0] {
+		t.Errorf("details %v, want %v", got, want)
+	}
+	if a.Key() == vm.Key() || a.Identity() == vm.Identity() {
+		t.Error("the anonymous object shares the named object's key or identity")
+	}
+	if other, _ := NewObject(Domain, "QEMU", map[string]string{"domain_name": "vm2", "domain_uuid": "6695eb01-f6a4-8304-79aa-97f2502e1930"}); other.Anonymous().Key() != a.Key() {
+		t.Error("two objects of one type and driver have different anonymous keys")
+	}
+}

@@ -51,7 +51,8 @@ type field struct {
 //
 //	decision= [reason=] permission= action_id= tclass= [vm=]
 //	pid= uid= sauid= ses= [uuid=] [detail=...] driver= cached=
-//	[frontend=] [operation=] [truncated=yes] exe= hostname=? addr=? terminal=? res=
+//	[frontend=] [operation=] requester=self|proxy [proxy_pid= proxy_user= proxy_program=]
+//	[truncated=yes] exe= hostname=? addr=? terminal=? res=
 //
 // Why this order:
 //   - tclass= comes before vm=, vm= before the subject's uid=, and uuid=
@@ -73,6 +74,14 @@ type field struct {
 //     ausearch finds moves: frontend= and operation= (which front end
 //     enforced the decision, and the operation it guarded). Their names
 //     are reserved, so no detail can take them.
+//   - requester= says whether the subject asked about itself (self) or a
+//     proxy asked on its behalf (proxy), which vouched for the object's
+//     details; then proxy_pid=, proxy_user= (its uid, a number) and
+//     proxy_program= (its executable) name it. These names hold no "uid=",
+//     "exe=" or other string ausearch searches for: -ua, -ui, -p,
+//     --uuid, --vm-name, -x and --success keep finding the subject's
+//     fields, never the proxy's, and auditd's enrichment leaves them
+//     alone.
 //
 // Values a client can choose (names, paths, detail values) are quoted, or
 // hex-encoded when they hold a byte that could end or fake a field: a space
@@ -138,6 +147,18 @@ func fields(r Record) (fs []field, dropped bool) {
 	}
 	if r.Operation != "" {
 		fs = append(fs, field{"operation", r.Operation, token})
+	}
+	if q := r.Requester; q == nil {
+		fs = append(fs, field{"requester", "self", literal})
+	} else {
+		prog := field{"proxy_program", q.Exe, text}
+		if q.Exe == "" {
+			prog = field{"proxy_program", "?", literal}
+		}
+		fs = append(fs, field{"requester", "proxy", literal},
+			field{"proxy_pid", strconv.Itoa(q.PID), literal},
+			field{"proxy_user", strconv.FormatUint(uint64(q.UID), 10), literal},
+			prog)
 	}
 	exe := field{"exe", r.Exe, text}
 	if r.Exe == "" {
@@ -248,7 +269,8 @@ func isUUID(v string) bool {
 func reserved(k string) bool {
 	switch k {
 	case "decision", "reason", "permission", "action_id", "tclass", "vm",
-		"pid", "uid", "sauid", "ses", "uuid", "driver", "cached", "frontend", "operation", "truncated",
+		"pid", "uid", "sauid", "ses", "uuid", "driver", "cached", "frontend", "operation",
+		"requester", "proxy_pid", "proxy_user", "proxy_program", "truncated",
 		"exe", "hostname", "addr", "terminal", "res":
 		return true
 	}

@@ -43,7 +43,7 @@ func TestFormat(t *testing.T) {
 			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
 				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
 				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
-				`exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+				`requester=self exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
 		},
 		{
 			name: "cached denial of a network by a stack",
@@ -54,7 +54,7 @@ func TestFormat(t *testing.T) {
 			},
 			want: `decision=denied reason=policy permission=write action_id=org.libvirt.api.network.write tclass=network ` +
 				`pid=7 uid=0 sauid=4294967295 ses=4294967295 connect_driver="network" network_name="default" ` +
-				`driver=none,polkit cached=yes exe=? hostname=? addr=? terminal=? res=failed`,
+				`driver=none,polkit cached=yes requester=self exe=? hostname=? addr=? terminal=? res=failed`,
 		},
 		{
 			name: "enforced by a front end, for an operation",
@@ -62,7 +62,7 @@ func TestFormat(t *testing.T) {
 			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
 				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
 				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
-				`frontend=libvirt-guard operation=DOMAIN_CREATE exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+				`frontend=libvirt-guard operation=DOMAIN_CREATE requester=self exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
 		},
 		{
 			name: "an operation alone",
@@ -70,13 +70,28 @@ func TestFormat(t *testing.T) {
 			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
 				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
 				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
-				`operation=CONNECT_LIST_ALL_DOMAINS exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+				`operation=CONNECT_LIST_ALL_DOMAINS requester=self exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+		},
+		{
+			name: "asked by a proxy",
+			edit: func(r *Record) { r.Requester = &Requester{PID: 99, UID: 0, Exe: "/usr/sbin/virt proxy"} },
+			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
+				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
+				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
+				`requester=proxy proxy_pid=99 proxy_user=0 proxy_program=2F7573722F7362696E2F766972742070726F7879 ` +
+				`exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
+		},
+		{
+			name: "asked by a proxy whose executable is unknown",
+			edit: func(r *Record) { *r = Record{Requester: &Requester{PID: 1, UID: 1002}} },
+			want: `decision=denied reason=? permission=? action_id=? tclass=? pid=0 uid=0 sauid=0 ses=0 ` +
+				`driver=? cached=no requester=proxy proxy_pid=1 proxy_user=1002 proxy_program=? exe=? hostname=? addr=? terminal=? res=failed`,
 		},
 		{
 			name: "empty vocabulary is ?",
 			edit: func(r *Record) { *r = Record{} },
 			want: `decision=denied reason=? permission=? action_id=? tclass=? pid=0 uid=0 sauid=0 ses=0 ` +
-				`driver=? cached=no exe=? hostname=? addr=? terminal=? res=failed`,
+				`driver=? cached=no requester=self exe=? hostname=? addr=? terminal=? res=failed`,
 		},
 	}
 	for _, tt := range tests {

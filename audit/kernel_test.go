@@ -189,6 +189,61 @@ func TestKernelRecordsAreSearchable(t *testing.T) {
 	}
 }
 
+// TestKernelRequester: a record asked on the subject's behalf names the
+// proxy, and ausearch's searches by uid, pid, UUID, VM name and
+// executable still find the subject's records, never the proxy's, in
+// both log formats.
+func TestKernelRequester(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	alice, proxy := newSubject(t, "alice"), newSubject(t, "proxy")
+	vm, uuid := uniqueName(t, "px"), newUUID(t)
+	w := openKernel(t, Config{Level: Required})
+	mustWrite(t, w, alice.domainRecord(true, "start", vm, uuid))
+	onBehalf := alice.domainRecord(false, "stop", vm, uuid)
+	onBehalf.Requester = &Requester{PID: int(proxy.proc.PID), UID: proxy.user.UID, Exe: proxy.exe}
+	mustWrite(t, w, onBehalf)
+
+	all := a.WaitSearch(t, count(2), "-m", "USER_AVC", "-i", "--uuid", uuid)
+	t.Logf("ausearch -i --uuid %s:\n%s", uuid, all)
+	want := fmt.Sprintf("requester=proxy proxy_pid=%d proxy_user=%d proxy_program=", proxy.proc.PID, proxy.user.UID)
+	if !strings.Contains(all, "requester=self ") || !strings.Contains(all, want) {
+		t.Errorf("ausearch -i output lacks requester=self or %q", want)
+	}
+	aliceUID, proxyUID := strconv.Itoa(int(alice.user.UID)), strconv.Itoa(int(proxy.user.UID))
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"-ua", aliceUID, "--vm-name", vm}, 2},
+		{[]string{"-ui", aliceUID}, 2},
+		{[]string{"-ua", proxyUID}, 0},
+		{[]string{"-ui", proxyUID}, 0},
+		{[]string{"-ua", proxyUID, "--uuid", uuid}, 0},
+		{[]string{"-p", strconv.Itoa(os.Getpid()), "--uuid", uuid}, 2},
+		{[]string{"-p", strconv.Itoa(int(proxy.proc.PID))}, 0},
+		{[]string{"-p", strconv.Itoa(int(alice.proc.PID))}, 0}, // -p is the writer's pid, as for any user record
+		{[]string{"-w", "--vm-name", vm}, 2},
+		{[]string{"--uuid", uuid, "--success", "no"}, 1},
+		{[]string{"-x", alice.exe, "--uuid", uuid}, 2},
+	} {
+		if n := events(a.Search(t, tt.args...)); n != tt.want {
+			t.Errorf("ausearch %s: %d events, want %d", strings.Join(tt.args, " "), n, tt.want)
+		}
+		if n := events(a.SearchUnenriched(t, tt.args...)); n != tt.want {
+			t.Errorf("unenriched ausearch %s: %d events, want %d", strings.Join(tt.args, " "), n, tt.want)
+		}
+	}
+	for _, name := range []string{alice.user.Name, proxy.user.Name} {
+		wantN := 2
+		if name == proxy.user.Name {
+			wantN = 0
+		}
+		if n := events(a.SearchUnenriched(t, "-i", "-ua", name, "--vm-name", vm)); n != wantN {
+			t.Errorf("unenriched ausearch -i -ua %s: %d events, want %d", name, n, wantN)
+		}
+	}
+}
+
 func TestKernelReports(t *testing.T) {
 	a := testsys.StartAuditd(t)
 	alice := newSubject(t, "carol")

@@ -48,6 +48,19 @@ type Record struct {
 	// left out, as in records written before they existed.
 	FrontEnd  string
 	Operation string
+
+	// Requester is the process that asked on the subject's behalf (a
+	// proxy, as the kernel knows it); nil when the subject asked about
+	// itself. Every record says which: requester=self, or
+	// requester=proxy with the proxy's pid, uid and executable.
+	Requester *Requester
+}
+
+// Requester is a process that asked about another (the subject).
+type Requester struct {
+	PID int
+	UID uint32
+	Exe string // executable path; empty if unknown
 }
 
 // Level is the audit policy, as libvirtd.conf's audit_level.

@@ -77,7 +77,7 @@ func domain(name string, i int) accessapi.Object {
 func check(c *client.Client, p testsys.Proc, obj accessapi.Object) error {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	r, err := c.Check(ctx, accessapi.CheckParams{Object: obj, Permission: "start", Subject: &accessapi.Subject{PID: int64(p.PID)}})
+	r, err := c.Check(ctx, accessapi.CheckParams{Object: obj, Permission: "start", Subject: p.Subject()})
 	if err == nil && !r.Allowed {
 		err = fmt.Errorf("denied: %+v", r)
 	}
@@ -89,7 +89,7 @@ func check(c *client.Client, p testsys.Proc, obj accessapi.Object) error {
 func checkMany(c *client.Client, p testsys.Proc, objs []accessapi.Object) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*callTimeout)
 	defer cancel()
-	rs, err := c.CheckMany(ctx, accessapi.CheckManyParams{Permission: "start", Objects: objs, Subject: &accessapi.Subject{PID: int64(p.PID)}})
+	rs, err := c.CheckMany(ctx, accessapi.CheckManyParams{Permission: "start", Objects: objs, Subject: p.Subject()})
 	if err == nil && len(rs) != len(objs) {
 		err = fmt.Errorf("%d results for %d objects", len(rs), len(objs))
 	}

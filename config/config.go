@@ -61,6 +61,16 @@ type Config struct {
 	MaxObjects     int           // max_objects: objects in one CheckMany
 	ClientTimeout  time.Duration // client_timeout: silence allowed on a connection
 	LogLevel       LogLevel      // log_level
+
+	RestrictObjectDetails bool // restrict_object_details: only privileged callers may send object details
+	RateLimit             int  // rate_limit: decisions a second per unprivileged uid; 0 none
+	RateLimitBurst        int  // rate_limit_burst: decisions at once per unprivileged uid
+
+	MaxClientsPerUser  int           // max_clients_per_user: connections one unprivileged uid may hold
+	MaxClientsReserved int           // max_clients_reserved: slots of max_clients only privileged callers may take
+	ClientMaxLifetime  time.Duration // client_max_lifetime: how long an unprivileged connection may stay open; 0 forever
+	MaxLargeRequests   int           // max_large_requests: requests over 64 KiB read or handled at once
+	PolkitMaxCalls     int           // polkit_max_calls: polkit calls in flight at once, shared per uid
 }
 
 // Default returns the configuration used for keys the file does not set.

@@ -26,6 +26,14 @@ func TestDefault(t *testing.T) {
 		MaxObjects:     16384,
 		ClientTimeout:  30 * time.Second,
 		LogLevel:       LogWarning,
+
+		RateLimit:          100,
+		RateLimitBurst:     500,
+		MaxClientsPerUser:  16,
+		MaxClientsReserved: 32,
+		ClientMaxLifetime:  600 * time.Second,
+		MaxLargeRequests:   4,
+		PolkitMaxCalls:     64,
 	}
 	if got := Default(); !reflect.DeepEqual(want, got) {
 		t.Errorf("Default:\nwant %+v\ngot  %+v", want, got)

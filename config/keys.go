@@ -59,6 +59,25 @@ to libvirt may do anything. The daemon warns about it at start.`,
 does not answer in time is denied.`,
 		},
 		{
+			name:    "restrict_object_details",
+			section: sectionAccess,
+			kind: integer{
+				def: 0, min: 0, max: 1,
+				accessor: flag(func(c *Config) *bool { return &c.RestrictObjectDetails }),
+			},
+			doc: `Set to 1 to take object details (names, UUIDs, paths: what
+polkit rules read with action.lookup) only from privileged callers:
+root, and callers polkit grants io.github.virt-acl-helper.check-other,
+such as a proxy asking about its clients. Anyone else asking about
+itself is then decided, and audited, on the object's type, its
+connect_driver and the permission only. Set it when audit records
+serve as evidence and unprivileged users have no need to ask about
+named objects themselves (their clients go through a proxy): a user
+can then neither write records that name another user's VM nor probe
+what the rules say about objects by name. With 0 a user may ask
+about any object it names; its records say requester=self.`,
+		},
+		{
 			name:    "cache_size",
 			section: sectionCache,
 			kind: integer{
@@ -129,6 +148,32 @@ log, in addition to the audit record. This logs a line per check.`,
   4  error`,
 		},
 		{
+			name:    "rate_limit",
+			section: sectionClients,
+			kind: integer{
+				def: 100, min: 0, max: 1_000_000,
+				accessor: number(func(c *Config) *int { return &c.RateLimit }),
+			},
+			doc: `Decisions a second, on average, that the processes of one user
+may ask for (a CheckMany of n objects counts n). Every decision
+writes an audit record, so this bounds how fast one user can fill
+the audit log and rotate away its history. Over the limit a call
+fails with RateLimited, and each limited user gets one audit record
+(reason=rate-limited, with the number of refused calls) every 10
+seconds, never one per refused call. Root and callers polkit grants
+io.github.virt-acl-helper.check-other (proxies, which should limit
+their own clients) are not limited. 0 turns the limit off.`,
+		},
+		{
+			name:    "rate_limit_burst",
+			section: sectionClients,
+			kind: integer{
+				def: 500, min: 1, max: 10_000_000,
+				accessor: number(func(c *Config) *int { return &c.RateLimitBurst }),
+			},
+			doc: `Decisions one user may ask for at once before rate_limit applies.`,
+		},
+		{
 			name:    "max_clients",
 			section: sectionClients,
 			kind: integer{
@@ -166,6 +211,67 @@ is refused and its connection closed.`,
 			},
 			doc: `Seconds a connection may stay silent, whether in the middle of
 a request or between requests, before the daemon closes it.`,
+		},
+		{
+			name:    "max_clients_per_user",
+			section: sectionClients,
+			kind: integer{
+				def: 16, min: 1, max: 65536,
+				accessor: number(func(c *Config) *int { return &c.MaxClientsPerUser }),
+			},
+			doc: `Most connections the processes of one user may hold at once;
+further ones are closed with TooManyConnections. Root and callers
+polkit grants io.github.virt-acl-helper.check-other are not limited.`,
+		},
+		{
+			name:    "max_clients_reserved",
+			section: sectionClients,
+			kind: integer{
+				def: 32, min: 0, max: 65536,
+				accessor: number(func(c *Config) *int { return &c.MaxClientsReserved }),
+			},
+			doc: `Of max_clients, the connections kept for root and callers polkit
+grants io.github.virt-acl-helper.check-other (proxies): other users
+together may hold at most max_clients minus these (at least one), so
+they cannot take every slot from the proxies.`,
+		},
+		{
+			name:    "client_max_lifetime",
+			section: sectionClients,
+			kind: integer{
+				def: 600, min: 0, max: 86400,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.ClientMaxLifetime }),
+			},
+			doc: `Seconds a connection of a user other than root may stay open,
+however busy: after that it is closed after its current call, so a
+trickle of calls cannot hold a slot forever. Clients reconnect.
+Root's connections, and a proxy's admitted to a reserved slot, are
+not cut. 0 lets connections stay open.`,
+		},
+		{
+			name:    "max_large_requests",
+			section: sectionClients,
+			kind: integer{
+				def: 4, min: 1, max: 1024,
+				accessor: number(func(c *Config) *int { return &c.MaxLargeRequests }),
+			},
+			doc: `Requests over 64 KiB (large CheckMany calls) read and handled at
+once; more wait. One of max_message_size (4 MiB) costs about 24 MiB
+of memory while it is decoded and decided, so this bounds the
+daemon's memory: the unit's MemoryMax= is sized from it.`,
+		},
+		{
+			name:    "polkit_max_calls",
+			section: sectionAccess,
+			kind: integer{
+				def: 64, min: 1, max: 120,
+				accessor: number(func(c *Config) *int { return &c.PolkitMaxCalls }),
+			},
+			doc: `Most polkit calls in flight at once. They share one system bus
+connection, on which dbus-daemon allows 128 pending replies; past
+that, polkit would be "unavailable" for everyone. The calls are
+shared fairly among the users waiting for one, so that one user's
+uncached CheckMany cannot take them all.`,
 		},
 		{
 			name:    "idle_timeout",

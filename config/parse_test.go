@@ -92,6 +92,14 @@ max_message_size = 7000
 max_objects = 8
 client_timeout = 9
 log_level = 4
+restrict_object_details = 1
+rate_limit = 10
+rate_limit_burst = 11
+max_clients_per_user = 12
+max_clients_reserved = 13
+client_max_lifetime = 14
+max_large_requests = 15
+polkit_max_calls = 16
 `,
 			want: func(c *Config) {
 				*c = Config{
@@ -108,6 +116,15 @@ log_level = 4
 					MaxObjects:     8,
 					ClientTimeout:  9 * time.Second,
 					LogLevel:       LogError,
+
+					RestrictObjectDetails: true,
+					RateLimit:             10,
+					RateLimitBurst:        11,
+					MaxClientsPerUser:     12,
+					MaxClientsReserved:    13,
+					ClientMaxLifetime:     14 * time.Second,
+					MaxLargeRequests:      15,
+					PolkitMaxCalls:        16,
 				}
 			},
 		},
@@ -290,6 +307,21 @@ var integerKeys = []struct {
 	{"max_objects", 1, 1_000_000, func(c Config) int64 { return int64(c.MaxObjects) }},
 	{"client_timeout", 1, 3600, func(c Config) int64 { return int64(c.ClientTimeout / time.Second) }},
 	{"log_level", 1, 4, func(c Config) int64 { return int64(c.LogLevel) }},
+	{"restrict_object_details", 0, 1, func(c Config) int64 { return boolInt(c.RestrictObjectDetails) }},
+	{"rate_limit", 0, 1_000_000, func(c Config) int64 { return int64(c.RateLimit) }},
+	{"rate_limit_burst", 1, 10_000_000, func(c Config) int64 { return int64(c.RateLimitBurst) }},
+	{"max_clients_per_user", 1, 65536, func(c Config) int64 { return int64(c.MaxClientsPerUser) }},
+	{"max_clients_reserved", 0, 65536, func(c Config) int64 { return int64(c.MaxClientsReserved) }},
+	{"client_max_lifetime", 0, 86400, func(c Config) int64 { return int64(c.ClientMaxLifetime / time.Second) }},
+	{"max_large_requests", 1, 1024, func(c Config) int64 { return int64(c.MaxLargeRequests) }},
+	{"polkit_max_calls", 1, 120, func(c Config) int64 { return int64(c.PolkitMaxCalls) }},
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestIntegerBounds(t *testing.T) {

@@ -26,7 +26,7 @@ func BenchmarkCheck(b *testing.B) {
 	alice := w.alice.Start(b)
 	self := accessapi.CheckParams{Object: vm("alice-vm", aliceUUID), Permission: "start"}
 	onBehalf := self
-	onBehalf.Subject = &accessapi.Subject{PID: int64(alice.PID)}
+	onBehalf.Subject = alice.Subject()
 	var socketSelf, socketOther, direct latencies
 
 	// The caller asking about itself, as a libvirt client would.

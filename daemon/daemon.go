@@ -21,6 +21,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/server"
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
@@ -203,6 +204,7 @@ func (d *daemon) newServers(cfg config.Config, idle *idleTimer) error {
 	srv, err := server.New(server.Options{
 		Runtime:     d.rt,
 		Connections: func() int { return vs.Active() },
+		Slots:       limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser),
 		Logger:      d.log,
 	})
 	if err != nil {
@@ -214,7 +216,9 @@ func (d *daemon) newServers(cfg config.Config, idle *idleTimer) error {
 		MaxMessageSize: cfg.MaxMessageSize,
 		Timeout:        cfg.ClientTimeout,
 		MaxConns:       cfg.MaxClients,
+		MaxLarge:       cfg.MaxLargeRequests,
 		ConnContext:    srv.ConnContext,
+		ConnDone:       srv.ConnDone,
 		ProtocolError:  server.InvalidRequest,
 		OnActive:       idle.active,
 		Logger:         d.log,
@@ -243,8 +247,9 @@ func (d *daemon) ready(cfg config.Config, ls []net.Listener) {
 // reload reads the configuration again and, if it is valid, has the
 // runtime build a new engine (with an empty cache) and switch to it. An
 // invalid file leaves everything as it was. Limits of the listener
-// (max_clients, max_message_size, client_timeout) apply from the next
-// start.
+// (max_clients, max_clients_per_user, max_clients_reserved,
+// max_large_requests, max_message_size, client_timeout) apply from the
+// next start.
 func (d *daemon) reload(ctx context.Context, idle *idleTimer) {
 	notify("RELOADING=1\nMONOTONIC_USEC=" + sdaemon.SdNotifyMonotonicUsec())
 	defer notify("READY=1")

@@ -49,8 +49,8 @@ func TestAccessOverSocket(t *testing.T) {
 	d := w.startActivated(t, w.Config(t, "c.conf", baseConf))
 	aliceProc, bobProc := w.alice.Start(t), w.bob.Start(t)
 	own := []string{"domain", "start", "--name", "alice-vm", "--uuid", aliceUUID}
-	about := func(pid int32, args ...string) []string {
-		return append([]string{"check", "--pid", strconv.Itoa(int(pid))}, args...)
+	about := func(p testsys.Proc, args ...string) []string {
+		return append([]string{"check", "--pid", strconv.Itoa(int(p.PID)), "--uid", strconv.Itoa(int(p.UID))}, args...)
 	}
 	tests := []struct {
 		name     string
@@ -64,16 +64,19 @@ func TestAccessOverSocket(t *testing.T) {
 		{"bob may getattr (anonymous)", 1, []string{"check", "domain", "getattr", "--name", "alice-vm", "--uuid", aliceUUID}, 0, "allowed"},
 		{"unknown permission", 0, []string{"check", "domain", "fly", "--name", "x", "--uuid", aliceUUID}, 2, "unknown permission fly"},
 		{"bad uuid", 0, []string{"check", "domain", "start", "--name", "x", "--uuid", "nope"}, 2, "invalid request"},
-		{"alice cannot ask about bob's process", 0, about(bobProc.PID, own...), 2, "not privileged"},
-		{"bob cannot ask about alice's process", 1, about(aliceProc.PID, own...), 2, "not privileged"},
+		{"alice cannot ask about bob's process", 0, about(bobProc, own...), 2, "not privileged"},
+		{"bob cannot ask about alice's process", 1, about(aliceProc, own...), 2, "not privileged"},
 		{"alice cannot flush", 0, []string{"flush"}, 1, "not privileged"},
 		{"alice cannot read stats", 0, []string{"stats"}, 1, "not privileged"},
-		{"carol may ask about alice's process", 2, about(aliceProc.PID, own...), 0, "allowed"},
-		{"carol may ask about bob's process", 2, about(bobProc.PID, own...), 1, "denied"},
+		{"carol may ask about alice's process", 2, about(aliceProc, own...), 0, "allowed"},
+		{"carol may ask about bob's process", 2, about(bobProc, own...), 1, "denied"},
 		{"carol cannot flush", 2, []string{"flush"}, 1, "not privileged"},
-		{"root may ask about alice's process", 3, about(aliceProc.PID, own...), 0, "allowed"},
-		{"root may ask about bob's process", 3, about(bobProc.PID, own...), 1, "denied"},
-		{"root: no such process", 3, about(1<<30, own...), 2, "no such process"},
+		{"root may ask about alice's process", 3, about(aliceProc, own...), 0, "allowed"},
+		{"root may ask about bob's process", 3, about(bobProc, own...), 1, "denied"},
+		{"root: no such process", 3, about(testsys.Proc{PID: 1 << 30}, own...), 2, "no such process"},
+		{"root must pin the uid", 3, append([]string{"check", "--pid", strconv.Itoa(int(aliceProc.PID))}, own...), 2, "--pid needs --uid"},
+		{"root pins the start time", 3, append(about(aliceProc, own...), "--start-time", strconv.FormatUint(aliceProc.StartTime, 10)), 0, "allowed"},
+		{"root pins a wrong start time", 3, append(about(aliceProc, own...), "--start-time", strconv.FormatUint(aliceProc.StartTime+1, 10)), 2, "no such process"},
 		{"root may read stats", 3, []string{"stats"}, 0, "cache hits / misses"},
 		{"root may flush one object", 3, []string{"flush", "domain", "--name", "alice-vm", "--uuid", aliceUUID}, 0, "cached decisions dropped"},
 		{"root may flush", 3, []string{"flush"}, 0, "cached decisions dropped"},
@@ -102,15 +105,22 @@ func TestAccessOverSocket(t *testing.T) {
 			t.Errorf("err = %v, want NoSuchProcess", err)
 		}
 		_, err = d.client(t).Check(context.Background(), accessapi.CheckParams{Object: vm("alice-vm", aliceUUID),
-			Permission: "start", Subject: &accessapi.Subject{PID: int64(aliceProc.PID), StartTime: ptr(aliceProc.StartTime + 1)}})
+			Permission: "start", Subject: &accessapi.Subject{PID: int64(aliceProc.PID), UID: ptr(int64(aliceProc.UID)), StartTime: ptr(aliceProc.StartTime + 1)}})
 		if client.ErrorName(err) != accessapi.ErrNoSuchProcess {
 			t.Errorf("err = %v, want NoSuchProcess", err)
+		}
+	})
+	t.Run("another process must be pinned by uid", func(t *testing.T) {
+		_, err := d.client(t).Check(context.Background(), accessapi.CheckParams{Object: vm("alice-vm", aliceUUID),
+			Permission: "start", Subject: &accessapi.Subject{PID: int64(aliceProc.PID)}})
+		if client.ErrorName(err) != accessapi.ErrInvalidRequest {
+			t.Errorf("err = %v, want InvalidRequest", err)
 		}
 	})
 	t.Run("CheckMany filters a list", func(t *testing.T) {
 		rs, err := d.client(t).CheckMany(context.Background(), accessapi.CheckManyParams{Permission: "start",
 			Objects: []accessapi.Object{vm("alice-vm", aliceUUID), vm("other-vm", "0ee00000-0000-4000-8000-000000000003")},
-			Subject: &accessapi.Subject{PID: int64(aliceProc.PID)}})
+			Subject: aliceProc.Subject()})
 		if err != nil || len(rs) != 2 || !rs[0].Allowed || rs[1].Allowed {
 			t.Errorf("results %+v, %v", rs, err)
 		}
@@ -172,7 +182,7 @@ func TestSIGTERMAnswersInFlight(t *testing.T) {
 	go func() {
 		// The rules take 1.5 s over slow-vm.
 		r, err := c.Check(context.Background(), accessapi.CheckParams{Object: vm("slow-vm", aliceUUID),
-			Permission: "start", Subject: &accessapi.Subject{PID: int64(alice.PID)}})
+			Permission: "start", Subject: alice.Subject()})
 		if err == nil && r.Allowed {
 			err = fmt.Errorf("slow-vm allowed")
 		}

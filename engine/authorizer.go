@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/polkit"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
@@ -18,10 +19,18 @@ type Authorizer interface {
 }
 
 // polkitAuthorizer asks polkit, with the process as the subject and no
-// details.
-type polkitAuthorizer struct{ auth *polkit.Authority }
+// details, within the budget of polkit calls the access driver uses.
+type polkitAuthorizer struct {
+	auth   *polkit.Authority
+	budget *limit.Fair
+}
 
 func (a polkitAuthorizer) Authorized(ctx context.Context, subject proc.Process, action string) (bool, error) {
+	release, err := a.budget.Acquire(ctx, subject.UID)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	res, err := a.auth.Check(ctx, polkit.ProcessSubject(subject), action, nil)
 	if err != nil {
 		return false, err

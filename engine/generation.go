@@ -6,12 +6,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 	"github.com/virt-acl-helper/virt-acl-helper/config"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/polkit"
 )
 
@@ -26,9 +28,15 @@ type Generation struct {
 	// Authorizer answers for callers other than root on the helper's own
 	// actions. Nil makes root the only privileged caller.
 	Authorizer Authorizer
+	// Rate is rate_limit, per uid; nil admits everything. Front ends
+	// ask it through Admit.
+	Rate *limit.Rate
 
-	authority  *polkit.Authority // nil when polkit cannot be reached and is not required
-	closeAudit func()
+	authority   *polkit.Authority // nil when polkit cannot be reached and is not required
+	closeAudit  func()
+	stopSummary chan struct{}
+	summarised  chan struct{}
+	closeOnce   sync.Once
 }
 
 // build makes a generation from cfg.
@@ -38,10 +46,14 @@ func build(ctx context.Context, cfg config.Config, opts Options) (*Generation, e
 	// The bus may come up after the daemon (socket activation at boot):
 	// until it does, polkit's checks answer "unavailable".
 	auth, err := polkit.Dial(ctx, polkit.Options{CallTimeout: cfg.PolkitTimeout, WaitForBus: true})
+	var budget *limit.Fair
 	switch {
 	case err == nil:
 		g.authority = auth
-		g.Authorizer = polkitAuthorizer{auth: auth}
+		// All polkit calls share one bus connection, on which
+		// dbus-daemon allows 128 pending replies.
+		budget = limit.NewFair(cfg.PolkitMaxCalls)
+		g.Authorizer = polkitAuthorizer{auth: auth, budget: budget}
 	case slices.Contains(cfg.AccessDrivers, acl.AccessDriverPolkit):
 		return nil, fmt.Errorf("access driver polkit: %w", err)
 	default:
@@ -63,11 +75,14 @@ func build(ctx context.Context, cfg config.Config, opts Options) (*Generation, e
 		return nil, err
 	}
 	g.Engine, err = access.New(access.Options{Drivers: drivers, Cache: cache, Auditor: auditor,
-		DriverTimeout: cfg.PolkitTimeout + time.Second, Logger: log})
+		DriverTimeout: cfg.PolkitTimeout + time.Second, Budget: budget, Logger: log})
 	if err != nil {
 		g.Close()
 		return nil, err
 	}
+	g.Rate = limit.NewRate(float64(cfg.RateLimit), cfg.RateLimitBurst, nil)
+	g.stopSummary, g.summarised = make(chan struct{}), make(chan struct{})
+	go g.summarise(g.stopSummary, g.summarised, log)
 	if cfg.AccessControlDisabled() {
 		log.Warn("ACCESS CONTROL IS OFF: access_drivers is [\"none\"], so every request is allowed")
 	}
@@ -91,6 +106,14 @@ func makeDrivers(cfg config.Config, auth *polkit.Authority) ([]access.Driver, er
 
 // Close releases what g holds; calls still using its engine fail closed.
 func (g *Generation) Close() {
+	g.closeOnce.Do(g.close)
+}
+
+func (g *Generation) close() {
+	if g.stopSummary != nil {
+		close(g.stopSummary) // the last summary is audited before the auditor closes
+		<-g.summarised
+	}
 	if g.Engine != nil {
 		g.Engine.Close()
 	}

@@ -78,6 +78,7 @@ func (rt *Runtime) Reload(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	old := rt.cur.Swap(g)
+	old.Engine.Retire() // calls still on it decide afresh, never from its cache
 	time.AfterFunc(old.retireAfter(), old.Close)
 	return nil
 }

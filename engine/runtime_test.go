@@ -184,3 +184,39 @@ func TestConcurrentReload(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestReloadRetiresTheOldCache: a request still on the replaced
+// generation (a CheckMany straddling the reload) must not be answered
+// from the cache the reload was meant to drop.
+func TestReloadRetiresTheOldCache(t *testing.T) {
+	rt := start(t, conf(config.AuditOff, 10), &auditors{})
+	old := rt.Current()
+	self, err := proc.Lookup(int32(os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perm, _ := acl.ParsePermission(acl.Connect, "getattr")
+	obj, _ := acl.NewObject(acl.Connect, "QEMU", nil)
+	req := access.Request{Subject: self, Object: obj, Permission: perm}
+	for range 2 {
+		if _, err := old.Engine.Check(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	epoch := old.Engine.Epoch()
+	if err := rt.Reload(context.Background(), conf(config.AuditOff, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if n := old.Engine.Stats().Cache.Entries; n != 0 {
+		t.Errorf("the old generation's cache holds %d decisions after the reload", n)
+	}
+	if old.Engine.Epoch() == epoch {
+		t.Error("the old generation's epoch did not move: a connection's privileges would survive the reload")
+	}
+	for range 2 {
+		d, err := old.Engine.Check(context.Background(), req)
+		if err != nil || d.Cached {
+			t.Errorf("decision on the replaced generation: %+v, %v; want decided afresh", d, err)
+		}
+	}
+}

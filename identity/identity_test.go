@@ -101,11 +101,14 @@ func TestPinned(t *testing.T) {
 		{"itself", Pin{PID: 100}, alice, nil},
 		{"itself, pinned", Pin{PID: 100, UID: uid(1000), StartTime: start(5)}, alice, nil},
 		{"itself, wrong start time", Pin{PID: 100, StartTime: start(6)}, proc.Process{}, ErrMismatch},
-		{"another", Pin{PID: 200}, bob, nil},
+		{"another, unpinned", Pin{PID: 200}, proc.Process{}, ErrUnpinned},
+		{"another, only the start time", Pin{PID: 200, StartTime: start(7)}, proc.Process{}, ErrUnpinned},
+		{"another, uid pinned", Pin{PID: 200, UID: uid(1001)}, bob, nil},
 		{"another, pinned", Pin{PID: 200, UID: uid(1001), StartTime: start(7)}, bob, nil},
+		{"another, wrong start time", Pin{PID: 200, UID: uid(1001), StartTime: start(8)}, proc.Process{}, ErrMismatch},
 		{"another, wrong uid", Pin{PID: 200, UID: uid(1000)}, proc.Process{}, ErrMismatch},
 		{"a uid no process has", Pin{PID: 200, UID: uid(-1)}, proc.Process{}, ErrMismatch},
-		{"no such process", Pin{PID: 999}, proc.Process{}, proc.ErrNoProcess},
+		{"no such process", Pin{PID: 999, UID: uid(1000)}, proc.Process{}, proc.ErrNoProcess},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,6 +118,27 @@ func TestPinned(t *testing.T) {
 				t.Errorf("Pinned = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPinnedFromNestedNamespace: a caller in a pid namespace below ours
+// names pids of its own namespace; only naming itself is accepted.
+func TestPinnedFromNestedNamespace(t *testing.T) {
+	r := table()
+	r.NSDepth = 1
+	nested := alice
+	nested.NSDepth = 2
+	one := int64(1001)
+	if _, err := r.Pinned(nested, Pin{PID: 200, UID: &one}); !errors.Is(err, ErrForeignNamespace) {
+		t.Errorf("nested caller naming another pid: err = %v, want ErrForeignNamespace", err)
+	}
+	if got, err := r.Pinned(nested, Pin{PID: nested.PID}); err != nil || got != nested {
+		t.Errorf("nested caller naming itself: %+v, %v", got, err)
+	}
+	same := alice
+	same.NSDepth = 1
+	if _, err := r.Pinned(same, Pin{PID: 200, UID: &one}); err != nil {
+		t.Errorf("caller in our namespace: %v", err)
 	}
 }
 

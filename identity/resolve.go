@@ -5,6 +5,8 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"os"
+	"sync"
 
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
@@ -13,11 +15,44 @@ import (
 // pins describe: another uid, or another start time (its pid was reused).
 var ErrMismatch = errors.New("process does not match")
 
+// ErrUnpinned means a caller named a process other than itself without
+// the uid it must have. Without that pin the process could have become
+// another user (a setuid-root program it executed) since the caller got
+// its credentials, and the question would be about that user.
+var ErrUnpinned = errors.New("a process other than the caller must be pinned by uid")
+
+// ErrForeignNamespace means a caller in another pid namespace than ours
+// (a container, unshare --pid) named a process by pid: its pids name
+// other processes here, so the name is refused rather than misread.
+var ErrForeignNamespace = errors.New("pid named from another pid namespace")
+
 // Resolver reads the processes that credentials and pins name. The zero
 // value reads the host's /proc. It is safe for concurrent use.
 type Resolver struct {
 	// Lookup reads a process; nil means proc.Lookup.
 	Lookup func(pid int32) (proc.Process, error)
+	// NSDepth is the proc.Process.NSDepth of the resolving process
+	// itself; 0 means read it from /proc once. A caller deeper than
+	// that is in a pid namespace nested below ours.
+	NSDepth int
+}
+
+// ownNSDepth is this process's depth, read once. If it cannot be read
+// it is 0, and every caller whose depth is known counts as foreign:
+// naming other processes then fails closed.
+var ownNSDepth = sync.OnceValue(func() int {
+	p, err := proc.Lookup(int32(os.Getpid()))
+	if err != nil {
+		return 0
+	}
+	return p.NSDepth
+})
+
+func (r Resolver) nsDepth() int {
+	if r.NSDepth != 0 {
+		return r.NSDepth
+	}
+	return ownNSDepth()
 }
 
 func (r Resolver) lookup(pid int32) (proc.Process, error) {
@@ -46,29 +81,52 @@ func (r Resolver) Caller(c Cred) (proc.Process, error) {
 	return p, nil
 }
 
-// Pin names a process as a caller may: by pid and, optionally, the uid
-// and start time (field 22 of /proc/PID/stat) it must have, which pins it
-// against the pid being reused.
+// Pin names a process as a caller may: by pid, the uid it must have and,
+// optionally, its start time (field 22 of /proc/PID/stat). The uid is
+// the one the caller got from the process's own socket credentials
+// (SO_PEERCRED): it is what the question is about. The start time pins
+// the process against its pid being reused.
 type Pin struct {
 	PID       int32
-	UID       *int64 // a value no uid has matches no process
+	UID       *int64 // required for any process but the caller; a value no uid has matches no process
 	StartTime *uint64
 }
 
-// Pinned returns the process pin names: self when pin names self's pid,
-// else the process read from /proc now. It fails with ErrMismatch when
-// the process does not have the pinned uid or start time, and with
-// proc.ErrNoProcess (or another read error) when it cannot be read.
+// Pinned returns the process pin names: self when pin names self's pid
+// (the uid and start time are then optional), else the process read from
+// /proc now, which must have the pinned uid, and the pinned start time
+// when one is given.
+//
+// The process returned carries the pinned uid, and that is the uid a
+// decision about it must use (polkit judges the uid it is sent): if the
+// process executes a setuid program after this check, the question stays
+// about the user the caller vouched for, not about root.
+//
+// It fails with ErrForeignNamespace when self is in a pid namespace
+// nested below ours (its pids are not ours), ErrUnpinned when another
+// process is named without a uid, ErrMismatch when the process does not
+// have the pinned uid or start time, and proc.ErrNoProcess (or another
+// read error) when it cannot be read.
 func (r Resolver) Pinned(self proc.Process, pin Pin) (proc.Process, error) {
-	p := self
-	if pin.PID != self.PID {
-		var err error
-		if p, err = r.lookup(pin.PID); err != nil {
-			return proc.Process{}, err
+	if pin.PID == self.PID {
+		if pin.UID != nil && *pin.UID != int64(self.UID) || pin.StartTime != nil && *pin.StartTime != self.StartTime {
+			return proc.Process{}, fmt.Errorf("%w: process %d is not the one pinned", ErrMismatch, pin.PID)
 		}
+		return self, nil
 	}
-	if pin.UID != nil && *pin.UID != int64(p.UID) || pin.StartTime != nil && *pin.StartTime != p.StartTime {
+	if self.NSDepth > r.nsDepth() {
+		return proc.Process{}, fmt.Errorf("%w: process %d is in a pid namespace below ours and named pid %d", ErrForeignNamespace, self.PID, pin.PID)
+	}
+	if pin.UID == nil {
+		return proc.Process{}, fmt.Errorf("%w: process %d named without a uid", ErrUnpinned, pin.PID)
+	}
+	p, err := r.lookup(pin.PID)
+	if err != nil {
+		return proc.Process{}, err
+	}
+	if *pin.UID != int64(p.UID) || pin.StartTime != nil && *pin.StartTime != p.StartTime {
 		return proc.Process{}, fmt.Errorf("%w: process %d is not the one pinned", ErrMismatch, pin.PID)
 	}
+	p.UID = uint32(*pin.UID)
 	return p, nil
 }

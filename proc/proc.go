@@ -27,6 +27,13 @@ type Process struct {
 	LoginUID  uint32 // audit login uid; Unset if none
 	Session   uint32 // audit session id; Unset if none
 	Exe       string // executable path; "" if it cannot be read
+	// NSDepth is how many pid namespaces the process's pid is visible
+	// in, from the one /proc belongs to down to its own: the number of
+	// values on the NSpid line of /proc/PID/status. 1 means the
+	// process is in /proc's pid namespace; more, in a namespace nested
+	// below it, where its pids name other processes. 0 when the kernel
+	// does not say (before Linux 4.1).
+	NSDepth int
 }
 
 // ErrNoProcess means the process does not exist (or exited while being read).
@@ -78,6 +85,7 @@ func (d *procDir) process() (Process, error) {
 	}
 	return Process{
 		UID:       uid,
+		NSDepth:   nsDepth(status),
 		StartTime: start,
 		LoginUID:  d.readID("loginuid"),
 		Session:   d.readID("sessionid"),
@@ -122,4 +130,14 @@ func effectiveUID(data []byte) (uint32, error) {
 		return uint32(uid), nil
 	}
 	return 0, fmt.Errorf("no Uid line in status file")
+}
+
+// nsDepth counts the values of the NSpid: line of the status file.
+func nsDepth(data []byte) int {
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "NSpid:"); ok {
+			return len(strings.Fields(rest))
+		}
+	}
+	return 0
 }

@@ -15,7 +15,7 @@ func TestLookupSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.UID != uint32(os.Geteuid()) || p.StartTime == 0 {
+	if p.UID != uint32(os.Geteuid()) || p.StartTime == 0 || p.NSDepth < 1 {
 		t.Errorf("Lookup(self) = %+v", p)
 	}
 	exe, _ := os.Executable()
@@ -81,6 +81,21 @@ func TestParsing(t *testing.T) {
 				t.Errorf("Lookup = %+v", p)
 			}
 		})
+	}
+}
+
+func TestNSDepth(t *testing.T) {
+	for _, tt := range []struct {
+		status string
+		want   int
+	}{
+		{status, 0},
+		{status + "NSpid:\t42\n", 1},
+		{status + "NSpid:\t4242\t2\n", 2},
+	} {
+		if got := nsDepth([]byte(tt.status)); got != tt.want {
+			t.Errorf("nsDepth(%q) = %d, want %d", tt.status, got, tt.want)
+		}
 	}
 }
 

@@ -27,6 +27,15 @@ func unavailable(driver string) *varlink.Error {
 
 func auditFailed() *varlink.Error { return &varlink.Error{Name: accessapi.ErrAuditFailed} }
 
+func rateLimited(perSecond float64) *varlink.Error {
+	return &varlink.Error{Name: accessapi.ErrRateLimited, Parameters: map[string]int64{"perSecond": int64(perSecond)}}
+}
+
+// TooManyConnections is the error a connection over a limit is closed with.
+func TooManyConnections(perUser int) *varlink.Error {
+	return &varlink.Error{Name: accessapi.ErrTooManyConnections, Parameters: map[string]int{"perUser": perUser}}
+}
+
 func notPrivileged(action string) *varlink.Error {
 	return &varlink.Error{Name: accessapi.ErrNotPrivileged, Parameters: map[string]string{"action": action}}
 }

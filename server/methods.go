@@ -34,11 +34,16 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 		return nil, err
 	}
 	g := s.rt.Current()
-	subj, err := s.subject(ctx, g, self, in.Subject)
+	if err := s.admit(ctx, g, self, 1); err != nil {
+		return nil, err
+	}
+	subj, origin, err := s.subject(ctx, g, self, in.Subject)
 	if err != nil {
 		return nil, err
 	}
-	d, err := g.Engine.Check(ctx, access.Request{Subject: subj, Object: obj, Permission: perm})
+	objs := []acl.Object{obj}
+	s.objects(ctx, g, self, origin, objs)
+	d, err := g.Engine.Check(ctx, access.Request{Subject: subj, Object: objs[0], Permission: perm, Origin: origin})
 	if err != nil {
 		return nil, requestError(err)
 	}
@@ -61,6 +66,9 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	if len(in.Objects) == 0 {
 		return accessapi.CheckManyReply{Results: []accessapi.Result{}}, nil
 	}
+	if err := s.admit(ctx, g, self, len(in.Objects)); err != nil {
+		return nil, err
+	}
 	objs := make([]acl.Object, len(in.Objects))
 	for i, o := range in.Objects {
 		if objs[i], err = parseObject(o); err != nil {
@@ -71,11 +79,12 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	subj, err := s.subject(ctx, g, self, in.Subject)
+	subj, origin, err := s.subject(ctx, g, self, in.Subject)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := g.Engine.CheckMany(ctx, subj, perm, objs, access.Origin{})
+	s.objects(ctx, g, self, origin, objs)
+	ds, err := g.Engine.CheckMany(ctx, subj, perm, objs, origin)
 	if err != nil {
 		return nil, requestError(err)
 	}

@@ -93,7 +93,7 @@ func newServerTTL(t *testing.T, drv access.Driver, auth engine.Authorizer, privi
 // as JSON, or the varlink error's name.
 func call(t *testing.T, s *Server, p proc.Process, method, params string) (string, string) {
 	t.Helper()
-	ctx := context.WithValue(context.Background(), callerKey{}, &connCaller{proc: p, granted: map[string]time.Time{}})
+	ctx := context.WithValue(context.Background(), callerKey{}, newConnCaller(p))
 	out, err := s.Interface().Methods[method](ctx, &varlink.Call{Method: accessapi.Interface + "." + method, Parameters: json.RawMessage(params)})
 	if err != nil {
 		e, ok := varlink.AsError(err)
@@ -131,11 +131,12 @@ func TestCheck(t *testing.T) {
 		{"itself by pid", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":true`, ""},
 		{"itself, wrong start time", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"startTime":6}}`, "", accessapi.ErrNoSuchProcess},
 		{"unprivileged about another", alice, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":200}}`, "", accessapi.ErrNotPrivileged},
-		{"root about another", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":true`, ""},
-		{"root about another, denied", root, `{"object":` + bobVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":false`, ""},
-		{"polkit-privileged about another", bob, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, `"allowed":true`, ""},
+		{"root about another", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":true`, ""},
+		{"root about another, denied", root, `{"object":` + bobVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":false`, ""},
+		{"root about another, unpinned", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`, "", accessapi.ErrInvalidRequest},
+		{"polkit-privileged about another", bob, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`, `"allowed":true`, ""},
 		{"uid mismatch", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1001}}`, "", accessapi.ErrNoSuchProcess},
-		{"no such process", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":999}}`, "", accessapi.ErrNoSuchProcess},
+		{"no such process", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":999,"uid":1000}}`, "", accessapi.ErrNoSuchProcess},
 		{"invalid pid", root, `{"object":` + aliceVM + `,"permission":"start","subject":{"pid":-1}}`, "", accessapi.ErrInvalidRequest},
 		{"wrong type", alice, `{"object":` + aliceVM + `,"permission":7}`, "", varlink.ErrInvalidParameter},
 	}
@@ -214,10 +215,10 @@ func TestPrivilegeReusedOnConnection(t *testing.T) {
 	}{{0, 3}, {time.Minute, 1}} {
 		auth := &counting{}
 		s := newServerTTL(t, byName{}, auth, tt.ttl)
-		conn := &connCaller{proc: bob, granted: map[string]time.Time{}}
+		conn := newConnCaller(bob)
 		ctx := context.WithValue(context.Background(), callerKey{}, conn)
 		for range 3 {
-			_, err := s.check(ctx, &varlink.Call{Parameters: json.RawMessage(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100}}`)})
+			_, err := s.check(ctx, &varlink.Call{Parameters: json.RawMessage(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)})
 			if err != nil {
 				t.Fatal(err)
 			}

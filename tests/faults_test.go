@@ -64,7 +64,7 @@ func ask(c *client.Client, p testsys.Proc, name string) (accessapi.Result, error
 	defer cancel()
 	return c.Check(ctx, accessapi.CheckParams{
 		Object:     accessapi.Object{Type: "domain", Driver: "QEMU", Attributes: map[string]string{"domain_name": name, "domain_uuid": uuidFor(name)}},
-		Permission: "start", Subject: &accessapi.Subject{PID: int64(p.PID)},
+		Permission: "start", Subject: p.Subject(),
 	})
 }
 

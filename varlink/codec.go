@@ -22,6 +22,9 @@ var ErrTooLarge = errors.New("message too large")
 type Reader struct {
 	r   *bufio.Reader
 	max int
+	// onLarge, when set, is called once a message grows past
+	// LargeMessage; its error fails the read.
+	onLarge func() error
 }
 
 // NewReader returns a Reader of messages of at most max bytes (not
@@ -44,6 +47,11 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 			return nil, fmt.Errorf("%w: more than %d bytes without a NUL terminator", ErrTooLarge, r.max)
 		}
 		msg = append(msg, chunk...)
+		if r.onLarge != nil && len(msg) > LargeMessage {
+			if err := r.onLarge(); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case err == nil:
 			return msg[:len(msg)-1], nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/identity"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 )
 
 // MethodFunc handles one call. It returns the reply's parameters (marshalled
@@ -45,8 +46,18 @@ type Options struct {
 	MaxConns int
 	// ConnContext, when set, is called once per connection with its peer;
 	// the context it returns is passed to every handler for that
-	// connection. An error closes the connection unanswered (and is logged).
+	// connection (CloseAfter in it bounds the connection's life). An
+	// error closes the connection: an *Error is first sent as the reply
+	// to whatever the client asks, other errors leave it unanswered.
 	ConnContext func(ctx context.Context, p identity.Cred) (context.Context, error)
+	// ConnDone, when set, is called with the context ConnContext returned
+	// when that connection ends.
+	ConnDone func(ctx context.Context)
+	// MaxLarge bounds the messages over LargeMessage bytes being read or
+	// handled at once (default 4): each costs several times its size in
+	// memory while it is decoded and decided. Others wait, their senders
+	// blocked by the socket, up to Timeout.
+	MaxLarge int
 	// ProtocolError builds the error replied to a message that is not a
 	// valid call (oversized, not JSON, no method); reason says why. The
 	// connection is closed after it. Nil uses InvalidParameter.
@@ -63,7 +74,9 @@ type Server struct {
 	opts   Options
 	ifaces map[string]Interface
 	sem    chan struct{}
+	large  chan struct{}
 	done   chan struct{}
+	warn   *ratelimit.Limiter
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -85,6 +98,9 @@ func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 256
 	}
+	if opts.MaxLarge <= 0 {
+		opts.MaxLarge = 4
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -97,6 +113,8 @@ func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
 		opts:      opts,
 		ifaces:    map[string]Interface{},
 		sem:       make(chan struct{}, opts.MaxConns),
+		large:     make(chan struct{}, opts.MaxLarge),
+		warn:      ratelimit.New(ratelimit.WarnEvery, nil),
 		done:      make(chan struct{}),
 		conns:     map[*conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
@@ -228,6 +246,9 @@ type conn struct {
 
 	mu   sync.Mutex
 	idle bool // waiting for a request, so Shutdown may interrupt it
+
+	closeAfter time.Time // zero: no limit
+	holdsLarge bool      // holds a slot of Server.large
 }
 
 // interruptIfIdle makes a connection waiting for a request stop waiting.
@@ -246,8 +267,16 @@ func (c *conn) await(s *Server) bool {
 	if s.closing.Load() {
 		return false
 	}
+	now := time.Now()
+	if !c.closeAfter.IsZero() && !now.Before(c.closeAfter) {
+		return false
+	}
 	c.idle = true
-	c.nc.SetReadDeadline(time.Now().Add(s.opts.Timeout))
+	deadline := now.Add(s.opts.Timeout)
+	if !c.closeAfter.IsZero() && c.closeAfter.Before(deadline) {
+		deadline = c.closeAfter
+	}
+	c.nc.SetReadDeadline(deadline)
 	return true
 }
 
@@ -262,13 +291,19 @@ func (s *Server) serveConn(nc net.Conn) {
 	defer func() { <-s.sem }()
 	defer nc.Close()
 	c := &conn{nc: nc, r: NewReader(nc, s.opts.MaxMessageSize)}
+	c.r.onLarge = func() error { return s.acquireLarge(c) }
+	defer s.releaseLarge(c)
 	s.addConn(c)
 	defer s.removeConn(c)
 	ctx, err := s.connContext(c)
 	if err != nil {
-		s.opts.Logger.Warn("refusing connection", "err", err)
+		s.refuse(c, err)
 		return
 	}
+	if s.opts.ConnDone != nil {
+		defer s.opts.ConnDone(ctx)
+	}
+	c.closeAfter, _ = ctx.Value(closeAfterKey{}).(time.Time)
 	for c.await(s) {
 		msg, err := c.r.ReadMessage()
 		c.busy()
@@ -276,9 +311,79 @@ func (s *Server) serveConn(nc net.Conn) {
 			s.readFailed(c, err)
 			return
 		}
-		if !s.handle(ctx, c, msg) {
+		ok := s.handle(ctx, c, msg)
+		s.releaseLarge(c)
+		if !ok {
 			return
 		}
+	}
+}
+
+// LargeMessage is the size above which a message counts against
+// Options.MaxLarge.
+const LargeMessage = 64 << 10
+
+// acquireLarge waits, up to the timeout, for a slot for a large message.
+func (s *Server) acquireLarge(c *conn) error {
+	if c.holdsLarge {
+		return nil
+	}
+	t := time.NewTimer(s.opts.Timeout)
+	defer t.Stop()
+	select {
+	case s.large <- struct{}{}:
+		c.holdsLarge = true
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: no room for another large request within %v", os.ErrDeadlineExceeded, s.opts.Timeout)
+	case <-s.done:
+		return ErrServerClosed
+	}
+}
+
+func (s *Server) releaseLarge(c *conn) {
+	if c.holdsLarge {
+		c.holdsLarge = false
+		<-s.large
+	}
+}
+
+// refuseWait bounds the wait for a refused client's first call.
+const refuseWait = time.Second
+
+type closeAfterKey struct{}
+
+// CloseAfter returns ctx telling the server, when ConnContext returns
+// it, to close the connection once t has passed: after the call being
+// handled then, or at once if it is waiting for one. Calls coming faster
+// than Options.Timeout do not keep such a connection open.
+func CloseAfter(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, closeAfterKey{}, t)
+}
+
+// refuse answers a connection ConnContext refused, if the error is an
+// *Error, and logs why (at most one warning per kind every 10 s).
+func (s *Server) refuse(c *conn, err error) {
+	var verr *Error
+	if errors.As(err, &verr) {
+		// Wait a moment for the client's first call, so that its write
+		// does not fail on a closed connection: it then reads verr as
+		// the reply.
+		c.nc.SetReadDeadline(time.Now().Add(min(s.opts.Timeout, refuseWait)))
+		c.r.ReadMessage()
+		s.send(c, reply{}, verr)
+		s.warnf("refusing connection", verr.Name, "err", err)
+		return
+	}
+	s.warnf("refusing connection", "other", "err", err)
+}
+
+// warnf logs a warning about a client, at most once per kind every 10 s,
+// saying how many were held back: a client can cause them at will, and
+// they must not drown the daemon's other warnings in the journal.
+func (s *Server) warnf(msg, kind string, args ...any) {
+	if ok, held := s.warn.Allow(msg + "/" + kind); ok {
+		s.opts.Logger.Warn(msg, append(args, "suppressed", held)...)
 	}
 }
 
@@ -304,7 +409,7 @@ func (s *Server) readFailed(c *conn, err error) {
 	log := s.opts.Logger.With("pid", c.peer.PID, "uid", c.peer.UID)
 	switch {
 	case errors.Is(err, ErrTooLarge):
-		log.Warn("closing connection: request too large", "limit", s.opts.MaxMessageSize)
+		s.warnf("closing connection: request too large", "too-large", "pid", c.peer.PID, "uid", c.peer.UID, "limit", s.opts.MaxMessageSize)
 		s.send(c, reply{}, s.opts.ProtocolError(err.Error()))
 	case errors.Is(err, io.EOF):
 	case errors.Is(err, os.ErrDeadlineExceeded) && !s.closing.Load():
@@ -321,11 +426,13 @@ func (s *Server) handle(ctx context.Context, c *conn, msg []byte) bool {
 		err = errors.New("protocol upgrades are not supported")
 	}
 	if err != nil {
-		s.opts.Logger.Warn("closing connection: malformed request", "pid", c.peer.PID, "uid", c.peer.UID, "err", err)
+		s.warnf("closing connection: malformed request", "malformed", "pid", c.peer.PID, "uid", c.peer.UID, "err", err)
 		s.send(c, reply{}, s.opts.ProtocolError(err.Error()))
 		return false
 	}
-	out, err := s.dispatch(ctx, &call)
+	callCtx, stopWatch := watchHangup(ctx, c.nc)
+	out, err := s.dispatch(callCtx, &call)
+	stopWatch()
 	var verr *Error
 	if err != nil && !errors.As(err, &verr) {
 		s.opts.Logger.Error("handler failed", "method", call.Method, "pid", c.peer.PID, "err", err)

@@ -80,17 +80,22 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: virt-acl-helper check <object> <permission> [--name N] [--uuid U] [--driver D] [--attr K=V]... [--pid P]\n\n"+
+		fmt.Fprint(stderr, "usage: virt-acl-helper check <object> <permission> [--name N] [--uuid U] [--driver D] [--attr K=V]... [--pid P --uid U [--start-time T]]\n\n"+
 			"Ask the daemon whether a process (by default this one; --pid needs root or polkit's\n"+
 			"io.github.virt-acl-helper.check-other) may use a libvirt permission on an object,\n"+
-			"e.g. check domain start --name vm1 --uuid 6695eb01-f6a4-8304-79aa-97f2502e193f.\n\n"+
+			"e.g. check domain start --name vm1 --uuid 6695eb01-f6a4-8304-79aa-97f2502e193f.\n"+
+			"Another process must be named with the uid its socket credentials (SO_PEERCRED)\n"+
+			"gave you, --uid, and best also its start time, --start-time (field 22 of\n"+
+			"/proc/PID/stat): a process that has become another user is then refused.\n\n"+
 			"Exit status: 0 allowed, 1 denied by policy, 2 error (no decision: bad request,\n"+
 			"daemon or polkit unreachable, not privileged); only 0 means allowed.\n\n")
 		fs.PrintDefaults()
 	}
 	cf := addClientFlags(fs)
 	of := addObjectFlags(fs)
-	pid := fs.Int64("pid", 0, "ask about this process instead")
+	pid := fs.Int64("pid", 0, "ask about this process instead (with --uid)")
+	uid := fs.Int64("uid", -1, "the uid the --pid process must have: the one its socket credentials gave you")
+	startTime := fs.Uint64("start-time", 0, "the start time the --pid process must have (field 22 of /proc/PID/stat)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitError
@@ -105,9 +110,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	params := accessapi.CheckParams{Object: obj, Permission: pos[1]}
-	if *pid != 0 {
-		params.Subject = &accessapi.Subject{PID: *pid}
+	subject, err := subjectFlags(fs, *pid, *uid, *startTime)
+	if err != nil {
+		fmt.Fprintf(stderr, "check: %v\n", err)
+		return exitError
 	}
+	params.Subject = subject
 	c, ctx, done, err := cf.dial()
 	if err != nil {
 		fmt.Fprintf(stderr, "check: %v\n", err)
@@ -129,6 +137,27 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "allowed (by %s%s)\n", r.Driver, cached)
 	return exitAllowed
+}
+
+// subjectFlags turns --pid, --uid and --start-time into the subject; nil
+// without --pid (the caller itself).
+func subjectFlags(fs *flag.FlagSet, pid, uid int64, startTime uint64) (*accessapi.Subject, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["pid"] {
+		if set["uid"] || set["start-time"] {
+			return nil, errors.New("--uid and --start-time pin the process --pid names; give --pid too")
+		}
+		return nil, nil
+	}
+	if !set["uid"] {
+		return nil, errors.New("--pid needs --uid: the uid the process's socket credentials gave you")
+	}
+	s := &accessapi.Subject{PID: pid, UID: &uid}
+	if set["start-time"] {
+		s.StartTime = &startTime
+	}
+	return s, nil
 }
 
 // objectFlags are the flags that name an object.
@@ -208,6 +237,10 @@ func explain(err error) string {
 		return fmt.Sprintf("no decision: access driver %v is unavailable (is polkitd running?); treated as denied", p["driver"])
 	case accessapi.ErrAuditFailed:
 		return "no decision: the audit record was refused and auditing is required; treated as denied"
+	case accessapi.ErrRateLimited:
+		return fmt.Sprintf("no decision: this user asked for more than %v decisions a second (rate_limit); treated as denied, retry later", p["perSecond"])
+	case accessapi.ErrTooManyConnections:
+		return fmt.Sprintf("no decision: this user holds too many connections to the daemon (at most %v); treated as denied", p["perUser"])
 	case accessapi.ErrNotPrivileged:
 		return fmt.Sprintf("not privileged: this needs root, or a polkit rule granting %v", p["action"])
 	}

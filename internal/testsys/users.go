@@ -3,20 +3,23 @@
 package testsys
 
 import (
-	"github.com/virt-acl-helper/virt-acl-helper/proc"
-
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 // maxUserName is the longest user name useradd accepts on Debian.
@@ -153,13 +156,22 @@ type Proc struct {
 // group and no supplementary groups. It is killed and reaped at cleanup.
 func (u User) Start(t testing.TB) Proc {
 	t.Helper()
+	return u.StartCommand(t, nil, NeedCommand(t, "sleep"), "3600")
+}
+
+// StartCommand runs path with args as the user, like Start, reading its
+// standard input from stdin (nil: none). It is killed and reaped at
+// cleanup.
+func (u User) StartCommand(t testing.TB, stdin io.Reader, path string, args ...string) Proc {
+	t.Helper()
 	NeedRoot(t)
-	cmd := exec.Command(NeedCommand(t, "sleep"), "3600")
+	cmd := exec.Command(path, args...)
 	cmd.Dir = "/"
+	cmd.Stdin = stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}},
 	}
-	p, err := startProcess("sleep as "+u.Name, cmd)
+	p, err := startProcess(filepath.Base(path)+" as "+u.Name, cmd)
 	if err != nil {
 		t.Fatalf("testsys: %v", err)
 	}
@@ -173,6 +185,13 @@ func (u User) Start(t testing.TB) Proc {
 		t.Fatalf("testsys: process of %s: %v", u.Name, err)
 	}
 	return Proc{PID: info.PID, UID: u.UID, StartTime: info.StartTime, p: p}
+}
+
+// Subject names the process as a proxy names its client: by pid, pinned
+// by the uid its socket credentials would give and by its start time.
+func (pr Proc) Subject() *accessapi.Subject {
+	uid, start := int64(pr.UID), pr.StartTime
+	return &accessapi.Subject{PID: int64(pr.PID), UID: &uid, StartTime: &start}
 }
 
 // Kill ends the process early (SIGKILL) and reaps it, so its pid no longer
