@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -20,12 +19,10 @@ import (
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
-	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/guard"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
-	"github.com/virt-acl-helper/virt-acl-helper/polkit"
 )
 
 // guardRule is the seed's policy ("users can start, stop and open the
@@ -82,57 +79,11 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	w.lv.Define(t, w.vmA, fmt.Sprintf(guardVM, w.vmA, w.uuidA))
 	w.lv.Define(t, w.vmB, fmt.Sprintf(guardVM, w.vmB, w.uuidB))
 
-	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { auth.Close() })
-	e, err := access.New(access.Options{Drivers: []access.Driver{access.NewPolkit(auth)}, Auditor: w.audit,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rt := engine.New(&engine.Generation{Engine: e}, engine.Options{})
-
-	dir, err := os.MkdirTemp("", "vah-guard-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	rt := newGuardRuntime(t, bus, w.audit)
+	dir := guardDir(t)
 	w.sock = filepath.Join(dir, "guard.sock")
-	w.uri = "qemu:///system?socket=" + w.sock
-	ro := filepath.Join(dir, "guard-ro.sock")
-	w.roURI = "qemu:///system?socket=" + ro
-	for _, s := range []struct {
-		path string
-		ro   bool
-	}{{w.sock, false}, {ro, true}} {
-		srv, err := guard.New(guard.Options{Runtime: rt, Upstream: w.lv.Socket, ReadOnly: s.ro,
-			Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := net.Listen("unix", s.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(s.path, 0o666); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(l) }()
-		t.Cleanup(func() {
-			l.Close()
-			srv.Close()
-			if err := <-done; err != nil {
-				t.Errorf("guard: %v", err)
-			}
-		})
-	}
+	w.uri = serveGuard(t, w.sock, guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+	w.roURI = serveGuard(t, filepath.Join(dir, "guard-ro.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket, ReadOnly: true})
 	return w
 }
 
