@@ -62,10 +62,8 @@ func (o *objects) identifyArgs(ctx context.Context, perm acl.Permission, args pr
 		// name an object the call's XML defines, not one of its arguments.
 		return acl.Object{}, fmt.Errorf("%w: %s is checked on the object the call's XML defines", errUnsupported, perm)
 	}
-	if t == acl.Domain {
-		if xml, ok := domainXMLArg(args); ok {
-			return o.domainFromXML(xml)
-		}
+	if doc, ok := definedXML(t, args); ok {
+		return o.fromXML(t, doc)
 	}
 	if t == acl.NodeDevice {
 		if name, ok := nodeDeviceNameArg(args); ok {
@@ -213,7 +211,9 @@ var secretUsageKeys = map[int32]string{
 
 func (o *objects) secret(v proto.RemoteNonnullSecret) (acl.Object, error) {
 	attrs := map[string]string{"secret_uuid": uuidString(v.UUID)}
-	if v.UsageType != 0 { // VIR_SECRET_USAGE_TYPE_NONE
+	// libvirt passes no usage detail for VIR_SECRET_USAGE_TYPE_NONE (0)
+	// and, by its switch's default, VIR_SECRET_USAGE_TYPE_VTPM (5).
+	if v.UsageType != 0 && v.UsageType != 5 {
 		key, ok := secretUsageKeys[v.UsageType]
 		if !ok {
 			return acl.Object{}, fmt.Errorf("%w: secret usage type %d", errUnsupported, v.UsageType)

@@ -253,6 +253,11 @@ func TestGuardDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("%d cases: %d allowed, %d denied by libvirtd; %d mismatches", len(keys), allowed, deniedN, mismatches)
+	netDefine := "net-define " + w.file("net.xml")
+	if !strings.Contains(ourOut["admin: "+netDefine], "defined from") || !ours["A: "+netDefine] {
+		t.Errorf("through the guard, %s: admin got %q, user A %q; want defined, access denied",
+			netDefine, ourOut["admin: "+netDefine], ourOut["A: "+netDefine])
+	}
 	if allowed == 0 || deniedN == 0 {
 		t.Errorf("the cases must include both allows (%d) and denies (%d)", allowed, deniedN)
 	}
