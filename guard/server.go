@@ -14,7 +14,9 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/identity"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 )
 
 // DefaultUpstream is libvirtd's read-write socket.
@@ -40,10 +42,19 @@ type Options struct {
 	// MaxPending bounds the calls of one client being decided at a time
 	// (default 64); past it the guard stops reading that client.
 	MaxPending int
+	// Slots limits the connections of users other than root (per uid,
+	// max_clients_per_user, and all together, max_clients less
+	// max_clients_reserved); nil: no limit. Servers on several sockets
+	// may share one.
+	Slots *limit.Conns
 	// OpenTimeout bounds the guard's own work when a client opens its
 	// connection (default 30 s).
 	OpenTimeout time.Duration
 	Logger      *slog.Logger
+
+	// unlimited reports whether a uid is exempt from the limits (nil:
+	// root only). Tests, which may run as root, set it.
+	unlimited func(uid uint32) bool
 }
 
 // Server serves clients on listeners. It is safe for concurrent use.
@@ -75,6 +86,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.unlimited == nil {
+		opts.unlimited = func(uid uint32) bool { return uid == 0 }
 	}
 	table, err := proto.NewTable()
 	if err != nil {
@@ -125,6 +139,15 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		c.Close()
 		return
 	}
+	unlimited := s.opts.unlimited(cred.UID)
+	if !unlimited && s.opts.Slots != nil {
+		if !s.opts.Slots.Acquire(cred.UID) {
+			s.warn("too many connections; client refused", "pid", cred.PID, "uid", cred.UID)
+			s.turnAway(c)
+			return
+		}
+		defer s.opts.Slots.Release(cred.UID)
+	}
 	var d net.Dialer
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.OpenTimeout)
 	up, err := d.DialContext(ctx, "unix", s.opts.Upstream)
@@ -135,6 +158,7 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		return
 	}
 	ss := newSession(s, newWire(c), newWire(up.(*net.UnixConn)), cred, subject)
+	ss.unlimited = unlimited
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -143,11 +167,35 @@ func (s *Server) serveConn(c *net.UnixConn) {
 	}
 	s.sessions[ss] = struct{}{}
 	s.mu.Unlock()
+	// client_max_lifetime, as the generation current at connect says.
+	if life := s.opts.Runtime.Current().Config.ClientMaxLifetime; life > 0 && !unlimited {
+		t := time.AfterFunc(life, ss.shutdown)
+		defer t.Stop()
+	}
 	ss.run()
 	s.mu.Lock()
 	delete(s.sessions, ss)
 	s.mu.Unlock()
 }
+
+// turnAway answers the first call of a client over the connection
+// limits with an error saying so, and closes its connection. A client
+// that sends nothing in time is just closed.
+func (s *Server) turnAway(c *net.UnixConn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(turnAwayTimeout))
+	m, err := frame.Read(c)
+	if err != nil || (m.Header.Type != frame.Call && m.Header.Type != frame.CallWithFDs) {
+		return
+	}
+	r, err := frame.ErrorReply(m.Header, tooManyConnections(s.opts.Slots.PerUser()))
+	if err == nil {
+		frame.Write(c, r)
+	}
+}
+
+// turnAwayTimeout bounds how long a client over the limits is kept.
+const turnAwayTimeout = 2 * time.Second
 
 // Close disconnects every client and waits for their sessions to end.
 // It does not close the listeners.

@@ -49,6 +49,8 @@ type session struct {
 	cred    identity.Cred
 	subject proc.Process
 	log     *slog.Logger
+	// unlimited exempts the client from rate_limit (root).
+	unlimited bool
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -241,7 +243,14 @@ func (s *session) call(m *frame.Message, fds []int) error {
 func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedure, args proto.Message) {
 	h := m.Header
 	c := s.checker()
-	if eb := c.checkCall(s.ctx, p, args); eb != nil {
+	var eb *frame.ErrorBody
+	if !uncheckedCalls[keyOf(p)] { // CONNECT_CLOSE is never refused
+		eb = c.admit()
+	}
+	if eb == nil {
+		eb = c.checkCall(s.ctx, p, args)
+	}
+	if eb != nil {
 		closeFDs(fds)
 		s.dropPending(h.Serial)
 		s.replyError(h, eb)
@@ -340,7 +349,8 @@ func (s *session) checker() *checker {
 	if lc == nil {
 		up = noLookups{}
 	}
-	return &checker{engine: s.srv.opts.Runtime.Current().Engine, subject: s.subject,
+	g := s.srv.opts.Runtime.Current()
+	return &checker{gen: g, engine: g.Engine, subject: s.subject, unlimited: s.unlimited,
 		objects: newObjects(up, driver), allowQEMU: s.srv.opts.AllowQEMUCommands,
 		log: s.log, limit: s.srv.limit}
 }
