@@ -26,13 +26,14 @@ import (
 )
 
 // guardRule is the seed's policy ("users can start, stop and open the
-// console of their own VMs, nothing more") for one user and one VM, by
+// console of their own VMs, nothing more"; the console serial or
+// graphical) for one user and one VM, by
 // the details libvirt (and the guard) pass: the VM's UUID and name.
 const guardRule = `polkit.addRule(function(action, subject) {
     if (subject.user != %q) {
         return polkit.Result.NOT_HANDLED;
     }
-    var ops = ["getattr", "read", "start", "stop", "open-device"];
+    var ops = ["getattr", "read", "start", "stop", "open-device", "open-graphics"];
     var prefix = "org.libvirt.api.domain.";
     if (action.id.indexOf(prefix) == 0 &&
         ops.indexOf(action.id.substring(prefix.length)) >= 0 &&
@@ -43,12 +44,13 @@ const guardRule = `polkit.addRule(function(action, subject) {
     return polkit.Result.NOT_HANDLED;
 });`
 
-// guardVM is a TCG guest with a serial console and no disk: it starts in
-// half a second and runs until destroyed.
+// guardVM is a TCG guest with a serial console, a VNC display and no
+// disk: it starts in half a second and runs until destroyed.
 const guardVM = `<domain type='qemu'>
   <name>%s</name><uuid>%s</uuid><memory unit='MiB'>64</memory>
   <os><type arch='x86_64'>hvm</type></os>
-  <devices><serial type='pty'/><console type='pty'/></devices>
+  <devices><serial type='pty'/><console type='pty'/>
+    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/></devices>
 </domain>`
 
 // guardWorld is a real libvirtd (no access control of its own), a real
@@ -303,7 +305,7 @@ func (rc *rawClient) call(num proto.RemoteProcedure, args proto.Message) (*frame
 		if err != nil {
 			return nil, err
 		}
-		if m.Header.Type == frame.Reply && m.Header.Serial == rc.serial {
+		if (m.Header.Type == frame.Reply || m.Header.Type == frame.ReplyWithFDs) && m.Header.Serial == rc.serial {
 			return m, nil
 		}
 	}
