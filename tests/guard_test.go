@@ -56,6 +56,7 @@ const guardVM = `<domain type='qemu'>
 // guardWorld is a real libvirtd (no access control of its own), a real
 // polkitd with the seed's rule for user A on vmA, and the guard in front.
 type guardWorld struct {
+	bus        *testsys.Bus
 	lv         *testsys.Libvirtd
 	a, b       testsys.User
 	vmA, vmB   string
@@ -70,7 +71,7 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	testsys.NeedRoot(t)
 	bus := testsys.StartBus(t)
 	pk := testsys.StartPolkitd(t, bus)
-	w := &guardWorld{a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
+	w := &guardWorld{bus: bus, a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
 	tok := randHex(3)
 	w.vmA, w.vmB = "vah-guard-a-"+tok, "vah-guard-b-"+tok
 	w.uuidA, w.uuidB = randUUID(), randUUID()
@@ -315,6 +316,18 @@ func (rc *rawClient) call(num proto.RemoteProcedure, args proto.Message) (*frame
 // returns its output.
 func runAs(t *testing.T, u testsys.User, test string, env map[string]string) string {
 	t.Helper()
+	cmd := commandAs(t, u, test, env)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
+	}
+	return string(out)
+}
+
+// commandAs returns the command that runs this test binary's test named
+// test as u, with env (a copy of the binary that u may execute).
+func commandAs(t *testing.T, u testsys.User, test string, env map[string]string) *exec.Cmd {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "vah-guard-bin-")
 	if err != nil {
 		t.Fatal(err)
@@ -342,11 +355,7 @@ func runAs(t *testing.T, u testsys.User, test string, env map[string]string) str
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
-	}
-	return string(out)
+	return cmd
 }
 
 // consoleAs runs "virsh console" as u under a pseudo-terminal (script),
