@@ -3,7 +3,6 @@
 package tests
 
 import (
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -45,25 +44,16 @@ func TestGuardGraphicsFD(t *testing.T) {
 // TestGuardGraphicsClient is TestGuardGraphicsFD's client, run as a test
 // user in a process of its own.
 func TestGuardGraphicsClient(t *testing.T) {
-	sock := os.Getenv("VAH_GUARD_GFX_SOCK")
-	if sock == "" {
-		t.Log("the client of TestGuardGraphicsFD; nothing to do on its own")
+	rc := dialChild(t, "VAH_GUARD_GFX_SOCK", "TestGuardGraphicsFD")
+	if rc == nil {
 		return
 	}
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	rc := &rawClient{c: c}
+	defer rc.c.Close()
 	uri := "qemu:///system"
 	if m, err := rc.call(proto.RemoteProcConnectOpen, &proto.RemoteConnectOpenArgs{Name: &uri}); err != nil || m.Header.Status != frame.OK {
 		t.Fatalf("open: %v", err)
 	}
-	var uuid [16]byte
-	b, _ := hex.DecodeString(strings.ReplaceAll(os.Getenv("VAH_GUARD_UUIDA"), "-", ""))
-	copy(uuid[:], b)
-	dom := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMA"), UUID: uuid, ID: -1}
+	dom := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMA"), UUID: envUUID("VAH_GUARD_UUIDA"), ID: -1}
 	m, err := rc.call(proto.RemoteProcDomainOpenGraphicsFD, &proto.RemoteDomainOpenGraphicsFDArgs{Dom: dom})
 	switch {
 	case err != nil:
@@ -74,7 +64,7 @@ func TestGuardGraphicsClient(t *testing.T) {
 	case m.Header.Type != frame.ReplyWithFDs || m.NumFDs != 1:
 		fmt.Printf("graphics fd: reply %s with %d fds\n", m.Header.Type, m.NumFDs)
 	default:
-		fmt.Printf("graphics fd: %s\n", readBanner(c.(*net.UnixConn)))
+		fmt.Printf("graphics fd: %s\n", readBanner(rc.c.(*net.UnixConn)))
 	}
 }
 

@@ -4,7 +4,6 @@ package tests
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -152,10 +151,8 @@ func floodOne(t *testing.T, rc *rawClient) []any {
 	if m, err := rc.call(proto.RemoteProcConnectOpen, &proto.RemoteConnectOpenArgs{Name: &uri}); replyCode(m, err) != 0 {
 		t.Fatalf("open: %v", err)
 	}
-	var uuid [16]byte
-	b, _ := hex.DecodeString(strings.ReplaceAll(os.Getenv("VAH_GUARD_UUIDA"), "-", ""))
-	copy(uuid[:], b)
-	body, err := proto.Marshal(&proto.RemoteDomainGetStateArgs{Dom: proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMA"), UUID: uuid, ID: -1}})
+	body, err := proto.Marshal(&proto.RemoteDomainGetStateArgs{Dom: proto.RemoteNonnullDomain{
+		Name: os.Getenv("VAH_GUARD_VMA"), UUID: envUUID("VAH_GUARD_UUIDA"), ID: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
