@@ -10,7 +10,6 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
-	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
@@ -27,23 +26,12 @@ var errQEMUCommand = errors.New("QEMU monitor and agent commands are not allowed
 // A nil error body means allowed; anything else is the reply to send
 // instead of forwarding (or instead of libvirtd's reply).
 type checker struct {
-	gen       *engine.Generation
 	engine    *access.Engine
 	subject   proc.Process
-	unlimited bool // not subject to rate_limit (root)
 	objects   *objects
 	allowQEMU bool
 	log       *slog.Logger
 	limit     *ratelimit.Limiter
-}
-
-// admit applies rate_limit to one call of the client's: root is not
-// limited, and the guard serves no proxies (no one else is exempt).
-func (c *checker) admit() *frame.ErrorBody {
-	if c.unlimited || c.gen.Admit(c.subject, 1, func() bool { return false }) {
-		return nil
-	}
-	return rateLimited(c.gen.Rate.PerSecond())
 }
 
 // checkCall decides a call before it is forwarded: every @acl rule that

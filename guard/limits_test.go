@@ -53,6 +53,13 @@ func TestRateLimit(t *testing.T) {
 	if code := c.call(proto.RemoteProcConnectClose, &proto.Void{}); code != 0 {
 		t.Errorf("CONNECT_CLOSE over the rate limit: error %d", code)
 	}
+	// The same user's calls before CONNECT_OPEN, forwarded as they are,
+	// count too.
+	early := w.dial(t)
+	feature := &proto.RemoteConnectSupportsFeatureArgs{Feature: 1}
+	if code := early.call(proto.RemoteProcConnectSupportsFeature, feature); code != errBusy {
+		t.Errorf("CONNECT_SUPPORTS_FEATURE before open, over the rate limit: error %d, want %d", code, errBusy)
+	}
 }
 
 // TestConnectionLimit: past max_clients_per_user a client's first call

@@ -14,7 +14,6 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/identity"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
-	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 	"github.com/virt-acl-helper/virt-acl-helper/limit"
 )
@@ -177,25 +176,6 @@ func (s *Server) serveConn(c *net.UnixConn) {
 	delete(s.sessions, ss)
 	s.mu.Unlock()
 }
-
-// turnAway answers the first call of a client over the connection
-// limits with an error saying so, and closes its connection. A client
-// that sends nothing in time is just closed.
-func (s *Server) turnAway(c *net.UnixConn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(turnAwayTimeout))
-	m, err := frame.Read(c)
-	if err != nil || (m.Header.Type != frame.Call && m.Header.Type != frame.CallWithFDs) {
-		return
-	}
-	r, err := frame.ErrorReply(m.Header, tooManyConnections(s.opts.Slots.PerUser()))
-	if err == nil {
-		frame.Write(c, r)
-	}
-}
-
-// turnAwayTimeout bounds how long a client over the limits is kept.
-const turnAwayTimeout = 2 * time.Second
 
 // Close disconnects every client and waits for their sessions to end.
 // It does not close the listeners.

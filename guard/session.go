@@ -208,7 +208,12 @@ func (s *session) call(m *frame.Message, fds []int) error {
 		s.state = opening
 	case st == preOpen && key == remote(proto.RemoteProcConnectSupportsFeature):
 		// Before CONNECT_OPEN libvirtd answers only the features that need
-		// no connection (remoteDispatchConnectSupportsFeature): pass.
+		// no connection (remoteDispatchConnectSupportsFeature): pass,
+		// within rate_limit.
+		if eb := s.admit(); eb != nil {
+			s.mu.Unlock()
+			return s.replyError(h, eb)
+		}
 		s.pending[h.Serial] = &pendingCall{prog: h.Prog, proc: h.Proc, onReply: s.forwardReply}
 		s.mu.Unlock()
 		return s.up.write(m, nil)
@@ -245,7 +250,7 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	c := s.checker()
 	var eb *frame.ErrorBody
 	if !uncheckedCalls[keyOf(p)] { // CONNECT_CLOSE is never refused
-		eb = c.admit()
+		eb = s.admit()
 	}
 	if eb == nil {
 		eb = c.checkCall(s.ctx, p, args)
@@ -349,8 +354,7 @@ func (s *session) checker() *checker {
 	if lc == nil {
 		up = noLookups{}
 	}
-	g := s.srv.opts.Runtime.Current()
-	return &checker{gen: g, engine: g.Engine, subject: s.subject, unlimited: s.unlimited,
+	return &checker{engine: s.srv.opts.Runtime.Current().Engine, subject: s.subject,
 		objects: newObjects(up, driver), allowQEMU: s.srv.opts.AllowQEMUCommands,
 		log: s.log, limit: s.srv.limit}
 }
