@@ -3,6 +3,7 @@
 package guard
 
 import (
+	"io"
 	"net"
 	"time"
 
@@ -25,11 +26,19 @@ func (s *session) admit() *frame.ErrorBody {
 
 // turnAway answers the first call of a client over the connection
 // limits with an error saying so, and closes its connection. A client
-// that sends nothing in time is just closed.
+// that sends nothing small in time, or that comes while
+// maxTurningAway others are being turned away, is just closed: the
+// clients refused must cost little.
 func (s *Server) turnAway(c *net.UnixConn) {
 	defer c.Close()
+	select {
+	case s.turningAway <- struct{}{}:
+		defer func() { <-s.turningAway }()
+	default:
+		return
+	}
 	c.SetDeadline(time.Now().Add(turnAwayTimeout))
-	m, err := frame.Read(c)
+	m, err := frame.Read(io.LimitReader(c, turnAwayMaxFrame))
 	if err != nil || (m.Header.Type != frame.Call && m.Header.Type != frame.CallWithFDs) {
 		return
 	}
@@ -39,5 +48,8 @@ func (s *Server) turnAway(c *net.UnixConn) {
 	}
 }
 
-// turnAwayTimeout bounds how long a client over the limits is kept.
-const turnAwayTimeout = 2 * time.Second
+const (
+	turnAwayTimeout  = time.Second // how long a client over the limits is kept at most
+	turnAwayMaxFrame = 4096        // the largest first call answered (AUTH_LIST is 28 bytes)
+	maxTurningAway   = 64          // clients being turned away at once
+)

@@ -62,6 +62,8 @@ type Server struct {
 	table *proto.Table
 	log   *slog.Logger
 	limit *ratelimit.Limiter
+	// turningAway bounds the clients over the limits answered at once.
+	turningAway chan struct{}
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -94,7 +96,8 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("guard: libvirt protocol table: %w", err)
 	}
 	return &Server{opts: opts, table: table, log: opts.Logger,
-		limit: ratelimit.New(ratelimit.WarnEvery, nil), sessions: map[*session]struct{}{}}, nil
+		limit: ratelimit.New(ratelimit.WarnEvery, nil), turningAway: make(chan struct{}, maxTurningAway),
+		sessions: map[*session]struct{}{}}, nil
 }
 
 // Serve accepts clients on l until l is closed or Close is called.
