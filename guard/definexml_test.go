@@ -114,3 +114,32 @@ func details(obj acl.Object) map[string]string {
 	}
 	return m
 }
+
+// FuzzObjectFromXML: whatever XML a client sends, identifying its object
+// never panics, and either fails as a refusal or yields a valid object of
+// the type asked for.
+func FuzzObjectFromXML(f *testing.F) {
+	for _, s := range []string{
+		"<domain><name>a</name><uuid>a0000000-0000-4000-8000-00000000000a</uuid></domain>",
+		"<network><name>n</name></network>", "<pool type='dir'><name>p</name></pool>",
+		"<secret><usage type='volume'><volume>/v</volume></usage></secret>", "<filter name='f'/>",
+		"<domain><x:name xmlns:x='u'>b</x:name><name>a<b>c</b></name></domain>",
+	} {
+		f.Add(s)
+	}
+	types := []acl.ObjectType{acl.Domain, acl.Network, acl.StoragePool, acl.Secret, acl.NWFilter}
+	f.Fuzz(func(t *testing.T, doc string) {
+		for _, typ := range types {
+			obj, err := newObjects(noLookups{}, "QEMU").fromXML(typ, doc)
+			if err != nil {
+				if !errors.Is(err, errUnsupported) {
+					t.Fatalf("%s: error %v is not a refusal", typ, err)
+				}
+				continue
+			}
+			if !obj.Valid() || obj.Type() != typ {
+				t.Fatalf("%s: object %v", typ, obj)
+			}
+		}
+	})
+}
