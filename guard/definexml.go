@@ -3,6 +3,7 @@
 package guard
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -153,4 +154,29 @@ func parseUUID(s string) ([16]byte, error) {
 	}
 	copy(u[:], b)
 	return u, nil
+}
+
+// networkPortFromXML identifies the port NETWORK_PORT_CREATE_XML creates:
+// on the network the call names by UUID (as libvirtd reports it), with
+// the port's UUID from the XML, which libvirt requires
+// (virNetworkPortDefParseXML: "network port has no uuid").
+func (o *objects) networkPortFromXML(ctx context.Context, a *proto.RemoteNetworkPortCreateXMLArgs) (acl.Object, error) {
+	e, err := readXML(a.XML, "networkport")
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("%w: network port XML: %v", errUnsupported, err)
+	}
+	text, ok := e.childText("uuid")
+	if !ok {
+		return acl.Object{}, fmt.Errorf("%w: network port XML: no <uuid>", errUnsupported)
+	}
+	port, err := canonicalUUID(text)
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("%w: network port XML: %v", errUnsupported, err)
+	}
+	var n proto.RemoteNetworkLookupByUUIDRet
+	if err := o.up.call(ctx, proto.RemoteProcNetworkLookupByUUID, &proto.RemoteNetworkLookupByUUIDArgs{UUID: a.Network.UUID}, &n); err != nil {
+		return acl.Object{}, err
+	}
+	return o.object(acl.NetworkPort, map[string]string{"network_name": n.Net.Name,
+		"network_uuid": uuidString(n.Net.UUID), "port_uuid": port})
 }

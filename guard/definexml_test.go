@@ -3,7 +3,9 @@
 package guard
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"regexp"
 	"testing"
@@ -142,4 +144,50 @@ func FuzzObjectFromXML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// oneNetwork answers the network lookups of the guard with network "n1"
+// for every UUID.
+type oneNetwork struct{}
+
+func (oneNetwork) call(_ context.Context, num proto.RemoteProcedure, args, ret proto.Message) error {
+	if num != proto.RemoteProcNetworkLookupByUUID {
+		return fmt.Errorf("unexpected lookup %d", num)
+	}
+	ret.(*proto.RemoteNetworkLookupByUUIDRet).Net = proto.RemoteNonnullNetwork{Name: "n1",
+		UUID: args.(*proto.RemoteNetworkLookupByUUIDArgs).UUID}
+	return nil
+}
+
+func TestNetworkPortFromXML(t *testing.T) {
+	const u = "b0000000-0000-4000-8000-00000000000b"
+	net := proto.RemoteNonnullNetwork{Name: "forged", UUID: uuidA}
+	perm, err := acl.ParsePermission(acl.NetworkPort, "create")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, xml string
+		want      map[string]string // nil: refused
+	}{
+		{"port", "<networkport><uuid>" + u + "</uuid><owner><uuid>" + u + "</uuid></owner></networkport>",
+			map[string]string{"connect_driver": "QEMU", "network_name": "n1", "network_uuid": uuidString(uuidA), "port_uuid": u}},
+		{"no uuid: libvirt refuses it too", "<networkport><owner><uuid>" + u + "</uuid></owner></networkport>", nil},
+		{"another root", "<network><uuid>" + u + "</uuid></network>", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj, err := newObjects(oneNetwork{}, "QEMU").fromArgs(t.Context(), perm,
+				&proto.RemoteNetworkPortCreateXMLArgs{Network: net, XML: tt.xml})
+			if tt.want == nil {
+				if !errors.Is(err, errUnsupported) {
+					t.Errorf("got %v, %v; want refused", obj, err)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(details(obj), tt.want) {
+				t.Errorf("got %v %v, want %v", details(obj), err, tt.want)
+			}
+		})
+	}
 }

@@ -35,13 +35,14 @@
 // virsh and every libvirt client show it as they show libvirtd's. Every
 // error on the guard's side denies.
 //
-// Calls that define or create a domain, network, storage pool, secret or
-// nwfilter from XML are checked, as libvirt checks them, on the object
-// the XML describes (its name and UUID; without a UUID, a new object).
+// Calls that define or create a domain, network, storage pool, secret,
+// nwfilter or network port from XML are checked, as libvirt checks them,
+// on the object the XML describes (its name and UUID; without a UUID, a
+// new object).
 //
 // Not yet: list and event filtering by @aclfilter ("list filtering": lists
 // and events pass through unfiltered), and the other procedures whose
-// object only the XML they carry defines (storage volumes, network
-// ports, nwfilter bindings, interfaces, node devices: they are denied). The guard is a boundary only if its clients cannot reach
+// object only the XML they carry defines (storage volumes, nwfilter
+// bindings, interfaces, node devices: they are denied). The guard is a boundary only if its clients cannot reach
 // libvirtd's own read-write socket.
 package guard
