@@ -29,7 +29,10 @@
 //   - answers keepalive PINGs itself, so that none waits behind a pending
 //     decision, forwards events, and forwards stream packets once the call
 //     that opened the stream was allowed;
-//   - passes file descriptors only on the procedures that carry them.
+//   - passes file descriptors only on the procedures that carry them;
+//   - applies the engine generation's rate_limit to each call of a user
+//     other than root, and limit.Conns to their connections
+//     (Options.Slots), as the varlink daemon does.
 //
 // A denial is libvirt's own access-denied error (code 88, domain 55), so
 // virsh and every libvirt client show it as they show libvirtd's. Every
