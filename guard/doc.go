@@ -29,15 +29,23 @@
 //   - answers keepalive PINGs itself, so that none waits behind a pending
 //     decision, forwards events, and forwards stream packets once the call
 //     that opened the stream was allowed;
-//   - passes file descriptors only on the procedures that carry them.
+//   - passes file descriptors only on the procedures that carry them;
+//   - applies the engine generation's rate_limit to each call of a user
+//     other than root, and limit.Conns to their connections
+//     (Options.Slots), as the varlink daemon does.
 //
 // A denial is libvirt's own access-denied error (code 88, domain 55), so
 // virsh and every libvirt client show it as they show libvirtd's. Every
 // error on the guard's side denies.
 //
+// Calls that define or create a domain, network, storage pool, secret,
+// nwfilter or network port from XML are checked, as libvirt checks them,
+// on the object the XML describes (its name and UUID; without a UUID, a
+// new object).
+//
 // Not yet: list and event filtering by @aclfilter ("list filtering": lists
-// and events pass through unfiltered), and procedures whose object only
-// the XML they carry defines, except domain definitions (they are
-// denied). The guard is a boundary only if its clients cannot reach
+// and events pass through unfiltered), and the other procedures whose
+// object only the XML they carry defines (storage volumes, nwfilter
+// bindings, interfaces, node devices: they are denied). The guard is a boundary only if its clients cannot reach
 // libvirtd's own read-write socket.
 package guard

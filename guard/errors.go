@@ -3,6 +3,8 @@
 package guard
 
 import (
+	"fmt"
+
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 )
 
@@ -15,6 +17,7 @@ const (
 	errInternal   = 1  // VIR_ERR_INTERNAL_ERROR
 	errRPC        = 39 // VIR_ERR_RPC
 	errAuthFailed = 45 // VIR_ERR_AUTH_FAILED
+	errBusy       = 87 // VIR_ERR_RESOURCE_BUSY
 	fromRPC       = 7  // VIR_FROM_RPC
 )
 
@@ -42,6 +45,20 @@ func authUnsupported() *frame.ErrorBody {
 // malformed answers a call the guard cannot decode or does not know.
 func malformed(what string) *frame.ErrorBody {
 	return libvirtError(errRPC, fromRPC, "RPC error: call refused by virt-acl-helper guard: "+what)
+}
+
+// rateLimited answers a call over rate_limit: an error, not a decision
+// (the call was not decided; the generation's summary accounts for it).
+func rateLimited(perSecond float64) *frame.ErrorBody {
+	return libvirtError(errBusy, fromRPC, fmt.Sprintf(
+		"resource busy: virt-acl-helper guard: too many calls from this user (rate_limit %g a second); try again later", perSecond))
+}
+
+// tooManyConnections answers a client over max_clients_per_user or
+// max_clients before its connection is closed.
+func tooManyConnections(perUser int) *frame.ErrorBody {
+	return libvirtError(errBusy, fromRPC, fmt.Sprintf(
+		"resource busy: virt-acl-helper guard: too many connections from this user (max_clients_per_user %d) or in all (max_clients)", perUser))
 }
 
 // denied is the access-denied error, as libvirtd reports it.

@@ -273,28 +273,6 @@ func TestConsoleStream(t *testing.T) {
 	}
 }
 
-func TestDomainNameUUID(t *testing.T) {
-	tests := []struct {
-		xml, name, uuid string
-		ok              bool
-	}{
-		{"<domain type='qemu'><name>a</name><uuid>A0000000-0000-4000-8000-00000000000A</uuid></domain>", "a", "a0000000-0000-4000-8000-00000000000a", true},
-		{"<domain><name>a</name><uuid>a00000000000400080000000 0000000a</uuid><name>b</name></domain>", "a", "a0000000-0000-4000-8000-00000000000a", true},
-		{"<domain><devices><name>x</name></devices><name>a</name><uuid>a0000000000040008000000000000000</uuid></domain>", "a", "a0000000-0000-4000-8000-000000000000", true},
-		{"<domain><name>a</name></domain>", "", "", false},
-		{"<network><name>a</name><uuid>a0000000000040008000000000000000</uuid></network>", "", "", false},
-		{"<domain><name>a</name><uuid>xyz</uuid></domain>", "", "", false},
-		{"<domain><x:name xmlns:x='u'>b</x:name><name>a</name><uuid>a0000000000040008000000000000000</uuid></domain>", "a", "a0000000-0000-4000-8000-000000000000", true},
-		{"<domain><name>a", "", "", false},
-	}
-	for _, tt := range tests {
-		name, uuid, err := domainNameUUID(tt.xml)
-		if (err == nil) != tt.ok || name != tt.name || uuid != tt.uuid {
-			t.Errorf("%s: %q %q %v", tt.xml, name, uuid, err)
-		}
-	}
-}
-
 // TestClientGoneMidDecision: a client that leaves while its call is being
 // decided leaves nothing behind.
 func TestClientGoneMidDecision(t *testing.T) {

@@ -248,6 +248,13 @@ func (a *auditLog) records() []string {
 
 func newWorld(t *testing.T, opts Options, allow ...string) *world {
 	t.Helper()
+	return newWorldGen(t, opts, nil, allow...)
+}
+
+// newWorldGen is newWorld with gen, when not nil, completing the engine
+// generation (its limits) before the guard starts.
+func newWorldGen(t *testing.T, opts Options, gen func(*engine.Generation), allow ...string) *world {
+	t.Helper()
 	w := &world{up: startFakeLibvirtd(t), policy: &policy{allow: map[string]bool{}}, audit: &auditLog{}}
 	for _, a := range allow {
 		w.policy.allow[a] = true
@@ -257,7 +264,11 @@ func newWorld(t *testing.T, opts Options, allow ...string) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	opts.Runtime = engine.New(&engine.Generation{Engine: e}, engine.Options{})
+	g := &engine.Generation{Engine: e}
+	if gen != nil {
+		gen(g)
+	}
+	opts.Runtime = engine.New(g, engine.Options{})
 	opts.Upstream = w.up.path
 	srv, err := New(opts)
 	if err != nil {

@@ -57,15 +57,18 @@ func (o *objects) identifyArgs(ctx context.Context, perm acl.Permission, args pr
 	if t == acl.Connect {
 		return o.object(t, nil)
 	}
+	if a, ok := args.(*proto.RemoteNetworkPortCreateXMLArgs); ok && t == acl.NetworkPort {
+		return o.networkPortFromXML(ctx, a)
+	}
 	if perm.Name() == "create" {
-		// storage_vol:create, network_port:create, nwfilter_binding:create
-		// name an object the call's XML defines, not one of its arguments.
+		// storage_vol:create and nwfilter_binding:create name an object
+		// the call's XML defines, not one of its arguments; libvirt
+		// passes polkit a NULL detail for a volume's key and a binding's
+		// missing linkdev then (viraccessdriverpolkit.c).
 		return acl.Object{}, fmt.Errorf("%w: %s is checked on the object the call's XML defines", errUnsupported, perm)
 	}
-	if t == acl.Domain {
-		if xml, ok := domainXMLArg(args); ok {
-			return o.domainFromXML(xml)
-		}
+	if doc, ok := definedXML(t, args); ok {
+		return o.fromXML(t, doc)
 	}
 	if t == acl.NodeDevice {
 		if name, ok := nodeDeviceNameArg(args); ok {
@@ -213,7 +216,9 @@ var secretUsageKeys = map[int32]string{
 
 func (o *objects) secret(v proto.RemoteNonnullSecret) (acl.Object, error) {
 	attrs := map[string]string{"secret_uuid": uuidString(v.UUID)}
-	if v.UsageType != 0 { // VIR_SECRET_USAGE_TYPE_NONE
+	// libvirt passes no usage detail for VIR_SECRET_USAGE_TYPE_NONE (0)
+	// and, by its switch's default, VIR_SECRET_USAGE_TYPE_VTPM (5).
+	if v.UsageType != 0 && v.UsageType != 5 {
 		key, ok := secretUsageKeys[v.UsageType]
 		if !ok {
 			return acl.Object{}, fmt.Errorf("%w: secret usage type %d", errUnsupported, v.UsageType)

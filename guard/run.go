@@ -16,6 +16,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 )
 
 // RunOptions configure Run, the "virt-acl-helper guard" command.
@@ -72,6 +73,9 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 			s.srv.Close()
 		}
 	}()
+	// One count of connections for both sockets, as the daemon keeps
+	// one for its own; a reload does not change it.
+	slots := limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
 	for _, sock := range []struct {
 		path string
 		ro   bool
@@ -80,7 +84,7 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 			continue
 		}
 		srv, err := New(Options{Runtime: rt, Upstream: opts.Upstream, ReadOnly: sock.ro,
-			AllowQEMUCommands: opts.AllowQEMUCommands, Logger: log})
+			AllowQEMUCommands: opts.AllowQEMUCommands, Slots: slots, Logger: log})
 		if err != nil {
 			return err
 		}

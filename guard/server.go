@@ -15,6 +15,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/identity"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"github.com/virt-acl-helper/virt-acl-helper/limit"
 )
 
 // DefaultUpstream is libvirtd's read-write socket.
@@ -40,10 +41,19 @@ type Options struct {
 	// MaxPending bounds the calls of one client being decided at a time
 	// (default 64); past it the guard stops reading that client.
 	MaxPending int
+	// Slots limits the connections of users other than root (per uid,
+	// max_clients_per_user, and all together, max_clients less
+	// max_clients_reserved); nil: no limit. Servers on several sockets
+	// may share one.
+	Slots *limit.Conns
 	// OpenTimeout bounds the guard's own work when a client opens its
 	// connection (default 30 s).
 	OpenTimeout time.Duration
 	Logger      *slog.Logger
+
+	// unlimited reports whether a uid is exempt from the limits (nil:
+	// root only). Tests, which may run as root, set it.
+	unlimited func(uid uint32) bool
 }
 
 // Server serves clients on listeners. It is safe for concurrent use.
@@ -52,6 +62,8 @@ type Server struct {
 	table *proto.Table
 	log   *slog.Logger
 	limit *ratelimit.Limiter
+	// turningAway bounds the clients over the limits answered at once.
+	turningAway chan struct{}
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -76,12 +88,16 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.unlimited == nil {
+		opts.unlimited = func(uid uint32) bool { return uid == 0 }
+	}
 	table, err := proto.NewTable()
 	if err != nil {
 		return nil, fmt.Errorf("guard: libvirt protocol table: %w", err)
 	}
 	return &Server{opts: opts, table: table, log: opts.Logger,
-		limit: ratelimit.New(ratelimit.WarnEvery, nil), sessions: map[*session]struct{}{}}, nil
+		limit: ratelimit.New(ratelimit.WarnEvery, nil), turningAway: make(chan struct{}, maxTurningAway),
+		sessions: map[*session]struct{}{}}, nil
 }
 
 // Serve accepts clients on l until l is closed or Close is called.
@@ -125,6 +141,15 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		c.Close()
 		return
 	}
+	unlimited := s.opts.unlimited(cred.UID)
+	if !unlimited && s.opts.Slots != nil {
+		if !s.opts.Slots.Acquire(cred.UID) {
+			s.warn("too many connections; client refused", "pid", cred.PID, "uid", cred.UID)
+			s.turnAway(c)
+			return
+		}
+		defer s.opts.Slots.Release(cred.UID)
+	}
 	var d net.Dialer
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.OpenTimeout)
 	up, err := d.DialContext(ctx, "unix", s.opts.Upstream)
@@ -135,6 +160,7 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		return
 	}
 	ss := newSession(s, newWire(c), newWire(up.(*net.UnixConn)), cred, subject)
+	ss.unlimited = unlimited
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -143,6 +169,11 @@ func (s *Server) serveConn(c *net.UnixConn) {
 	}
 	s.sessions[ss] = struct{}{}
 	s.mu.Unlock()
+	// client_max_lifetime, as the generation current at connect says.
+	if life := s.opts.Runtime.Current().Config.ClientMaxLifetime; life > 0 && !unlimited {
+		t := time.AfterFunc(life, ss.shutdown)
+		defer t.Stop()
+	}
 	ss.run()
 	s.mu.Lock()
 	delete(s.sessions, ss)

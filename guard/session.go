@@ -49,6 +49,8 @@ type session struct {
 	cred    identity.Cred
 	subject proc.Process
 	log     *slog.Logger
+	// unlimited exempts the client from rate_limit (root).
+	unlimited bool
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -206,7 +208,12 @@ func (s *session) call(m *frame.Message, fds []int) error {
 		s.state = opening
 	case st == preOpen && key == remote(proto.RemoteProcConnectSupportsFeature):
 		// Before CONNECT_OPEN libvirtd answers only the features that need
-		// no connection (remoteDispatchConnectSupportsFeature): pass.
+		// no connection (remoteDispatchConnectSupportsFeature): pass,
+		// within rate_limit.
+		if eb := s.admit(); eb != nil {
+			s.mu.Unlock()
+			return s.replyError(h, eb)
+		}
 		s.pending[h.Serial] = &pendingCall{prog: h.Prog, proc: h.Proc, onReply: s.forwardReply}
 		s.mu.Unlock()
 		return s.up.write(m, nil)
@@ -241,7 +248,14 @@ func (s *session) call(m *frame.Message, fds []int) error {
 func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedure, args proto.Message) {
 	h := m.Header
 	c := s.checker()
-	if eb := c.checkCall(s.ctx, p, args); eb != nil {
+	var eb *frame.ErrorBody
+	if !uncheckedCalls[keyOf(p)] { // CONNECT_CLOSE is never refused
+		eb = s.admit()
+	}
+	if eb == nil {
+		eb = c.checkCall(s.ctx, p, args)
+	}
+	if eb != nil {
 		closeFDs(fds)
 		s.dropPending(h.Serial)
 		s.replyError(h, eb)

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -20,22 +19,21 @@ import (
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
-	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/guard"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
-	"github.com/virt-acl-helper/virt-acl-helper/polkit"
 )
 
 // guardRule is the seed's policy ("users can start, stop and open the
-// console of their own VMs, nothing more") for one user and one VM, by
+// console of their own VMs, nothing more"; the console serial or
+// graphical) for one user and one VM, by
 // the details libvirt (and the guard) pass: the VM's UUID and name.
 const guardRule = `polkit.addRule(function(action, subject) {
     if (subject.user != %q) {
         return polkit.Result.NOT_HANDLED;
     }
-    var ops = ["getattr", "read", "start", "stop", "open-device"];
+    var ops = ["getattr", "read", "start", "stop", "open-device", "open-graphics"];
     var prefix = "org.libvirt.api.domain.";
     if (action.id.indexOf(prefix) == 0 &&
         ops.indexOf(action.id.substring(prefix.length)) >= 0 &&
@@ -46,17 +44,19 @@ const guardRule = `polkit.addRule(function(action, subject) {
     return polkit.Result.NOT_HANDLED;
 });`
 
-// guardVM is a TCG guest with a serial console and no disk: it starts in
-// half a second and runs until destroyed.
+// guardVM is a TCG guest with a serial console, a VNC display and no
+// disk: it starts in half a second and runs until destroyed.
 const guardVM = `<domain type='qemu'>
   <name>%s</name><uuid>%s</uuid><memory unit='MiB'>64</memory>
   <os><type arch='x86_64'>hvm</type></os>
-  <devices><serial type='pty'/><console type='pty'/></devices>
+  <devices><serial type='pty'/><console type='pty'/>
+    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/></devices>
 </domain>`
 
 // guardWorld is a real libvirtd (no access control of its own), a real
 // polkitd with the seed's rule for user A on vmA, and the guard in front.
 type guardWorld struct {
+	bus        *testsys.Bus
 	lv         *testsys.Libvirtd
 	a, b       testsys.User
 	vmA, vmB   string
@@ -71,7 +71,7 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	testsys.NeedRoot(t)
 	bus := testsys.StartBus(t)
 	pk := testsys.StartPolkitd(t, bus)
-	w := &guardWorld{a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
+	w := &guardWorld{bus: bus, a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
 	tok := randHex(3)
 	w.vmA, w.vmB = "vah-guard-a-"+tok, "vah-guard-b-"+tok
 	w.uuidA, w.uuidB = randUUID(), randUUID()
@@ -82,57 +82,11 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	w.lv.Define(t, w.vmA, fmt.Sprintf(guardVM, w.vmA, w.uuidA))
 	w.lv.Define(t, w.vmB, fmt.Sprintf(guardVM, w.vmB, w.uuidB))
 
-	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { auth.Close() })
-	e, err := access.New(access.Options{Drivers: []access.Driver{access.NewPolkit(auth)}, Auditor: w.audit,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rt := engine.New(&engine.Generation{Engine: e}, engine.Options{})
-
-	dir, err := os.MkdirTemp("", "vah-guard-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	rt := newGuardRuntime(t, bus, w.audit)
+	dir := guardDir(t)
 	w.sock = filepath.Join(dir, "guard.sock")
-	w.uri = "qemu:///system?socket=" + w.sock
-	ro := filepath.Join(dir, "guard-ro.sock")
-	w.roURI = "qemu:///system?socket=" + ro
-	for _, s := range []struct {
-		path string
-		ro   bool
-	}{{w.sock, false}, {ro, true}} {
-		srv, err := guard.New(guard.Options{Runtime: rt, Upstream: w.lv.Socket, ReadOnly: s.ro,
-			Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := net.Listen("unix", s.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(s.path, 0o666); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(l) }()
-		t.Cleanup(func() {
-			l.Close()
-			srv.Close()
-			if err := <-done; err != nil {
-				t.Errorf("guard: %v", err)
-			}
-		})
-	}
+	w.uri = serveGuard(t, w.sock, guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+	w.roURI = serveGuard(t, filepath.Join(dir, "guard-ro.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket, ReadOnly: true})
 	return w
 }
 
@@ -256,25 +210,12 @@ func TestGuardForgedName(t *testing.T) {
 // TestGuardRawClient is TestGuardForgedName's client, run as user A in a
 // process of its own (the guard identifies its peer by SO_PEERCRED).
 func TestGuardRawClient(t *testing.T) {
-	sock := os.Getenv("VAH_GUARD_SOCK")
-	if sock == "" {
-		// Not a skip: CI counts skips as failures, and alone this has
-		// nothing to test.
-		t.Log("the client of TestGuardForgedName; nothing to do on its own")
+	rc := dialChild(t, "VAH_GUARD_SOCK", "TestGuardForgedName")
+	if rc == nil {
 		return
 	}
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	rc := &rawClient{c: c}
-	uuid := func(env string) [16]byte {
-		var u [16]byte
-		b, _ := hex.DecodeString(strings.ReplaceAll(os.Getenv(env), "-", ""))
-		copy(u[:], b)
-		return u
-	}
+	defer rc.c.Close()
+	c := rc.c
 	uri := "qemu:///system"
 	report := func(what string, m *frame.Message, err error) {
 		switch {
@@ -289,8 +230,8 @@ func TestGuardRawClient(t *testing.T) {
 	}
 	m, err := rc.call(proto.RemoteProcConnectOpen, &proto.RemoteConnectOpenArgs{Name: &uri})
 	report("open", m, err)
-	vmA := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMA"), UUID: uuid("VAH_GUARD_UUIDA"), ID: -1}
-	vmB := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMB"), UUID: uuid("VAH_GUARD_UUIDB"), ID: -1}
+	vmA := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMA"), UUID: envUUID("VAH_GUARD_UUIDA"), ID: -1}
+	vmB := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMB"), UUID: envUUID("VAH_GUARD_UUIDB"), ID: -1}
 	forged := vmB
 	forged.Name = vmA.Name
 	m, err = rc.call(proto.RemoteProcDomainCreate, &proto.RemoteDomainCreateArgs{Dom: forged})
@@ -352,7 +293,7 @@ func (rc *rawClient) call(num proto.RemoteProcedure, args proto.Message) (*frame
 		if err != nil {
 			return nil, err
 		}
-		if m.Header.Type == frame.Reply && m.Header.Serial == rc.serial {
+		if (m.Header.Type == frame.Reply || m.Header.Type == frame.ReplyWithFDs) && m.Header.Serial == rc.serial {
 			return m, nil
 		}
 	}
@@ -361,6 +302,18 @@ func (rc *rawClient) call(num proto.RemoteProcedure, args proto.Message) (*frame
 // runAs runs this test binary's test named test as u, with env, and
 // returns its output.
 func runAs(t *testing.T, u testsys.User, test string, env map[string]string) string {
+	t.Helper()
+	cmd := commandAs(t, u, test, env)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
+	}
+	return string(out)
+}
+
+// commandAs returns the command that runs this test binary's test named
+// test as u, with env (a copy of the binary that u may execute).
+func commandAs(t *testing.T, u testsys.User, test string, env map[string]string) *exec.Cmd {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "vah-guard-bin-")
 	if err != nil {
@@ -389,11 +342,7 @@ func runAs(t *testing.T, u testsys.User, test string, env map[string]string) str
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
-	}
-	return string(out)
+	return cmd
 }
 
 // consoleAs runs "virsh console" as u under a pseudo-terminal (script),

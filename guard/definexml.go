@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// definedXML returns the XML of a call that defines or creates an object
+// of type t from XML. libvirt checks such a call on the object it parsed
+// from that XML, before it looks for an existing one
+// (qemuDomainDefineXMLFlags, networkDefineXMLFlags, storagePoolDefineXML,
+// secretDefineXML, nwfilterDefineXMLFlags: EnsureACL(conn, def)).
+func definedXML(t acl.ObjectType, args proto.Message) (string, bool) {
+	switch a := args.(type) {
+	case *proto.RemoteDomainDefineXMLArgs:
+		return a.XML, t == acl.Domain
+	case *proto.RemoteDomainDefineXMLFlagsArgs:
+		return a.XML, t == acl.Domain
+	case *proto.RemoteDomainCreateXMLArgs:
+		return a.XMLDesc, t == acl.Domain
+	case *proto.RemoteDomainCreateXMLWithFilesArgs:
+		return a.XMLDesc, t == acl.Domain
+	case *proto.RemoteNetworkDefineXMLArgs:
+		return a.XML, t == acl.Network
+	case *proto.RemoteNetworkDefineXMLFlagsArgs:
+		return a.XML, t == acl.Network
+	case *proto.RemoteNetworkCreateXMLArgs:
+		return a.XML, t == acl.Network
+	case *proto.RemoteNetworkCreateXMLFlagsArgs:
+		return a.XML, t == acl.Network
+	case *proto.RemoteStoragePoolDefineXMLArgs:
+		return a.XML, t == acl.StoragePool
+	case *proto.RemoteStoragePoolCreateXMLArgs:
+		return a.XML, t == acl.StoragePool
+	case *proto.RemoteSecretDefineXMLArgs:
+		return a.XML, t == acl.Secret
+	case *proto.RemoteNwfilterDefineXMLArgs:
+		return a.XML, t == acl.NWFilter
+	case *proto.RemoteNwfilterDefineXMLFlagsArgs:
+		return a.XML, t == acl.NWFilter
+	}
+	return "", false
+}
+
+// fromXML identifies the object of type t an XML document defines, by
+// the name and UUID libvirt reads from it. A document without a <uuid>
+// defines a new object: libvirt gives it a random UUID (virUUIDGenerate)
+// before checking access, so no rule can know it; the guard decides on
+// the name and a fresh random UUID of its own, which is the same
+// question. (If an object of that name exists, libvirt then refuses the
+// definition: "already exists with uuid".)
+func (o *objects) fromXML(t acl.ObjectType, doc string) (acl.Object, error) {
+	obj, err := o.identifyXML(t, doc)
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("%w: %s XML: %v", errUnsupported, t, err)
+	}
+	return obj, nil
+}
+
+func (o *objects) identifyXML(t acl.ObjectType, doc string) (acl.Object, error) {
+	root := map[acl.ObjectType]string{acl.Domain: "domain", acl.Network: "network",
+		acl.StoragePool: "pool", acl.Secret: "secret", acl.NWFilter: "filter"}[t]
+	if root == "" {
+		return acl.Object{}, fmt.Errorf("%s objects are not identified from XML", t)
+	}
+	e, err := readXML(doc, root)
+	if err != nil {
+		return acl.Object{}, err
+	}
+	uuid, err := xmlUUID(e)
+	if err != nil {
+		return acl.Object{}, err
+	}
+	if t == acl.Secret {
+		return o.secretFromXML(e, uuid)
+	}
+	var name string
+	if t == acl.NWFilter {
+		name = e.attrs["name"] // <filter name='...'>
+	} else {
+		name, _ = e.childText("name")
+		name = strings.TrimSpace(name)
+	}
+	if name == "" {
+		return acl.Object{}, fmt.Errorf("no name")
+	}
+	prefix := map[acl.ObjectType]string{acl.Domain: "domain", acl.Network: "network",
+		acl.StoragePool: "pool", acl.NWFilter: "nwfilter"}[t]
+	return o.object(t, map[string]string{prefix + "_name": name, prefix + "_uuid": uuid})
+}
+
+// xmlUUID returns the canonical form of e's <uuid>, or a fresh random
+// UUID when it has none.
+func xmlUUID(e *xmlElem) (string, error) {
+	text, ok := e.childText("uuid")
+	if !ok {
+		var u [16]byte
+		rand.Read(u[:])
+		u[6] = u[6]&0x0f | 0x40 // version 4, as virUUIDGenerate
+		u[8] = u[8]&0x3f | 0x80
+		return uuidString(u), nil
+	}
+	return canonicalUUID(text)
+}
+
+// secretUsageTypes are the usage types of <usage type='...'>
+// (src/conf/secret_conf.c, include/libvirt/libvirt-secret.h), with the
+// element that holds each one's usage id.
+var secretUsageTypes = map[string]struct {
+	num  int32
+	elem string
+}{
+	"volume": {1, "volume"},
+	"ceph":   {2, "name"},
+	"iscsi":  {3, "target"},
+	"tls":    {4, "name"},
+	"vtpm":   {5, "name"},
+}
+
+func (o *objects) secretFromXML(e *xmlElem, uuid string) (acl.Object, error) {
+	u, err := parseUUID(uuid)
+	if err != nil {
+		return acl.Object{}, err
+	}
+	s := proto.RemoteNonnullSecret{UUID: u}
+	if usage := e.child("usage"); usage != nil {
+		typ, ok := secretUsageTypes[usage.attrs["type"]]
+		if !ok {
+			return acl.Object{}, fmt.Errorf("secret usage type %q", usage.attrs["type"])
+		}
+		id, ok := usage.childText(typ.elem)
+		if !ok || id == "" {
+			return acl.Object{}, fmt.Errorf("secret usage %q without <%s>", usage.attrs["type"], typ.elem)
+		}
+		s.UsageType, s.UsageID = typ.num, id
+	}
+	return o.secret(s)
+}
+
+// parseUUID parses a UUID in canonical form.
+func parseUUID(s string) ([16]byte, error) {
+	var u [16]byte
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != len(u) {
+		return u, fmt.Errorf("malformed uuid %q", s)
+	}
+	copy(u[:], b)
+	return u, nil
+}
+
+// networkPortFromXML identifies the port NETWORK_PORT_CREATE_XML creates:
+// on the network the call names by UUID (as libvirtd reports it), with
+// the port's UUID from the XML, which libvirt requires
+// (virNetworkPortDefParseXML: "network port has no uuid").
+func (o *objects) networkPortFromXML(ctx context.Context, a *proto.RemoteNetworkPortCreateXMLArgs) (acl.Object, error) {
+	e, err := readXML(a.XML, "networkport")
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("%w: network port XML: %v", errUnsupported, err)
+	}
+	text, ok := e.childText("uuid")
+	if !ok {
+		return acl.Object{}, fmt.Errorf("%w: network port XML: no <uuid>", errUnsupported)
+	}
+	port, err := canonicalUUID(text)
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("%w: network port XML: %v", errUnsupported, err)
+	}
+	var n proto.RemoteNetworkLookupByUUIDRet
+	if err := o.up.call(ctx, proto.RemoteProcNetworkLookupByUUID, &proto.RemoteNetworkLookupByUUIDArgs{UUID: a.Network.UUID}, &n); err != nil {
+		return acl.Object{}, err
+	}
+	return o.object(acl.NetworkPort, map[string]string{"network_name": n.Net.Name,
+		"network_uuid": uuidString(n.Net.UUID), "port_uuid": port})
+}
