@@ -22,6 +22,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/guard"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/libvirtclient"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
@@ -231,7 +232,7 @@ func TestGuardForgedName(t *testing.T) {
 	if out, err := w.lv.Virsh(nil, "start", w.vmA); err != nil {
 		t.Fatalf("start vmA: %v\n%s", err, out)
 	}
-	out := runAs(t, w.a, "TestGuardRawClient", map[string]string{
+	out := testsys.RunTestAs(t, w.a, "TestGuardRawClient", map[string]string{
 		"VAH_GUARD_SOCK": w.sock, "VAH_GUARD_VMA": w.vmA, "VAH_GUARD_VMB": w.vmB,
 		"VAH_GUARD_UUIDA": w.uuidA, "VAH_GUARD_UUIDB": w.uuidB,
 	})
@@ -268,7 +269,7 @@ func TestGuardRawClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	rc := &rawClient{c: c}
+	rc := &libvirtclient.Client{Conn: c, Timeout: libvirtclient.DefaultTimeout}
 	uuid := func(env string) [16]byte {
 		var u [16]byte
 		b, _ := hex.DecodeString(strings.ReplaceAll(os.Getenv(env), "-", ""))
@@ -287,24 +288,24 @@ func TestGuardRawClient(t *testing.T) {
 			fmt.Printf("%s: ok\n", what)
 		}
 	}
-	m, err := rc.call(proto.RemoteProcConnectOpen, &proto.RemoteConnectOpenArgs{Name: &uri})
+	m, err := rc.Call(proto.RemoteProcConnectOpen, &proto.RemoteConnectOpenArgs{Name: &uri})
 	report("open", m, err)
 	vmA := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMA"), UUID: uuid("VAH_GUARD_UUIDA"), ID: -1}
 	vmB := proto.RemoteNonnullDomain{Name: os.Getenv("VAH_GUARD_VMB"), UUID: uuid("VAH_GUARD_UUIDB"), ID: -1}
 	forged := vmB
 	forged.Name = vmA.Name
-	m, err = rc.call(proto.RemoteProcDomainCreate, &proto.RemoteDomainCreateArgs{Dom: forged})
+	m, err = rc.Call(proto.RemoteProcDomainCreate, &proto.RemoteDomainCreateArgs{Dom: forged})
 	report("create name=vmA uuid=vmB", m, err)
-	m, err = rc.call(proto.RemoteProcConnectSetIdentity, &proto.RemoteConnectSetIdentityArgs{})
+	m, err = rc.Call(proto.RemoteProcConnectSetIdentity, &proto.RemoteConnectSetIdentityArgs{})
 	report("set identity", m, err)
 	defer func() {
 		reverse := vmA
 		reverse.Name = vmB.Name
-		m, err := rc.call(proto.RemoteProcDomainDestroy, &proto.RemoteDomainDestroyArgs{Dom: reverse})
+		m, err := rc.Call(proto.RemoteProcDomainDestroy, &proto.RemoteDomainDestroyArgs{Dom: reverse})
 		report("destroy name=vmB uuid=vmA", m, err)
 	}()
 
-	m, err = rc.call(proto.RemoteProcDomainOpenConsole, &proto.RemoteDomainOpenConsoleArgs{Dom: vmA, Flags: 1 /* VIR_DOMAIN_CONSOLE_FORCE */})
+	m, err = rc.Call(proto.RemoteProcDomainOpenConsole, &proto.RemoteDomainOpenConsoleArgs{Dom: vmA, Flags: 1 /* VIR_DOMAIN_CONSOLE_FORCE */})
 	report("console vmA", m, err)
 	if err != nil || m.Header.Status != frame.OK {
 		return
@@ -328,72 +329,6 @@ func TestGuardRawClient(t *testing.T) {
 			return
 		}
 	}
-}
-
-// rawClient makes calls on libvirt's protocol by hand, one at a time.
-type rawClient struct {
-	c      net.Conn
-	serial uint32
-}
-
-func (rc *rawClient) call(num proto.RemoteProcedure, args proto.Message) (*frame.Message, error) {
-	body, err := proto.Marshal(args)
-	if err != nil {
-		return nil, err
-	}
-	rc.serial++
-	h := frame.Header{Prog: uint32(proto.Remote), Vers: 1, Proc: int32(num), Type: frame.Call, Serial: rc.serial}
-	if err := frame.Write(rc.c, &frame.Message{Header: h, Body: body}); err != nil {
-		return nil, err
-	}
-	rc.c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	for {
-		m, err := frame.Read(rc.c)
-		if err != nil {
-			return nil, err
-		}
-		if m.Header.Type == frame.Reply && m.Header.Serial == rc.serial {
-			return m, nil
-		}
-	}
-}
-
-// runAs runs this test binary's test named test as u, with env, and
-// returns its output.
-func runAs(t *testing.T, u testsys.User, test string, env map[string]string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "vah-guard-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "tests.test")
-	src, err := os.Open(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	dst.Close()
-	cmd := exec.Command(bin, "-test.run=^"+test+"$", "-test.v", "-test.count=1")
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
-	}
-	return string(out)
 }
 
 // consoleAs runs "virsh console" as u under a pseudo-terminal (script),
