@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
@@ -94,18 +95,7 @@ func startGuardChild(t *testing.T, upstream, conf, listen string, paths ...strin
 	names := []string{FDName, FDNameReadOnly}[:len(paths)]
 	cmd.Env = append(cmd.Env, fmt.Sprintf("LISTEN_FDS=%d", len(paths)), "LISTEN_FDNAMES="+strings.Join(names, ":"))
 	for _, p := range paths {
-		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := l.File()
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.SetUnlinkOnClose(false) // the child serves the socket at p
-		l.Close()
-		t.Cleanup(func() { f.Close() })
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, testsys.ListenerFile(t, p))
 	}
 	return cmd
 }

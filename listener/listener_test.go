@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
 // activatedEnv marks the test binary re-run as a socket-activated child by
@@ -62,7 +64,7 @@ func TestActivated(t *testing.T) {
 				cmd.Env = append(cmd.Env, "LISTEN_FDNAMES="+tt.names)
 			}
 			for i := range tt.fds {
-				cmd.ExtraFiles = append(cmd.ExtraFiles, listenerFile(t, filepath.Join(t.TempDir(), fmt.Sprintf("s%d.sock", i))))
+				cmd.ExtraFiles = append(cmd.ExtraFiles, testsys.ListenerFile(t, filepath.Join(t.TempDir(), fmt.Sprintf("s%d.sock", i))))
 			}
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -100,23 +102,6 @@ func activatedChild(serves string) {
 	}
 	slices.Sort(groups)
 	fmt.Println(strings.Join(groups, ","))
-}
-
-// listenerFile listens on a UNIX socket at path and returns its
-// descriptor, as systemd would pass it; it is closed at cleanup.
-func listenerFile(t *testing.T, path string) *os.File {
-	t.Helper()
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := l.File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
-	t.Cleanup(func() { f.Close() })
-	return f
 }
 
 func TestListen(t *testing.T) {

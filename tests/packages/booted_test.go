@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -44,18 +43,7 @@ func TestBootedSystemd(t *testing.T) {
 	audit := testsys.StartAuditd(t)
 	start := time.Now()
 
-	pkgDir := t.TempDir()
-	if err := os.Link(pkg, filepath.Join(pkgDir, filepath.Base(pkg))); err != nil {
-		cmdOutput(t, "cp", pkg, pkgDir)
-	}
-	c := bootContainer(t, pkgDir)
-	t.Cleanup(func() {
-		if t.Failed() && !c.exited() {
-			out, _ := c.exec(t, nil, "journalctl", "--no-pager", "-o", "short-precise",
-				"-u", service, "-u", socket, "-u", "polkit.service")
-			t.Logf("the container's journal for %s, %s and polkit:\n%s", service, socket, tail(out, 80))
-		}
-	})
+	c := bootWith(t, pkg, service, socket, "polkit.service")
 
 	// Install: the socket listens, the service waits for a client.
 	c.must(t, "dpkg", "-i", "/mnt/vah/"+filepath.Base(pkg))

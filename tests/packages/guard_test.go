@@ -3,7 +3,6 @@
 package packages
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,18 +39,7 @@ func TestBootedGuard(t *testing.T) {
 	// The container's libvirtd shares the kernel and the cores with the
 	// host's: one at a time.
 	testsys.LockLibvirtd(t)
-	pkgDir := t.TempDir()
-	if err := os.Link(pkg, filepath.Join(pkgDir, filepath.Base(pkg))); err != nil {
-		cmdOutput(t, "cp", pkg, pkgDir)
-	}
-	c := bootContainer(t, pkgDir)
-	t.Cleanup(func() {
-		if t.Failed() && !c.exited() {
-			out, _ := c.exec(t, nil, "journalctl", "--no-pager", "-o", "short-precise",
-				"-u", guardService, "-u", guardSocket, "-u", "libvirtd.service", "-u", "libvirtd.socket")
-			t.Logf("the container's journal for the guard and libvirtd:\n%s", tail(out, 80))
-		}
-	})
+	c := bootWith(t, pkg, guardService, guardSocket, "libvirtd.service", "libvirtd.socket")
 
 	c.must(t, "dpkg", "-i", "/mnt/vah/"+filepath.Base(pkg))
 	for _, u := range []string{guardSocket, guardSocketR, guardService} {
