@@ -97,6 +97,12 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	if opts.Ready != nil {
 		opts.Ready()
 	}
+	return loop(ctx, opts, rt, log, sigs, errs)
+}
+
+// loop reloads on SIGHUP until a signal to stop, the end of ctx, or a
+// listener failing.
+func loop(ctx context.Context, opts RunOptions, rt *engine.Runtime, log *slog.Logger, sigs <-chan os.Signal, errs <-chan error) error {
 	for {
 		select {
 		case sig := <-sigs:
