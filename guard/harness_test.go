@@ -70,8 +70,8 @@ type fakeLibvirtd struct {
 
 	mu        sync.Mutex
 	authTypes []proto.RemoteAuthType // AUTH_LIST's answer (nil: AUTH_NONE)
-	conns  [][]*frame.Message // the calls and stream packets of each connection, in order, but AUTH_LIST
-	authed []bool             // whether each connection began with AUTH_LIST
+	conns     [][]*frame.Message     // the calls and stream packets of each connection, in order, but AUTH_LIST
+	authed    []bool                 // whether each connection began with AUTH_LIST
 }
 
 func startFakeLibvirtd(t *testing.T) *fakeLibvirtd {
