@@ -92,7 +92,7 @@ func TestBootedGuard(t *testing.T) {
 	if out, code := virsh(guardROURI, "list", "--all"); code != 0 {
 		t.Errorf("virsh list --all through the guard's read-only socket: exit status %d:\n%s", code, out)
 	}
-	c.writeFile(t, "/tmp/vah-guard-vm.xml", "<domain type='qemu'><name>vahgd-"+tag+"</name><memory unit='MiB'>64</memory>"+
+	c.writeFile(t, "/tmp/vah-guard-vm.xml", "<domain type='qemu'><name>vahgd-"+tag+"</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e1999</uuid><memory unit='MiB'>64</memory>"+
 		"<os><type arch='x86_64'>hvm</type></os></domain>\n")
 	if out, code := virsh(guardURI, "define", "/tmp/vah-guard-vm.xml"); code == 0 || !strings.Contains(out, "access denied") {
 		t.Errorf("virsh define through the guard as %s: exit status %d, want access denied:\n%s", user, code, out)
