@@ -116,6 +116,9 @@ func (r *Report) Print(w io.Writer) {
 	for _, row := range r.Rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", row.Case, row.Measure, format(row.Value), row.Unit)
 	}
+	if len(r.Targets) == 0 {
+		return
+	}
 	fmt.Fprintln(w, "\n| target | measured | met |\n|---|---|---|")
 	for _, t := range r.Targets {
 		met := "no"
