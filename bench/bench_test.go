@@ -38,20 +38,14 @@ func conf(auditLevel int) string {
 type bench struct {
 	t      *testing.T
 	w      *daemontest.World
+	user   testsys.User
 	subj   testsys.Proc
 	report *Report
 	token  string // marks this run's objects, and so its audit records
 }
 
 func TestBench(t *testing.T) {
-	b := &bench{t: t, w: daemontest.NewWorld(t), report: newReport(), token: fmt.Sprintf("r%d", time.Now().Unix()%1e6)}
-	auditd := testsys.StartAuditd(t)
-	u := testsys.AddUser(t, "bench")
-	b.subj = u.Start(t)
-	rules, withLibvirt := Rules(u.Name)
-	b.report.Machine.Rules = fmt.Sprintf("%d polkit.addRule calls (libvirt's example: %v)", strings.Count(rules, "polkit.addRule("), withLibvirt)
-	b.w.PK.AddRule(t, "bench", rules)
-
+	b, auditd := newBench(t)
 	off := b.activate("off", 0)
 	on := b.activate("on", 1)
 	b.single("audit off", off)
@@ -60,6 +54,7 @@ func TestBench(t *testing.T) {
 	b.sustained(on, auditd)
 	b.checkMany(off)
 	b.memory(off)
+	b.guard()
 	b.report.judge()
 	b.report.Print(os.Stdout)
 	dir := filepath.Join("..", "results")
@@ -67,6 +62,28 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s/bench.json and %s/bench.svg", dir, dir)
+}
+
+// newBench starts auditd, the benchmark's user and one of its processes,
+// and polkitd with the benchmark's rules.
+func newBench(t *testing.T) (*bench, *testsys.Auditd) {
+	b := &bench{t: t, w: daemontest.NewWorld(t), report: newReport(), token: fmt.Sprintf("r%d", time.Now().Unix()%1e6)}
+	auditd := testsys.StartAuditd(t)
+	u := testsys.AddUser(t, "bench")
+	b.user, b.subj = u, u.Start(t)
+	rules, withLibvirt := Rules(u.Name)
+	b.report.Machine.Rules = fmt.Sprintf("%d polkit.addRule calls (libvirt's example: %v)", strings.Count(rules, "polkit.addRule("), withLibvirt)
+	b.w.PK.AddRule(t, "bench", rules)
+	return b, auditd
+}
+
+// TestBenchGuard measures the guard's rows alone and prints them
+// (go test -tags bench -run '^TestBenchGuard$' ./bench); make bench runs
+// them within TestBench.
+func TestBenchGuard(t *testing.T) {
+	b, _ := newBench(t)
+	b.guard()
+	b.report.Print(os.Stdout)
 }
 
 // activate starts a daemon on a fresh socket and records the time from

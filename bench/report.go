@@ -73,12 +73,15 @@ func (r *Report) add(c, measure string, v float64, unit string) {
 	r.Rows = append(r.Rows, Row{c, measure, v, unit})
 }
 
-// latency adds a loop's p50, p99 and rate.
-func (r *Report) latency(c string, l Latency) {
+// latency adds a loop of decisions' p50, p99 and rate.
+func (r *Report) latency(c string, l Latency) { r.timing(c, l, "decisions/s") }
+
+// timing adds a loop's p50, p99 and rate, counted in unit.
+func (r *Report) timing(c string, l Latency, unit string) {
 	r.lat[c] = l
 	r.add(c, "p50", float64(l.P50.Nanoseconds())/1000, "µs")
 	r.add(c, "p99", float64(l.P99.Nanoseconds())/1000, "µs")
-	r.add(c, "one client in a row", l.PerSec, "decisions/s")
+	r.add(c, "one client in a row", l.PerSec, unit)
 }
 
 // judge compares the run with the targets; it reports, it does
@@ -112,6 +115,9 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintln(w, "| case | measure | value | unit |\n|---|---|---:|---|")
 	for _, row := range r.Rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", row.Case, row.Measure, format(row.Value), row.Unit)
+	}
+	if len(r.Targets) == 0 {
+		return
 	}
 	fmt.Fprintln(w, "\n| target | measured | met |\n|---|---|---|")
 	for _, t := range r.Targets {

@@ -5,9 +5,6 @@ package daemon
 import (
 	"bytes"
 	"log/slog"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,53 +27,6 @@ func TestJournalLogger(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "time=") {
 		t.Error("journal lines carry their own time stamps")
-	}
-}
-
-func TestListenPath(t *testing.T) {
-	dir := t.TempDir()
-	stale := filepath.Join(dir, "stale.sock")
-	l, err := net.Listen("unix", stale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close() // leaves a socket file nobody serves
-
-	live := filepath.Join(dir, "live.sock")
-	other, err := listenPath(live)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	regular := filepath.Join(dir, "file")
-	os.WriteFile(regular, nil, 0o600)
-
-	tests := []struct {
-		name, path, wantErr string
-	}{
-		{"stale socket replaced", stale, ""},
-		{"served socket kept", live, "another daemon"},
-		{"regular file kept", regular, "not a socket"},
-		{"new directory", filepath.Join(dir, "sub", "s.sock"), ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l, err := listenPath(tt.path)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if fi, err := os.Stat(tt.path); err != nil || fi.Mode().Perm() != 0o666 {
-				t.Errorf("socket mode %v, %v; want 0666", fi.Mode(), err)
-			}
-		})
 	}
 }
 

@@ -286,3 +286,50 @@ func TestClientGoneMidDecision(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	close(w.policy.block)
 }
+
+// TestUpstreamAuthList checks that both of a client's connections to
+// libvirtd begin with AUTH_LIST (which lets root past auth_unix_rw =
+// "polkit"), and that a libvirtd wanting authentication the guard does
+// not do gets the client refused.
+func TestUpstreamAuthList(t *testing.T) {
+	tests := []struct {
+		name   string
+		types  []proto.RemoteAuthType
+		wantOK bool
+	}{
+		{"none", []proto.RemoteAuthType{proto.RemoteAuthNone}, true},
+		{"empty list", []proto.RemoteAuthType{}, true},
+		{"polkit only", []proto.RemoteAuthType{proto.RemoteAuthPolkit}, false},
+		{"sasl only", []proto.RemoteAuthType{proto.RemoteAuthSasl}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, Options{})
+			w.up.mu.Lock()
+			w.up.authTypes = tt.types
+			w.up.mu.Unlock()
+			c := w.dial(t)
+			// The guard may have hung up already: a failed write is read
+			// as a closed connection below.
+			h := frame.Header{Prog: uint32(proto.Remote), Vers: 1, Proc: int32(proto.RemoteProcConnectOpen), Type: frame.Call, Serial: 1}
+			body, _ := proto.Marshal(&proto.RemoteConnectOpenArgs{})
+			frame.Write(c.c, &frame.Message{Header: h, Body: body})
+			c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			m, err := frame.Read(c.c)
+			if !tt.wantOK {
+				if err == nil {
+					t.Errorf("libvirtd wants %v: the client got %+v, want its connection closed", tt.types, m.Header)
+				}
+				return
+			}
+			if err != nil || m.Header.Status != frame.OK {
+				t.Fatalf("open: %v %+v", err, m)
+			}
+			w.up.mu.Lock()
+			defer w.up.mu.Unlock()
+			if len(w.up.authed) != 2 || !w.up.authed[0] || !w.up.authed[1] {
+				t.Errorf("connections began with AUTH_LIST: %v, want both", w.up.authed)
+			}
+		})
+	}
+}

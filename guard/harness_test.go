@@ -68,8 +68,10 @@ type fakeLibvirtd struct {
 	path  string
 	table *proto.Table
 
-	mu    sync.Mutex
-	conns [][]*frame.Message // the calls and stream packets of each connection, in order
+	mu        sync.Mutex
+	authTypes []proto.RemoteAuthType // AUTH_LIST's answer (nil: AUTH_NONE)
+	conns     [][]*frame.Message     // the calls and stream packets of each connection, in order, but AUTH_LIST
+	authed    []bool                 // whether each connection began with AUTH_LIST
 }
 
 func startFakeLibvirtd(t *testing.T) *fakeLibvirtd {
@@ -109,6 +111,7 @@ func startFakeLibvirtd(t *testing.T) *fakeLibvirtd {
 			f.mu.Lock()
 			idx := len(f.conns)
 			f.conns = append(f.conns, nil)
+			f.authed = append(f.authed, false)
 			f.mu.Unlock()
 			wg.Add(1)
 			go func() {
@@ -129,7 +132,11 @@ func (f *fakeLibvirtd) serve(c net.Conn, idx int) {
 			return
 		}
 		f.mu.Lock()
-		f.conns[idx] = append(f.conns[idx], m)
+		if authList(m) {
+			f.authed[idx] = len(f.conns[idx]) == 0
+		} else {
+			f.conns[idx] = append(f.conns[idx], m)
+		}
 		f.mu.Unlock()
 		if m.Header.Prog == frame.KeepaliveProgram {
 			continue
@@ -173,6 +180,15 @@ func (f *fakeLibvirtd) answer(m *frame.Message) (*frame.Message, *frame.Message)
 		r, _ := frame.ErrorReply(m.Header, malformed(err.Error()))
 		return r, nil
 	}
+	if authList(m) {
+		f.mu.Lock()
+		types := f.authTypes
+		f.mu.Unlock()
+		if types == nil {
+			types = []proto.RemoteAuthType{proto.RemoteAuthNone}
+		}
+		return ok(&proto.RemoteAuthListRet{Types: types}), nil
+	}
 	byUUID := map[[16]byte]proto.RemoteNonnullDomain{uuidA: vmA, uuidB: vmB}
 	byName := map[string]proto.RemoteNonnullDomain{"vmA": vmA, "vmB": vmB}
 	switch a := args.(type) {
@@ -197,6 +213,10 @@ func (f *fakeLibvirtd) answer(m *frame.Message) (*frame.Message, *frame.Message)
 		return ok(&proto.RemoteConnectGetTypeRet{Type: "QEMU"}), nil
 	}
 	return ok(p.NewRet()), nil
+}
+
+func authList(m *frame.Message) bool {
+	return m.Header.Prog == uint32(proto.Remote) && m.Header.Proc == int32(proto.RemoteProcAuthList)
 }
 
 // calls returns the messages connection idx received.

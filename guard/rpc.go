@@ -44,6 +44,10 @@ func dialLookup(ctx context.Context, path string, table *proto.Table, name *stri
 	if err != nil {
 		return nil, fmt.Errorf("connect to libvirtd: %w", err)
 	}
+	if err := authUpstream(ctx, nc, table); err != nil {
+		nc.Close()
+		return nil, err
+	}
 	c := &lookupClient{w: newWire(nc.(*net.UnixConn)), table: table,
 		pending: map[uint32]chan *frame.Message{}, done: make(chan struct{})}
 	go c.readLoop()

@@ -9,10 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	sdaemon "github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
@@ -36,7 +38,10 @@ type RunOptions struct {
 }
 
 // Run serves the guard's sockets until SIGTERM or SIGINT (or ctx ends);
-// SIGHUP reloads the configuration.
+// SIGHUP reloads the configuration. The sockets are the ones systemd
+// passed (FileDescriptorName= FDName and FDNameReadOnly), or else the
+// ones at opts.Listen and opts.ReadOnlyListen. Under systemd it reports
+// READY and STOPPING (Type=notify).
 func Run(ctx context.Context, opts RunOptions) error {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
@@ -62,50 +67,46 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer rt.Close()
-	type served struct {
-		srv *Server
-		l   net.Listener
+	socks, err := sockets(opts)
+	if err != nil {
+		return err
 	}
-	var all []served
+	defer closeSockets(socks)
+	var all []*Server
 	defer func() {
-		for _, s := range all {
-			s.l.Close()
-			s.srv.Close()
+		for _, srv := range all {
+			srv.Close()
 		}
 	}()
 	// One count of connections for both sockets, as the daemon keeps
 	// one for its own; a reload does not change it.
 	slots := limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
-	for _, sock := range []struct {
-		path string
-		ro   bool
-	}{{opts.Listen, false}, {opts.ReadOnlyListen, true}} {
-		if sock.path == "" {
-			continue
-		}
+	for _, sock := range socks {
 		srv, err := New(Options{Runtime: rt, Upstream: opts.Upstream, ReadOnly: sock.ro,
 			AllowQEMUCommands: opts.AllowQEMUCommands, Slots: slots, Logger: log})
 		if err != nil {
 			return err
 		}
-		l, err := listen(sock.path)
-		if err != nil {
-			return err
-		}
-		all = append(all, served{srv, l})
-	}
-	if len(all) == 0 {
-		return errors.New("no socket to listen on (--listen)")
+		all = append(all, srv)
 	}
 	errs := make(chan error, len(all))
-	for _, s := range all {
-		go func() { errs <- s.srv.Serve(s.l) }()
-		log.Info("virt-acl-helper guard listening", "socket", s.l.Addr().String(), "read_only", s.srv.opts.ReadOnly,
-			"upstream", s.srv.opts.Upstream, "access_drivers", cfg.AccessDrivers)
+	for i, srv := range all {
+		l := socks[i].l
+		go func() { errs <- srv.Serve(l) }()
+		log.Info("virt-acl-helper guard listening", "socket", l.Addr().String(), "read_only", srv.opts.ReadOnly,
+			"upstream", srv.opts.Upstream, "access_drivers", cfg.AccessDrivers)
 	}
+	notify(fmt.Sprintf("READY=1\nSTATUS=Guarding %s; access drivers: %s", all[0].opts.Upstream, strings.Join(cfg.AccessDrivers, ",")))
+	defer notify("STOPPING=1")
 	if opts.Ready != nil {
 		opts.Ready()
 	}
+	return loop(ctx, opts, rt, log, sigs, errs)
+}
+
+// loop reloads on SIGHUP until a signal to stop, the end of ctx, or a
+// listener failing.
+func loop(ctx context.Context, opts RunOptions, rt *engine.Runtime, log *slog.Logger, sigs <-chan os.Signal, errs <-chan error) error {
 	for {
 		select {
 		case sig := <-sigs:
@@ -146,27 +147,7 @@ func loadConfig(path string, log *slog.Logger) (config.Config, error) {
 	return cfg, nil
 }
 
-// listen listens on path, replacing a stale socket (never another kind of
-// file). The socket is open to everyone (0666): the guard identifies and
-// authorizes each client itself.
-func listen(path string) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("listen %s: exists and is not a socket", path)
-		}
-		if c, err := net.Dial("unix", path); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("listen %s: another process serves it", path)
-		}
-		os.Remove(path)
-	}
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("listen %s: %w", path, err)
-	}
-	return l, nil
-}
+// notify tells systemd the guard's state (sd_notify(3)); without
+// NOTIFY_SOCKET it does nothing, and its errors are ignored: the guard
+// works without a manager to tell.
+func notify(state string) { sdaemon.SdNotify(false, state) }

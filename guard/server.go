@@ -153,6 +153,11 @@ func (s *Server) serveConn(c *net.UnixConn) {
 	var d net.Dialer
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.OpenTimeout)
 	up, err := d.DialContext(ctx, "unix", s.opts.Upstream)
+	if err == nil {
+		if err = authUpstream(ctx, up, s.table); err != nil {
+			up.Close()
+		}
+	}
 	cancel()
 	if err != nil {
 		s.warn("cannot reach libvirtd; client refused", "upstream", s.opts.Upstream, "err", err)

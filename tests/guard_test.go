@@ -185,7 +185,7 @@ func TestGuardForgedName(t *testing.T) {
 	if out, err := w.lv.Virsh(nil, "start", w.vmA); err != nil {
 		t.Fatalf("start vmA: %v\n%s", err, out)
 	}
-	out := runAs(t, w.a, "TestGuardRawClient", map[string]string{
+	out := testsys.RunTestAs(t, w.a, "TestGuardRawClient", map[string]string{
 		"VAH_GUARD_SOCK": w.sock, "VAH_GUARD_VMA": w.vmA, "VAH_GUARD_VMB": w.vmB,
 		"VAH_GUARD_UUIDA": w.uuidA, "VAH_GUARD_UUIDB": w.uuidB,
 	})

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/guard"
@@ -20,8 +21,10 @@ func runGuard(args []string, stdout, stderr io.Writer) int {
 			"Serve libvirt's RPC protocol on --listen (preview): decide every call with the\n"+
 			"engine and forward what is allowed to libvirtd's socket, as root, with the\n"+
 			"client's identity. Users who can reach libvirtd's own socket bypass the guard.\n"+
-			"On --readonly-listen every connection is opened read-only. SIGHUP reloads the\n"+
-			"configuration; SIGTERM stops.\n\n")
+			"On --readonly-listen every connection is opened read-only. Started by systemd\n"+
+			"(virt-acl-helper-guard.socket), it serves the sockets passed instead, by their\n"+
+			"FileDescriptorName= (libvirt, libvirt-ro). SIGHUP reloads the configuration;\n"+
+			"SIGTERM stops.\n\n")
 		fs.PrintDefaults()
 	}
 	listen := fs.String("listen", "", "socket path to serve (read-write)")
@@ -36,8 +39,8 @@ func runGuard(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "guard: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *listen == "" && *roListen == "" {
-		fmt.Fprintf(stderr, "guard: --listen or --readonly-listen is required\n")
+	if *listen == "" && *roListen == "" && os.Getenv("LISTEN_FDS") == "" {
+		fmt.Fprintf(stderr, "guard: --listen or --readonly-listen is required, unless systemd passes the sockets\n")
 		return 2
 	}
 	err := guard.Run(context.Background(), guard.RunOptions{

@@ -183,6 +183,16 @@ func startVirtlogd(t testing.TB) {
 	}
 }
 
+// LockLibvirtd holds the machine-wide lock StartLibvirtd takes, until
+// cleanup, for a test that runs a libvirtd of its own elsewhere (in a
+// container: it shares the kernel, /dev/kvm and the two cores with the
+// host's, and one at a time keeps timings and guests out of each other's
+// way).
+func LockLibvirtd(t testing.TB) {
+	t.Helper()
+	lockFile(t, libvirtdLockName)
+}
+
 // lockFile takes a machine-wide lock, named name in the temporary
 // directory, until cleanup.
 func lockFile(t testing.TB, name string) {

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -44,18 +43,7 @@ func TestBootedSystemd(t *testing.T) {
 	audit := testsys.StartAuditd(t)
 	start := time.Now()
 
-	pkgDir := t.TempDir()
-	if err := os.Link(pkg, filepath.Join(pkgDir, filepath.Base(pkg))); err != nil {
-		cmdOutput(t, "cp", pkg, pkgDir)
-	}
-	c := bootContainer(t, pkgDir)
-	t.Cleanup(func() {
-		if t.Failed() && !c.exited() {
-			out, _ := c.exec(t, nil, "journalctl", "--no-pager", "-o", "short-precise",
-				"-u", service, "-u", socket, "-u", "polkit.service")
-			t.Logf("the container's journal for %s, %s and polkit:\n%s", service, socket, tail(out, 80))
-		}
-	})
+	c := bootWith(t, pkg, service, socket, "polkit.service")
 
 	// Install: the socket listens, the service waits for a client.
 	c.must(t, "dpkg", "-i", "/mnt/vah/"+filepath.Base(pkg))
@@ -73,7 +61,7 @@ func TestBootedSystemd(t *testing.T) {
 	}
 	sec := c.must(t, "systemd-analyze", "security", "--no-pager", service)
 	t.Logf("systemd-analyze security (the booted systemd):\n%s", sec)
-	checkExposure(t, sec)
+	checkExposure(t, service, sec)
 
 	// A user, a rule allowing them to start one VM, a short idle time and
 	// mandatory auditing (audit_level 2: no record, no decision).
@@ -113,7 +101,7 @@ polkit.addRule(function(action, subject) {
 		t.Fatalf("after a check %s is %q, want active", service, got)
 	}
 	wantCheck("denied check", vmDenied, 1)
-	checkHardening(t, c)
+	checkHardening(t, c, service)
 
 	// The decisions are in the host's audit log.
 	for _, d := range []struct{ vm, res string }{{vmAllowed, "res=success"}, {vmDenied, "res=failed"}} {
@@ -272,11 +260,11 @@ func noDaemon(t *testing.T, c *container, after string) {
 // checkHardening reads the running service's credentials from /proc: uid
 // 0 (polkit takes details from root only) with CAP_AUDIT_WRITE alone, no
 // new privileges, a seccomp filter, a read-only root.
-func checkHardening(t *testing.T, c *container) {
+func checkHardening(t *testing.T, c *container, svc string) {
 	t.Helper()
-	pid := strings.TrimSpace(c.must(t, "systemctl", "show", "-P", "MainPID", service))
+	pid := strings.TrimSpace(c.must(t, "systemctl", "show", "-P", "MainPID", svc))
 	if pid == "" || pid == "0" {
-		t.Fatalf("%s has no main pid", service)
+		t.Fatalf("%s has no main pid", svc)
 	}
 	status := c.must(t, "cat", "/proc/"+pid+"/status")
 	field := func(name string) string {

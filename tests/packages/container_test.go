@@ -132,6 +132,28 @@ func bootContainer(t *testing.T, pkgDir string) *container {
 	}
 }
 
+// bootWith boots the container with the package file pkg in /mnt/vah
+// and, should the test fail, logs the container's journal for units.
+func bootWith(t *testing.T, pkg string, units ...string) *container {
+	t.Helper()
+	pkgDir := t.TempDir()
+	if err := os.Link(pkg, filepath.Join(pkgDir, filepath.Base(pkg))); err != nil {
+		cmdOutput(t, "cp", pkg, pkgDir)
+	}
+	c := bootContainer(t, pkgDir)
+	t.Cleanup(func() {
+		if t.Failed() && !c.exited() {
+			args := []string{"journalctl", "--no-pager", "-o", "short-precise"}
+			for _, u := range units {
+				args = append(args, "-u", u)
+			}
+			out, _ := c.exec(t, nil, args...)
+			t.Logf("the container's journal for %s:\n%s", strings.Join(units, ", "), tail(out, 80))
+		}
+	})
+	return c
+}
+
 // findInit returns the pid of the container's systemd: nspawn's child once
 // it is systemd, or 0.
 func (c *container) findInit() int {

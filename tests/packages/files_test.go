@@ -145,10 +145,13 @@ func TestRPMFilesMatchDeb(t *testing.T) {
 		"/usr/share/polkit-1/actions/io.github.virt-acl-helper.policy",
 		"/usr/share/polkit-1/actions/io.github.virt-acl-helper.libvirt-api.policy",
 		"/usr/share/doc/virt-acl-helper/examples/50-virt-acl-helper-example.rules",
+		"/usr/share/virt-acl-helper/lockdown/lockdown",
+		"/usr/share/virt-acl-helper/lockdown/50-virt-acl-helper-guard.conf",
+		"/usr/share/virt-acl-helper/lockdown/profile.sh",
 	} {
 		sameContents(t, filepath.Join(debRoot, p), filepath.Join(rpmRoot, p))
 	}
-	for _, u := range []string{"virt-acl-helper.socket", "virt-acl-helper.service"} {
+	for _, u := range units {
 		sameContents(t, filepath.Join(debRoot, debUnitDir, u), filepath.Join(rpmRoot, rpmUnitDir, u))
 	}
 }

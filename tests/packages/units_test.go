@@ -14,6 +14,13 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
+// units are the packaged units.
+var units = []string{"virt-acl-helper.socket", "virt-acl-helper.service",
+	"virt-acl-helper-guard.socket", "virt-acl-helper-guard-ro.socket", "virt-acl-helper-guard.service"}
+
+// services are the packaged services, held to maxExposure.
+var services = []string{"virt-acl-helper.service", "virt-acl-helper-guard.service"}
+
 // maxExposure is the highest "systemd-analyze security" exposure accepted
 // for the service: 2.0 and below is "OK".
 const maxExposure = 2.0
@@ -52,8 +59,7 @@ func unitRoot(t *testing.T) string {
 // must print nothing (it only warns about unknown keys and the like).
 func TestUnitsVerify(t *testing.T) {
 	root := unitRoot(t)
-	cmd := exec.Command("systemd-analyze", "verify", "--man=no", "--root="+root,
-		"virt-acl-helper.socket", "virt-acl-helper.service")
+	cmd := exec.Command("systemd-analyze", append([]string{"verify", "--man=no", "--root=" + root}, units...)...)
 	cmd.Dir = "/"
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(out) > 0 {
@@ -61,35 +67,37 @@ func TestUnitsVerify(t *testing.T) {
 	}
 }
 
-// exposure matches systemd-analyze security's verdict line.
-var exposure = regexp.MustCompile(`Overall exposure level for virt-acl-helper\.service: ([0-9.]+) (\w+)`)
-
-// TestUnitsSecurity prints systemd-analyze security's assessment of the
+// TestUnitsSecurity prints systemd-analyze security's assessment of each
 // packaged service and holds its exposure to maxExposure.
 func TestUnitsSecurity(t *testing.T) {
 	root := unitRoot(t)
-	cmd := exec.Command("systemd-analyze", "security", "--offline=yes", "--no-pager", "--root="+root, "virt-acl-helper.service")
-	cmd.Dir = "/"
-	cmd.Env = append(os.Environ(), "SYSTEMD_COLORS=0")
-	out, err := cmd.CombinedOutput()
-	t.Logf("systemd-analyze security --offline=yes:\n%s", out)
-	if err != nil {
-		t.Fatalf("systemd-analyze security: %v", err)
+	for _, svc := range services {
+		cmd := exec.Command("systemd-analyze", "security", "--offline=yes", "--no-pager", "--root="+root, svc)
+		cmd.Dir = "/"
+		cmd.Env = append(os.Environ(), "SYSTEMD_COLORS=0")
+		out, err := cmd.CombinedOutput()
+		t.Logf("systemd-analyze security --offline=yes %s:\n%s", svc, out)
+		if err != nil {
+			t.Fatalf("systemd-analyze security %s: %v", svc, err)
+		}
+		checkExposure(t, svc, string(out))
 	}
-	checkExposure(t, string(out))
 }
 
-func checkExposure(t *testing.T, out string) {
+// checkExposure holds systemd-analyze security's verdict on svc to
+// maxExposure.
+func checkExposure(t *testing.T, svc, out string) {
 	t.Helper()
+	exposure := regexp.MustCompile(`Overall exposure level for ` + regexp.QuoteMeta(svc) + `: ([0-9.]+) (\w+)`)
 	m := exposure.FindStringSubmatch(out)
 	if m == nil {
-		t.Fatalf("no exposure level in systemd-analyze security's output")
+		t.Fatalf("no exposure level for %s in systemd-analyze security's output", svc)
 	}
 	level, err := strconv.ParseFloat(m[1], 64)
 	if err != nil {
 		t.Fatalf("exposure %q: %v", m[1], err)
 	}
-	t.Logf("exposure of virt-acl-helper.service: %s %s", m[1], m[2])
+	t.Logf("exposure of %s: %s %s", svc, m[1], m[2])
 	if level > maxExposure {
 		t.Errorf("exposure %.1f %s, want at most %.1f", level, strings.TrimSpace(m[2]), maxExposure)
 	}
