@@ -29,7 +29,7 @@ GOTESTSUM := bin/gotestsum
 
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all build demo check setup vet test race fuzz generate packages clean bench load
+.PHONY: all build demo check setup vet test race fuzz generate packages clean bench load bench-guard
 
 all: build
 
@@ -86,6 +86,11 @@ fuzz:
 # and shares nothing with the production binary.
 bench:
 	VIRT_ACL_HELPER_INTEGRATION=1 $(GO) test -tags bench -count=1 -timeout 30m -run '^TestBench$$' -v ./bench
+
+# The guard's rows of make bench alone: a call through the guard against
+# the same call straight to libvirtd.
+bench-guard:
+	VIRT_ACL_HELPER_INTEGRATION=1 $(GO) test -tags bench -count=1 -timeout 10m -run '^TestBenchGuard$$' -v ./bench
 
 load:
 	VIRT_ACL_HELPER_INTEGRATION=1 VIRT_ACL_HELPER_LOAD_DURATION=$(LOADTIME) $(GO) test -count=1 -timeout 15m -run '^TestLoad$$' -v ./tests
