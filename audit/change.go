@@ -87,14 +87,8 @@ func changeRank(key string) int {
 // An error says why it was not written; the host's audit being off is
 // one (the kernel would drop the record silently).
 func WriteChange(c Change) error {
-	if ok, err := canWrite(); err != nil || !ok {
-		return &Error{Refused, errors.Join(errNoCap, err)}
-	}
-	var st kernelStatus
-	status, _, err := st.read()
-	st.close()
-	if err == nil && status.Enabled == 0 {
-		return &Error{Disabled, errDisabled}
+	if err := ChangeWritable(); err != nil {
+		return err
 	}
 	s, err := dialSender()
 	if err != nil {
@@ -107,6 +101,22 @@ func WriteChange(c Change) error {
 	}
 	if err := s.sendType(ChangeRecordType, text); err != nil {
 		return kernelError(err)
+	}
+	return nil
+}
+
+// ChangeWritable reports why a change record could not be written now
+// (no CAP_AUDIT_WRITE, the host's audit off), or nil. Check it before a
+// change, so a change that cannot be recorded is not made.
+func ChangeWritable() error {
+	if ok, err := canWrite(); err != nil || !ok {
+		return &Error{Refused, errors.Join(errNoCap, err)}
+	}
+	var st kernelStatus
+	status, _, err := st.read()
+	st.close()
+	if err == nil && status.Enabled == 0 {
+		return &Error{Disabled, errDisabled}
 	}
 	return nil
 }
