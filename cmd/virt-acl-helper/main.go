@@ -64,17 +64,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	cmds := commands()
+	var b strings.Builder
+	b.WriteString("usage: virt-acl-helper <command> [options]\n\ncommands:\n")
+	listCommands(&b, commands())
+	b.WriteString("\nvirt-acl-helper <command> -h shows a command's options; --version prints the version.\n")
+	io.WriteString(w, b.String())
+}
+
+// listCommands writes one line per command, sorted by name.
+func listCommands(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))
 	for name := range cmds {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("usage: virt-acl-helper <command> [options]\n\ncommands:\n")
 	for _, name := range names {
-		fmt.Fprintf(&b, "  %-10s %s\n", name, cmds[name].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", name, cmds[name].summary)
 	}
-	b.WriteString("\nvirt-acl-helper <command> -h shows a command's options; --version prints the version.\n")
-	io.WriteString(w, b.String())
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -29,23 +28,13 @@ func rolesCommands() map[string]command {
 func runRoles(args []string, stdout, stderr io.Writer) int {
 	cmds := rolesCommands()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		names := make([]string, 0, len(cmds))
-		for n := range cmds {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		w := stderr
+		w, status := stderr, 2
 		if len(args) > 0 {
-			w = stdout
+			w, status = stdout, 0
 		}
 		fmt.Fprintln(w, "usage: virt-acl-helper roles <command> [options]\n\ncommands:")
-		for _, n := range names {
-			fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
-		}
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+		listCommands(w, cmds)
+		return status
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
