@@ -68,6 +68,18 @@ func changeGrant(op string, edit grantEdit, args []string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "roles %s: %v\n", op, err)
 		return 1
 	}
+	return cf.editAndApply(op, edit, g, stdout, stderr)
+}
+
+// editAndApply makes the change under the lock, applies it unless
+// --no-apply, and records it.
+func (cf changeFlags) editAndApply(op string, edit grantEdit, g roles.Grant, stdout, stderr io.Writer) int {
+	unlock, err := roles.Lock(*cf.dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "roles %s: %v\n", op, err)
+		return 1
+	}
+	defer unlock()
 	e, err := edit(*cf.dir, g, roles.System{})
 	if err != nil {
 		cf.record(stderr, "roles-"+op, grantFields(g, ""), false)
@@ -75,8 +87,7 @@ func changeGrant(op string, edit grantEdit, args []string, stdout, stderr io.Wri
 		return 1
 	}
 	fmt.Fprintf(stdout, "%sed %s\n", op, e.Grant)
-	applied := "no"
-	status := 0
+	applied, status := "no", 0
 	if !*cf.noApply {
 		if err := cf.install(e.Policy, stdout); err != nil {
 			fmt.Fprintf(stderr, "roles %s: the roles changed but were not applied: %v\n", op, err)
@@ -127,6 +138,12 @@ func runRolesApply(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "roles apply: %v\n", err)
 		return 1
 	}
+	unlock, err := roles.Lock(*cf.dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "roles apply: %v\n", err)
+		return 1
+	}
+	defer unlock()
 	pol, err := cf.load()
 	if err == nil {
 		err = cf.install(pol, stdout)
