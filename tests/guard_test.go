@@ -82,18 +82,7 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	w.lv.Define(t, w.vmA, fmt.Sprintf(guardVM, w.vmA, w.uuidA))
 	w.lv.Define(t, w.vmB, fmt.Sprintf(guardVM, w.vmB, w.uuidB))
 
-	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { auth.Close() })
-	e, err := access.New(access.Options{Drivers: []access.Driver{access.NewPolkit(auth)}, Auditor: w.audit,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	rt := engine.New(&engine.Generation{Engine: e}, engine.Options{})
+	rt := guardEngine(t, bus, w.audit)
 
 	dir, err := os.MkdirTemp("", "vah-guard-")
 	if err != nil {
@@ -107,33 +96,53 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	w.uri = "qemu:///system?socket=" + w.sock
 	ro := filepath.Join(dir, "guard-ro.sock")
 	w.roURI = "qemu:///system?socket=" + ro
-	for _, s := range []struct {
-		path string
-		ro   bool
-	}{{w.sock, false}, {ro, true}} {
-		srv, err := guard.New(guard.Options{Runtime: rt, Upstream: w.lv.Socket, ReadOnly: s.ro,
-			Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := net.Listen("unix", s.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(s.path, 0o666); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(l) }()
-		t.Cleanup(func() {
-			l.Close()
-			srv.Close()
-			if err := <-done; err != nil {
-				t.Errorf("guard: %v", err)
-			}
-		})
-	}
+	serveGuard(t, rt, w.lv.Socket, w.sock, false)
+	serveGuard(t, rt, w.lv.Socket, ro, true)
 	return w
+}
+
+// guardEngine is the helper's engine asking polkitd on bus, auditing to a.
+func guardEngine(t *testing.T, bus *testsys.Bus, a *memAuditor) *engine.Runtime {
+	t.Helper()
+	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Close() })
+	e, err := access.New(access.Options{Drivers: []access.Driver{access.NewPolkit(auth)}, Auditor: a,
+		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return engine.New(&engine.Generation{Engine: e}, engine.Options{})
+}
+
+// serveGuard serves the guard in front of upstream on path (mode 0666)
+// until cleanup.
+func serveGuard(t *testing.T, rt *engine.Runtime, upstream, path string, ro bool) {
+	t.Helper()
+	srv, err := guard.New(guard.Options{Runtime: rt, Upstream: upstream, ReadOnly: ro,
+		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		l.Close()
+		srv.Close()
+		if err := <-done; err != nil {
+			t.Errorf("guard: %v", err)
+		}
+	})
 }
 
 // virsh runs virsh as u through the guard's read-write socket.

@@ -12,13 +12,14 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/guard"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
 // rolesWorld is a real libvirtd enforcing polkit (access_drivers =
-// [ "polkit" ]), a real polkitd, auditd, the helper's daemon asking the
-// same polkitd, and roles managed only with virt-acl-helper roles: carol
+// [ "polkit" ]), a real polkitd, auditd, the helper's daemon and the guard
+// (in front of libvirtd) asking the same polkitd, and roles managed only with virt-acl-helper roles: carol
 // and dave operate their own VM each and, through their group, a shared
 // one; adm administers every domain; eve has nothing.
 type rolesWorld struct {
@@ -31,6 +32,8 @@ type rolesWorld struct {
 	group                  string
 	vmCarol, vmDave, vmAll string
 	uuid                   map[string]string // VM name -> UUID
+	guardURI               string            // the guard in front of libvirtd
+	guardAudit             *memAuditor
 }
 
 func newRolesWorld(t *testing.T) *rolesWorld {
@@ -47,6 +50,10 @@ func newRolesWorld(t *testing.T) *rolesWorld {
 		w.uuid[vm] = randUUID()
 		w.lv.Define(t, vm, fmt.Sprintf(guardVM, vm, w.uuid[vm]))
 	}
+	w.guardAudit = &memAuditor{}
+	sock := filepath.Join(w.Dir, "guard.sock")
+	serveGuard(t, guardEngine(t, w.Bus, w.guardAudit), w.lv.Socket, sock, false)
+	w.guardURI = "qemu:///system?socket=" + sock
 	w.dir = filepath.Join(w.Dir, "roles")
 	// A name testsys's stale-rule cleanup knows, should this binary die.
 	w.rules = filepath.Join(testsys.RulesDir, fmt.Sprintf("50-vah-test-p%d-999999-roles.rules", os.Getpid()))
@@ -98,11 +105,12 @@ func (w *rolesWorld) check(t *testing.T, u testsys.User, perm, vm string) bool {
 	return false
 }
 
-// virsh runs virsh as u and reports whether libvirtd allowed it; a
-// failure other than "access denied" fails the test.
-func (w *rolesWorld) virsh(t *testing.T, u testsys.User, args ...string) bool {
+// virsh runs virsh as u on uri (libvirtd's or the guard's) and reports
+// whether the call was allowed; a failure other than "access denied"
+// fails the test.
+func (w *rolesWorld) virsh(t *testing.T, uri string, u testsys.User, args ...string) bool {
 	t.Helper()
-	out, err := w.lv.Virsh(&u, args...)
+	out, err := testsys.VirshURI(uri, &u, args...)
 	switch {
 	case err == nil:
 		return true
@@ -148,6 +156,7 @@ type rolesCase struct {
 	perm  string // libvirt permission the virsh command needs
 	vm    string
 	virsh []string // the command; empty: console (open_device)
+	undo  []string // the root command that puts back what virsh changed
 	want  bool
 }
 
@@ -164,60 +173,32 @@ func TestRolesEndToEnd(t *testing.T) {
 	editXML := w.newXML(t, w.vmCarol, w.uuid[w.vmCarol])
 	newXML := w.newXML(t, newVM, newUUID)
 	cases := []rolesCase{
-		{"carol", "start", w.vmCarol, []string{"start", w.vmCarol}, true},
-		{"carol", "open_device", w.vmCarol, nil, true},
-		{"carol", "stop", w.vmCarol, []string{"destroy", w.vmCarol}, true},
-		{"carol", "start", w.vmDave, []string{"start", w.vmDave}, false},
-		{"carol", "stop", w.vmDave, []string{"destroy", w.vmDave}, false},
-		{"carol", "write", w.vmCarol, []string{"define", editXML}, false},
-		{"carol", "delete", w.vmCarol, []string{"undefine", w.vmCarol}, false},
-		{"carol", "start", w.vmAll, []string{"start", w.vmAll}, true},
-		{"dave", "stop", w.vmAll, []string{"destroy", w.vmAll}, true},
-		{"dave", "start", w.vmDave, []string{"start", w.vmDave}, true},
-		{"dave", "open_device", w.vmDave, nil, true},
-		{"dave", "stop", w.vmDave, []string{"destroy", w.vmDave}, true},
-		{"dave", "start", w.vmCarol, []string{"start", w.vmCarol}, false},
-		{"eve", "start", w.vmCarol, []string{"start", w.vmCarol}, false},
-		{"eve", "open_device", w.vmCarol, nil, false},
-		{"eve", "start", w.vmAll, []string{"start", w.vmAll}, false},
-		{"adm", "start", w.vmDave, []string{"start", w.vmDave}, true},
-		{"adm", "stop", w.vmDave, []string{"destroy", w.vmDave}, true},
-		{"adm", "write", newVM, []string{"define", newXML}, true},
-		{"adm", "delete", newVM, []string{"undefine", newVM}, true},
+		{"carol", "start", w.vmCarol, []string{"start", w.vmCarol}, []string{"destroy", w.vmCarol}, true},
+		{"carol", "open_device", w.vmCarol, nil, nil, true},
+		{"carol", "stop", w.vmCarol, []string{"destroy", w.vmCarol}, []string{"start", w.vmCarol}, true},
+		{"carol", "start", w.vmDave, []string{"start", w.vmDave}, []string{"destroy", w.vmDave}, false},
+		{"carol", "stop", w.vmDave, []string{"destroy", w.vmDave}, []string{"start", w.vmDave}, false},
+		{"carol", "write", w.vmCarol, []string{"define", editXML}, nil, false},
+		{"carol", "delete", w.vmCarol, []string{"undefine", w.vmCarol}, []string{"define", editXML}, false},
+		{"carol", "start", w.vmAll, []string{"start", w.vmAll}, []string{"destroy", w.vmAll}, true},
+		{"dave", "stop", w.vmAll, []string{"destroy", w.vmAll}, []string{"start", w.vmAll}, true},
+		{"dave", "start", w.vmDave, []string{"start", w.vmDave}, []string{"destroy", w.vmDave}, true},
+		{"dave", "open_device", w.vmDave, nil, nil, true},
+		{"dave", "stop", w.vmDave, []string{"destroy", w.vmDave}, []string{"start", w.vmDave}, true},
+		{"dave", "start", w.vmCarol, []string{"start", w.vmCarol}, []string{"destroy", w.vmCarol}, false},
+		{"eve", "start", w.vmCarol, []string{"start", w.vmCarol}, []string{"destroy", w.vmCarol}, false},
+		{"eve", "open_device", w.vmCarol, nil, nil, false},
+		{"eve", "start", w.vmAll, []string{"start", w.vmAll}, []string{"destroy", w.vmAll}, false},
+		{"adm", "start", w.vmDave, []string{"start", w.vmDave}, []string{"destroy", w.vmDave}, true},
+		{"adm", "stop", w.vmDave, []string{"destroy", w.vmDave}, []string{"start", w.vmDave}, true},
+		{"adm", "write", newVM, []string{"define", newXML}, []string{"undefine", newVM}, true},
+		{"adm", "delete", newVM, []string{"undefine", newVM}, []string{"define", newXML}, true},
 	}
 	for _, c := range cases {
-		u := users[c.who]
-		name := fmt.Sprintf("%s %s %s", c.who, c.perm, c.vm)
-		var byVirsh bool
-		if c.virsh == nil {
-			if c.want {
-				w.lv.Virsh(nil, "start", c.vm) // a console needs a running guest
-			}
-			out := consoleAs(t, w.lv.URI, u, c.vm)
-			byVirsh = strings.Contains(out, "Connected to domain") && !strings.Contains(out, "error")
-			if !byVirsh && !strings.Contains(out, "access denied") {
-				t.Fatalf("%s: console:\n%s", name, out)
-			}
-		} else {
-			byVirsh = w.virsh(t, u, c.virsh...)
-		}
-		byCheck := w.check(t, u, c.perm, c.vm)
-		// Explain names the VM, so ask while it exists.
-		lookup := c.vm
-		if c.perm == "delete" && c.want {
-			lookup = ""
-		}
-		byExplain, why := c.want, "(the VM is gone)"
-		if lookup != "" {
-			byExplain, why = w.explain(t, u, c.perm, lookup)
-		}
-		t.Logf("%s: virsh %v, check %v, explain %v: %s", name, byVirsh, byCheck, byExplain, why)
-		if byVirsh != c.want || byCheck != c.want || byExplain != c.want {
-			t.Errorf("%s: virsh %v, check %v, explain %v; want %v", name, byVirsh, byCheck, byExplain, c.want)
-		}
-		if c.virsh == nil && c.want {
-			w.lv.Virsh(nil, "destroy", c.vm)
-		}
+		w.ask(t, users[c.who], c)
+	}
+	if !w.guardAudit.saw(guard.FrontEnd, "REMOTE_PROC_DOMAIN_CREATE", true) || !w.guardAudit.saw(guard.FrontEnd, "REMOTE_PROC_DOMAIN_CREATE", false) {
+		t.Errorf("the guard did not decide DOMAIN_CREATE both ways: %v", w.guardAudit.ops())
 	}
 	t.Run("revoke applies on the next call", func(t *testing.T) { w.revoke(t) })
 	t.Run("show and the rendered file", func(t *testing.T) { w.showAndFile(t) })
@@ -231,12 +212,22 @@ func (w *rolesWorld) revoke(t *testing.T) {
 			t.Fatal("carol may not start her VM before the revoke")
 		}
 	}
+	// The guard's engine caches an allow too.
+	if !w.virsh(t, w.guardURI, w.carol, "start", w.vmCarol) {
+		t.Fatal("the guard does not let carol start her VM before the revoke")
+	}
+	if out, err := w.lv.Virsh(nil, "destroy", w.vmCarol); err != nil {
+		t.Fatalf("destroy: %v\n%s", err, out)
+	}
 	w.roles(t, "revoke", "operator", "domain", "--user", w.carol.Name, "--name", w.vmCarol)
 	if w.check(t, w.carol, "start", w.vmCarol) {
 		t.Error("the helper still allows carol to start her VM after the revoke (stale cache)")
 	}
-	if w.virsh(t, w.carol, "start", w.vmCarol) {
+	if w.virsh(t, w.lv.URI, w.carol, "start", w.vmCarol) {
 		t.Error("libvirtd still lets carol start her VM after the revoke")
+	}
+	if w.virsh(t, w.guardURI, w.carol, "start", w.vmCarol) {
+		t.Error("the guard still lets carol start her VM after the revoke")
 	}
 	if ok, why := w.explain(t, w.carol, "start", w.vmCarol); ok {
 		t.Errorf("explain after the revoke: %s", why)
@@ -279,4 +270,49 @@ func (w *rolesWorld) audited(t *testing.T) {
 		!strings.Contains(out, "grp="+w.group) {
 		t.Errorf("no record of the group grant on %s:\n%s", w.vmAll, out)
 	}
+}
+
+// ask puts one case to the guard, libvirtd, the helper and roles explain.
+// The guard goes first; what it let through is put back as root, so that
+// libvirtd sees the same state.
+func (w *rolesWorld) ask(t *testing.T, u testsys.User, c rolesCase) {
+	t.Helper()
+	name := fmt.Sprintf("%s %s %s", c.who, c.perm, c.vm)
+	var byGuard, byVirsh bool
+	if c.virsh == nil {
+		if c.want {
+			w.lv.Virsh(nil, "start", c.vm) // a console needs a running guest
+			defer w.lv.Virsh(nil, "destroy", c.vm)
+		}
+		byGuard, byVirsh = w.console(t, w.guardURI, u, c.vm), w.console(t, w.lv.URI, u, c.vm)
+	} else {
+		byGuard = w.virsh(t, w.guardURI, u, c.virsh...)
+		if byGuard && c.undo != nil {
+			if out, err := w.lv.Virsh(nil, c.undo...); err != nil {
+				t.Fatalf("%s: undo %v: %v\n%s", name, c.undo, err, out)
+			}
+		}
+		byVirsh = w.virsh(t, w.lv.URI, u, c.virsh...)
+	}
+	byCheck := w.check(t, u, c.perm, c.vm)
+	byExplain, why := c.want, "(not asked: the VM is gone)"
+	if !(c.perm == "delete" && c.want) { // explain resolves the name
+		byExplain, why = w.explain(t, u, c.perm, c.vm)
+	}
+	t.Logf("%s: guard %v, libvirtd %v, check %v, explain %v: %s", name, byGuard, byVirsh, byCheck, byExplain, why)
+	if byGuard != c.want || byVirsh != c.want || byCheck != c.want || byExplain != c.want {
+		t.Errorf("%s: guard %v, libvirtd %v, check %v, explain %v; want %v", name, byGuard, byVirsh, byCheck, byExplain, c.want)
+	}
+}
+
+// console opens vm's console as u on uri: true when connected, false when
+// access was denied.
+func (w *rolesWorld) console(t *testing.T, uri string, u testsys.User, vm string) bool {
+	t.Helper()
+	out := consoleAs(t, uri, u, vm)
+	ok := strings.Contains(out, "Connected to domain") && !strings.Contains(out, "error")
+	if !ok && !strings.Contains(out, "access denied") {
+		t.Fatalf("console %s as %s on %s:\n%s", vm, u.Name, uri, out)
+	}
+	return ok
 }
