@@ -266,6 +266,12 @@ func (w *rolesWorld) audited(t *testing.T) {
 		}
 	}
 	t.Logf("ausearch -m USYS_CONFIG --uuid %s:\n%s", uuid, out)
+	// README's recipe: aureport counts them as configuration changes.
+	sum := w.auditd.ReportSearch(t, []string{"-m", "USYS_CONFIG"}, "--summary", "-i")
+	if strings.Contains(sum, "Number of changes in configuration: 0") {
+		t.Errorf("aureport does not count the roles changes as configuration changes:\n%s", sum)
+	}
+	t.Logf("ausearch -m USYS_CONFIG --raw | aureport -c -i:\n%s", w.auditd.ReportSearch(t, []string{"-m", "USYS_CONFIG"}, "-c", "-i"))
 	if out := w.auditd.Search(t, "-m", "USYS_CONFIG", "-w", "--vm-name", w.vmAll, "-i"); !strings.Contains(out, "grp="+`"`+w.group) &&
 		!strings.Contains(out, "grp="+w.group) {
 		t.Errorf("no record of the group grant on %s:\n%s", w.vmAll, out)
