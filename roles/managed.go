@@ -49,7 +49,16 @@ func AddGrant(dir string, g Grant, accts Accounts) (Edit, error) {
 		return Edit{}, err
 	}
 	docs = append(docs, toDoc(g))
-	return writeManaged(dir, docs, g, accts)
+	e, err := writeManaged(dir, docs, g, accts)
+	if err != nil {
+		return e, err
+	}
+	for _, ng := range e.Policy.Grants { // the new grant, with its place
+		if ng.Same(g) {
+			e.Grant = ng
+		}
+	}
+	return e, nil
 }
 
 // RemoveGrant removes the grant matching g (role, subject, object) from

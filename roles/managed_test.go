@@ -21,8 +21,8 @@ func TestGrantRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AddGrant: %v", err)
 	}
-	if got := e.Policy.Grants[2].Source.String(); got != ManagedPath(dir)+":5" {
-		t.Errorf("new grant at %s", got)
+	if got := e.Grant.Source.String(); got != ManagedPath(dir)+":5" || e.Grant.Name != "vm-dave" {
+		t.Errorf("new grant %s at %s", e.Grant, got)
 	}
 	if _, err := AddGrant(dir, g, accts); err == nil || !strings.Contains(err.Error(), "already granted") {
 		t.Errorf("granting twice: %v", err)

@@ -260,7 +260,7 @@ func (w *rolesWorld) audited(t *testing.T) {
 	out := w.auditd.WaitSearch(t, func(out string) bool {
 		return strings.Contains(out, "op=roles-grant") && strings.Contains(out, "op=roles-revoke")
 	}, "-m", "USYS_CONFIG", "--uuid", uuid)
-	for _, want := range []string{`role="operator"`, `acct="` + w.carol.Name + `"`, `vm="` + w.vmCarol + `"`, "uid=0", "res=success"} {
+	for _, want := range []string{`role="operator"`, `file="` + filepath.Join(w.dir, "roles.d", "grants.toml") + `"`, `acct="` + w.carol.Name + `"`, `vm="` + w.vmCarol + `"`, "uid=0", "res=success"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("change records lack %s:\n%s", want, out)
 		}
@@ -286,8 +286,9 @@ func (w *rolesWorld) ask(t *testing.T, u testsys.User, c rolesCase) {
 	name := fmt.Sprintf("%s %s %s", c.who, c.perm, c.vm)
 	var byGuard, byVirsh bool
 	if c.virsh == nil {
-		if c.want {
-			w.lv.Virsh(nil, "start", c.vm) // a console needs a running guest
+		// virsh checks that the guest runs before it asks for the console.
+		if state, _ := w.lv.Virsh(nil, "domstate", c.vm); strings.TrimSpace(state) != "running" {
+			w.lv.Virsh(nil, "start", c.vm)
 			defer w.lv.Virsh(nil, "destroy", c.vm)
 		}
 		byGuard, byVirsh = w.console(t, w.guardURI, u, c.vm), w.console(t, w.lv.URI, u, c.vm)
