@@ -14,12 +14,12 @@ VERSION  := $(shell cat VERSION)
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS  := -trimpath
 # Packages whose code runs concurrently: run under the race detector.
-RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon ./guard ./limit
+RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon ./guard ./limit ./roles
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
 FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams \
             ./audit:FuzzFormat ./proc:FuzzLookup \
             ./libvirt/frame:FuzzRead ./libvirt/proto:FuzzDecodeCall ./libvirt/proto:FuzzDecodeReply \
-            ./guard:FuzzCallDecision ./guard:FuzzObjectFromXML
+            ./guard:FuzzCallDecision ./guard:FuzzObjectFromXML ./roles:FuzzParse
 FUZZTIME ?= 15s
 # How long make load runs its 64 clients.
 LOADTIME ?= 60s

@@ -47,10 +47,13 @@ func dialSender() (*kernelSender, error) {
 // may then hold the sender for up to backlog_wait_time when its backlog is
 // over the limit: that wait happens inside sendto, after the record was
 // queued.
-func (k *kernelSender) send(text []byte) error {
+func (k *kernelSender) send(text []byte) error { return k.sendType(RecordType, text) }
+
+// sendType sends a record of kernel message type typ, as send does.
+func (k *kernelSender) sendType(typ uint16, text []byte) error {
 	msg := syscall.NetlinkMessage{
 		Header: syscall.NlMsghdr{
-			Type:  RecordType,
+			Type:  typ,
 			Flags: syscall.NLM_F_REQUEST | syscall.NLM_F_ACK,
 		},
 		Data: text,

@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"actions": {"print libvirt's object/permission table, or the polkit action files", runActions},
 		"check":   {"ask the daemon whether a process may use a permission on an object (exit 0 allowed, 1 denied, 2 error)", runCheck},
 		"config":  {"config check [FILE]: validate a configuration file", runConfig},
+		"roles":   {"manage roles: who may do what on which VMs, enforced through polkit (list, show, explain, grant, revoke, apply)", runRoles},
 		"guard":   {"serve libvirt's RPC protocol, deciding every call before libvirtd sees it (preview)", runGuard},
 		"flush":   {"drop the daemon's cached decisions (root or polkit's flush action)", runFlush},
 		"serve":   {"run the daemon (socket-activated by systemd, or on --listen PATH)", runServe},
@@ -63,17 +64,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	cmds := commands()
+	var b strings.Builder
+	b.WriteString("usage: virt-acl-helper <command> [options]\n\ncommands:\n")
+	listCommands(&b, commands())
+	b.WriteString("\nvirt-acl-helper <command> -h shows a command's options; --version prints the version.\n")
+	io.WriteString(w, b.String())
+}
+
+// listCommands writes one line per command, sorted by name.
+func listCommands(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))
 	for name := range cmds {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("usage: virt-acl-helper <command> [options]\n\ncommands:\n")
 	for _, name := range names {
-		fmt.Fprintf(&b, "  %-10s %s\n", name, cmds[name].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", name, cmds[name].summary)
 	}
-	b.WriteString("\nvirt-acl-helper <command> -h shows a command's options; --version prints the version.\n")
-	io.WriteString(w, b.String())
 }
