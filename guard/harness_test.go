@@ -193,6 +193,9 @@ func (f *fakeLibvirtd) answer(m *frame.Message) (*frame.Message, *frame.Message)
 		data.Type, data.Status = frame.Stream, frame.Continue
 		return ok(&proto.Void{}), &frame.Message{Header: data, Body: []byte("login: ")}
 	}
+	if ret, event := listAnswer(m.Header, args); ret != nil {
+		return ok(ret), event
+	}
 	if proto.RemoteProcedure(m.Header.Proc) == proto.RemoteProcConnectGetType && m.Header.Prog == uint32(proto.Remote) {
 		return ok(&proto.RemoteConnectGetTypeRet{Type: "QEMU"}), nil
 	}
