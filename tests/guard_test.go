@@ -58,6 +58,7 @@ const guardVM = `<domain type='qemu'>
 // polkitd with the seed's rule for user A on vmA, and the guard in front.
 type guardWorld struct {
 	lv         *testsys.Libvirtd
+	pk         *testsys.Polkitd
 	a, b       testsys.User
 	vmA, vmB   string
 	uuidA      string
@@ -71,7 +72,7 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	testsys.NeedRoot(t)
 	bus := testsys.StartBus(t)
 	pk := testsys.StartPolkitd(t, bus)
-	w := &guardWorld{a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
+	w := &guardWorld{pk: pk, a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
 	tok := randHex(3)
 	w.vmA, w.vmB = "vah-guard-a-"+tok, "vah-guard-b-"+tok
 	w.uuidA, w.uuidB = randUUID(), randUUID()
