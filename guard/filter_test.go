@@ -75,6 +75,9 @@ func listAnswer(h frame.Header, args proto.Message) (proto.Message, *frame.Messa
 			event(proto.RemoteProcDomainEventCallbackLifecycle, &proto.RemoteDomainEventCallbackLifecycleMsg{
 				CallbackID: 1, Msg: proto.RemoteDomainEventLifecycleMsg{Dom: runA}})
 	}
+	if ret := moreListAnswer(args); ret != nil {
+		return ret, nil
+	}
 	switch {
 	case h.Proc == int32(proto.RemoteProcConnectNumOfDomains):
 		return &proto.RemoteConnectNumOfDomainsRet{Num: 2}, nil

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+
+//go:build bench
+
+package bench
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+)
+
+// The guard's list benchmark: `virsh list --all` as a restricted user
+// who owns 3 of the host's VMs, through the guard (cold: a guard just
+// started; warm: its decisions cached), beside three anchors measured in
+// the same run: libvirtd's own polkit access driver for the same user
+// and for root, and libvirtd without access control.
+const (
+	guardOwnVMs   = 3
+	guardSamples  = 3 // per anchor and cold guard; the median is reported
+	guardWarmRuns = 5
+)
+
+// rootRule lets root do anything through libvirtd's polkit driver (the
+// issue's root anchor); libvirt's example policy would deny it.
+const rootRule = `polkit.addRule(function(action, subject) {
+    if (subject.user == "root" && action.id.indexOf("org.libvirt.api.") == 0)
+        return polkit.Result.YES;
+});`
+
+// guardVMs is the number of VMs defined: BENCH_GUARD_VMS, or 1,003 (the
+// issue's host: 1,000 tenants' VMs and the user's 3).
+func guardVMs(t *testing.T) int {
+	if v := os.Getenv("BENCH_GUARD_VMS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < guardOwnVMs {
+			t.Fatalf("BENCH_GUARD_VMS=%q: want a number ≥ %d", v, guardOwnVMs)
+		}
+		return n
+	}
+	return 1003
+}
+
+// benchVMNames names n VMs: the bench user's own (the bench rule grants
+// "bench-*"), the rest the tenants' of libvirt's example-style rules.
+func benchVMNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		if i < guardOwnVMs {
+			names[i] = fmt.Sprintf("bench-list-own-%d", i)
+		} else {
+			names[i] = fmt.Sprintf("tenant%02d-list-%d", i%userRules, i)
+		}
+	}
+	return names
+}
+
+// guardList measures the list benchmark as user u.
+func (b *bench) guardList(u testsys.User) {
+	n := guardVMs(b.t)
+	names := benchVMNames(n)
+	var none, pkUser, pkRoot, cold, warm time.Duration
+	b.t.Run("libvirtd without access control, and the guard", func(t *testing.T) {
+		lv := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{})
+		defineAll(t, lv.URI, names)
+		none = medianRuns(t, guardSamples, func() { listAll(t, lv.URI, u, n) })
+		for range guardSamples {
+			g := b.startGuard(t, lv.Socket)
+			cold += timed(func() { listAll(t, g, u, guardOwnVMs) })
+			if warm == 0 {
+				warm = medianRuns(t, guardWarmRuns, func() { listAll(t, g, u, guardOwnVMs) })
+			}
+		}
+		cold /= guardSamples
+	})
+	b.t.Run("libvirtd's polkit driver", func(t *testing.T) {
+		lv := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{AccessDrivers: []string{"polkit"}, Bus: b.w.Bus})
+		t.Cleanup(func() { undefineAll(t, lv.URI, names) })
+		defineAll(t, lv.URI, names) // already defined: a no-op unless the first part failed
+		pkUser = medianRuns(t, guardSamples, func() { listAll(t, lv.URI, u, guardOwnVMs) })
+		pkRoot = medianRuns(t, guardSamples, func() { listAll(t, lv.URI, testsys.User{Name: "root"}, n) })
+	})
+	c := fmt.Sprintf("virsh list --all, %d VMs", n)
+	for _, row := range []struct {
+		measure string
+		d       time.Duration
+	}{
+		{"libvirtd, no access control", none},
+		{"libvirtd polkit driver, restricted user", pkUser},
+		{"libvirtd polkit driver, root", pkRoot},
+		{"guard, restricted user, cold", cold},
+		{"guard, restricted user, warm", warm},
+	} {
+		b.report.add(c, row.measure, ms(row.d), "ms")
+	}
+	warmRatio := float64(warm) / float64(max(none, 1))
+	coldRatio := float64(cold) / float64(max(pkUser, 1))
+	b.report.add("ratio", "guard warm / libvirtd without access control", warmRatio, "x")
+	b.report.add("ratio", "guard cold / libvirtd polkit driver (same user)", coldRatio, "x")
+	b.guardTargets = []Target{
+		{"guard list, warm, within 1.5x of libvirtd without ACLs", fmt.Sprintf("%.2fx", warmRatio), warmRatio <= 1.5},
+		{"guard list, cold, no slower than libvirtd's polkit driver", fmt.Sprintf("%.2fx", coldRatio), coldRatio <= 1},
+	}
+}
+
+// startGuard runs the built guard in front of upstream with the audited
+// configuration, and returns the URI of its socket; it is stopped (by
+// pid) at cleanup.
+func (b *bench) startGuard(t *testing.T, upstream string) string {
+	sock := filepath.Join(b.w.Dir, fmt.Sprintf("g%d.sock", time.Now().UnixNano()%1e9))
+	cmd := exec.Command(b.w.Bin, "guard", "--listen", sock, "--upstream", upstream,
+		"--config", b.w.Config(t, "guard.conf", conf(1)))
+	cmd.Env = []string{"DBUS_SYSTEM_BUS_ADDRESS=" + b.w.Bus.Address, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("guard output:\n%s", out.String())
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return "qemu:///system?socket=" + sock
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the guard did not listen on %s within 30s:\n%s", sock, out.String())
+		}
+	}
+}
+
+// listAll runs `virsh list --all --name` as u (root when u.Name is
+// "root") and checks it lists want VMs of this benchmark.
+func listAll(t *testing.T, uri string, u testsys.User, want int) {
+	t.Helper()
+	var who *testsys.User
+	if u.Name != "root" {
+		who = &u
+	}
+	out, err := testsys.VirshURI(uri, who, "list", "--all")
+	if err != nil {
+		t.Fatalf("virsh list --all as %s: %v\n%s", u.Name, err, out)
+	}
+	got := 0
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && isBenchVM(f[1]) {
+			got++
+		}
+	}
+	if got != want {
+		t.Fatalf("virsh list --all as %s listed %d of the benchmark's VMs, want %d", u.Name, got, want)
+	}
+}
+
+// isBenchVM reports whether name is one of benchVMNames'.
+func isBenchVM(name string) bool {
+	return strings.HasPrefix(name, "bench-list-own-") || (strings.HasPrefix(name, "tenant") && strings.Contains(name, "-list-"))
+}
+
+// defineAll defines the VMs in one virsh session (commands on its
+// standard input), as root.
+func defineAll(t *testing.T, uri string, names []string) {
+	t.Helper()
+	dir := t.TempDir()
+	var cmds strings.Builder
+	for i, name := range names {
+		f := filepath.Join(dir, name+".xml")
+		xml := fmt.Sprintf(`<domain type='qemu'><name>%s</name><uuid>b1000000-0000-4000-8000-%012x</uuid>`+
+			`<memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>`, name, i)
+		if err := os.WriteFile(f, []byte(xml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&cmds, "define %s\n", f)
+	}
+	virshSession(t, uri, cmds.String())
+}
+
+// undefineAll undefines the VMs, as root.
+func undefineAll(t *testing.T, uri string, names []string) {
+	var cmds strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&cmds, "undefine %s\n", name)
+	}
+	virshSession(t, uri, cmds.String())
+}
+
+func virshSession(t *testing.T, uri, cmds string) {
+	t.Helper()
+	cmd := exec.Command("virsh", "-q", "-c", uri)
+	cmd.Stdin = strings.NewReader(cmds)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LC_ALL=C"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("virsh session: %v\n%s", err, out)
+	}
+}
+
+func timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
+
+// medianRuns runs f n times and returns the median duration.
+func medianRuns(t *testing.T, n int, f func()) time.Duration {
+	t.Helper()
+	ds := make([]time.Duration, n)
+	for i := range ds {
+		ds[i] = timed(f)
+	}
+	slices.Sort(ds)
+	return ds[n/2]
+}
