@@ -56,56 +56,30 @@ func moreListAnswer(args proto.Message) proto.Message {
 }
 
 func TestMoreListsFiltered(t *testing.T) {
-	w := newWorld(t, Options{}, more...)
-	c := w.dial(t)
-	c.open()
-	tests := []struct {
-		name string
-		num  proto.RemoteProcedure
-		args proto.Message
-		want string
-	}{
+	checkLists(t, more, []listCase{
 		{"volumes", proto.RemoteProcStoragePoolListAllVolumes, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
-			`&proto.RemoteStoragePoolListAllVolumesRet{Vols:[]proto.RemoteNonnullStorageVol{proto.RemoteNonnullStorageVol{Pool:"poolA", Name:"v2", Key:"/pool/v2"}}, Ret:0x1}`},
+			whole, `&proto.RemoteStoragePoolListAllVolumesRet{Vols:[]proto.RemoteNonnullStorageVol{proto.RemoteNonnullStorageVol{Pool:"poolA", Name:"v2", Key:"/pool/v2"}}, Ret:0x1}`},
 		{"count volumes", proto.RemoteProcStoragePoolListAllVolumes, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA},
-			`&proto.RemoteStoragePoolListAllVolumesRet{Vols:[]proto.RemoteNonnullStorageVol{}, Ret:0x1}`},
+			whole, `&proto.RemoteStoragePoolListAllVolumesRet{Vols:[]proto.RemoteNonnullStorageVol{}, Ret:0x1}`},
 		{"old volume names", proto.RemoteProcStoragePoolListVolumes, &proto.RemoteStoragePoolListVolumesArgs{Pool: poolA, Maxnames: 10},
-			`&proto.RemoteStoragePoolListVolumesRet{Names:[]string{"v2"}}`},
+			whole, `&proto.RemoteStoragePoolListVolumesRet{Names:[]string{"v2"}}`},
 		{"old volume count", proto.RemoteProcStoragePoolNumOfVolumes, &proto.RemoteStoragePoolNumOfVolumesArgs{Pool: poolA},
-			`&proto.RemoteStoragePoolNumOfVolumesRet{Num:1}`},
+			whole, `&proto.RemoteStoragePoolNumOfVolumesRet{Num:1}`},
 		{"node devices", proto.RemoteProcNodeListDevices, &proto.RemoteNodeListDevicesArgs{Maxnames: 10},
-			`&proto.RemoteNodeListDevicesRet{Names:[]string{"devA"}}`},
+			whole, `&proto.RemoteNodeListDevicesRet{Names:[]string{"devA"}}`},
 		{"node device count", proto.RemoteProcNodeNumOfDevices, &proto.RemoteNodeNumOfDevicesArgs{},
-			`&proto.RemoteNodeNumOfDevicesRet{Num:1}`},
+			whole, `&proto.RemoteNodeNumOfDevicesRet{Num:1}`},
 		{"secrets", proto.RemoteProcConnectListAllSecrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
-			`&proto.RemoteConnectListAllSecretsRet{Secrets:[]proto.RemoteNonnullSecret{proto.RemoteNonnullSecret{UUID:[16]uint8{0x52, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x25}, UsageType:0, UsageID:""}}, Ret:0x1}`},
+			whole, `&proto.RemoteConnectListAllSecretsRet{Secrets:[]proto.RemoteNonnullSecret{proto.RemoteNonnullSecret{UUID:[16]uint8{0x52, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x25}, UsageType:0, UsageID:""}}, Ret:0x1}`},
 		{"old secret UUIDs", proto.RemoteProcConnectListSecrets, &proto.RemoteConnectListSecretsArgs{Maxuuids: 10},
-			`&proto.RemoteConnectListSecretsRet{UUIDs:[]string{"52000000-0000-0000-0000-000000000025"}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := c.reply(c.sendArgs(tt.num, tt.args))
-			if code := errCode(t, m); code != 0 {
-				t.Fatalf("error %d", code)
-			}
-			p, _ := w.up.table.Lookup(proto.Remote, int32(tt.num))
-			ret, err := p.DecodeRet(m.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := fmtV(ret); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
-		})
-	}
+			whole, `&proto.RemoteConnectListSecretsRet{UUIDs:[]string{"52000000-0000-0000-0000-000000000025"}}`},
+	})
 }
 
 // TestVolumePoolLookedUpOnce: a volume list looks its pool up once, not
 // once per volume.
 func TestVolumePoolLookedUpOnce(t *testing.T) {
-	w := newWorld(t, Options{}, more...)
-	c := w.dial(t)
-	c.open()
+	w, c := openWorld(t, more)
 	if code := c.call(proto.RemoteProcStoragePoolListAllVolumes, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1}); code != 0 {
 		t.Fatalf("error %d", code)
 	}
@@ -121,9 +95,7 @@ func TestVolumePoolLookedUpOnce(t *testing.T) {
 // TestListRefusedWhenUndecidable: when the engine cannot decide, the
 // list is refused, not passed.
 func TestListRefusedWhenUndecidable(t *testing.T) {
-	w := newWorld(t, Options{}, listed...)
-	c := w.dial(t)
-	c.open()
+	w, c := openWorld(t, listed)
 	w.policy.mu.Lock()
 	w.policy.fail = true
 	w.policy.mu.Unlock()

@@ -87,19 +87,51 @@ func listAnswer(h frame.Header, args proto.Message) (proto.Message, *frame.Messa
 	return nil, nil
 }
 
-// decodeRet decodes the reply to a call of num.
-func decodeRet[T proto.Message](t *testing.T, w *world, m *frame.Message, num proto.RemoteProcedure) T {
-	t.Helper()
-	if code := errCode(t, m); code != 0 {
-		t.Fatalf("%d: error %d", num, code)
-	}
-	p, _ := w.up.table.Lookup(proto.Remote, int32(num))
-	ret, err := p.DecodeRet(m.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ret.(T)
+// listCase is a list call and what the client must get: got picks the
+// part of the decoded reply to compare with want (by %#v).
+type listCase struct {
+	name string
+	num  proto.RemoteProcedure
+	args proto.Message
+	got  func(ret proto.Message) any
+	want any
 }
+
+// openWorld is a guard with the policy allowing allow, and a client of
+// it whose connection is open.
+func openWorld(t *testing.T, allow []string) (*world, *client) {
+	t.Helper()
+	w := newWorld(t, Options{}, allow...)
+	c := w.dial(t)
+	c.open()
+	return w, c
+}
+
+// checkLists makes each call through a guard allowing allow.
+func checkLists(t *testing.T, allow []string, cases []listCase) {
+	w, c := openWorld(t, allow)
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			m := c.reply(c.sendArgs(tt.num, tt.args))
+			if code := errCode(t, m); code != 0 {
+				t.Fatalf("error %d", code)
+			}
+			p, _ := w.up.table.Lookup(proto.Remote, int32(tt.num))
+			ret, err := p.DecodeRet(m.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fmtV(tt.got(ret)), fmtV(tt.want); got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func fmtV(v any) string { return fmt.Sprintf("%#v", v) }
+
+// whole compares a reply whole.
+func whole(ret proto.Message) any { return fmtV(ret) }
 
 func domainNames(ds []proto.RemoteNonnullDomain) []string {
 	var out []string
@@ -110,74 +142,43 @@ func domainNames(ds []proto.RemoteNonnullDomain) []string {
 }
 
 func TestListsFiltered(t *testing.T) {
-	w := newWorld(t, Options{}, listed...)
-	c := w.dial(t)
-	c.open()
-	tests := []struct {
-		name string
-		num  proto.RemoteProcedure
-		args proto.Message
-		got  func(m *frame.Message) any
-		want any
-	}{
+	checkLists(t, listed, []listCase{
 		{"list all domains", proto.RemoteProcConnectListAllDomains, &proto.RemoteConnectListAllDomainsArgs{NeedResults: 1},
-			func(m *frame.Message) any {
-				r := decodeRet[*proto.RemoteConnectListAllDomainsRet](t, w, m, proto.RemoteProcConnectListAllDomains)
-				return [2]any{slices.Clone(domainNames(r.Domains)), r.Ret}
+			func(ret proto.Message) any {
+				r := ret.(*proto.RemoteConnectListAllDomainsRet)
+				return [2]any{domainNames(r.Domains), r.Ret}
 			}, [2]any{[]string{"vmA", "vmD"}, uint32(2)}},
 		{"count all domains", proto.RemoteProcConnectListAllDomains, &proto.RemoteConnectListAllDomainsArgs{NeedResults: 0, Flags: domainsInactive},
-			func(m *frame.Message) any {
-				r := decodeRet[*proto.RemoteConnectListAllDomainsRet](t, w, m, proto.RemoteProcConnectListAllDomains)
+			func(ret proto.Message) any {
+				r := ret.(*proto.RemoteConnectListAllDomainsRet)
 				return [2]any{len(r.Domains), r.Ret}
 			}, [2]any{0, uint32(1)}},
 		{"old running IDs", proto.RemoteProcConnectListDomains, &proto.RemoteConnectListDomainsArgs{Maxids: 10},
-			func(m *frame.Message) any {
-				return decodeRet[*proto.RemoteConnectListDomainsRet](t, w, m, proto.RemoteProcConnectListDomains).IDs
-			}, []int32{7}},
+			func(ret proto.Message) any { return ret.(*proto.RemoteConnectListDomainsRet).IDs }, []int32{7}},
 		{"old running count", proto.RemoteProcConnectNumOfDomains, &proto.Void{},
-			func(m *frame.Message) any {
-				return decodeRet[*proto.RemoteConnectNumOfDomainsRet](t, w, m, proto.RemoteProcConnectNumOfDomains).Num
-			}, int32(1)},
+			func(ret proto.Message) any { return ret.(*proto.RemoteConnectNumOfDomainsRet).Num }, int32(1)},
 		{"old defined names", proto.RemoteProcConnectListDefinedDomains, &proto.RemoteConnectListDefinedDomainsArgs{Maxnames: 10},
-			func(m *frame.Message) any {
-				return decodeRet[*proto.RemoteConnectListDefinedDomainsRet](t, w, m, proto.RemoteProcConnectListDefinedDomains).Names
-			}, []string{"vmD"}},
+			func(ret proto.Message) any { return ret.(*proto.RemoteConnectListDefinedDomainsRet).Names }, []string{"vmD"}},
 		{"old defined count", proto.RemoteProcConnectNumOfDefinedDomains, &proto.Void{},
-			func(m *frame.Message) any {
-				return decodeRet[*proto.RemoteConnectNumOfDefinedDomainsRet](t, w, m, proto.RemoteProcConnectNumOfDefinedDomains).Num
-			}, int32(1)},
+			func(ret proto.Message) any { return ret.(*proto.RemoteConnectNumOfDefinedDomainsRet).Num }, int32(1)},
 		{"all domain stats", proto.RemoteProcConnectGetAllDomainStats, &proto.RemoteConnectGetAllDomainStatsArgs{},
-			func(m *frame.Message) any {
+			func(ret proto.Message) any {
 				var names []string
-				for _, r := range decodeRet[*proto.RemoteConnectGetAllDomainStatsRet](t, w, m, proto.RemoteProcConnectGetAllDomainStats).RetStats {
+				for _, r := range ret.(*proto.RemoteConnectGetAllDomainStatsRet).RetStats {
 					names = append(names, r.Dom.Name)
 				}
 				return names
 			}, []string{"vmA", "vmD"}},
 		{"list all networks", proto.RemoteProcConnectListAllNetworks, &proto.RemoteConnectListAllNetworksArgs{NeedResults: 1},
-			func(m *frame.Message) any {
-				r := decodeRet[*proto.RemoteConnectListAllNetworksRet](t, w, m, proto.RemoteProcConnectListAllNetworks)
+			func(ret proto.Message) any {
+				r := ret.(*proto.RemoteConnectListAllNetworksRet)
 				return [2]any{len(r.Nets), r.Nets[0].Name}
 			}, [2]any{1, "netA"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := tt.got(c.reply(c.sendArgs(tt.num, tt.args)))
-			if want := tt.want; !equalAny(got, want) {
-				t.Errorf("got %v, want %v", got, want)
-			}
-		})
-	}
+	})
 }
 
-func equalAny(a, b any) bool { return fmtV(a) == fmtV(b) }
-
-func fmtV(v any) string { return fmt.Sprintf("%#v", v) }
-
 func TestListDecidedInOneCheckMany(t *testing.T) {
-	w := newWorld(t, Options{}, listed...)
-	c := w.dial(t)
-	c.open()
+	w, c := openWorld(t, listed)
 	before := len(w.policy.requests())
 	if code := c.call(proto.RemoteProcConnectListAllDomains, &proto.RemoteConnectListAllDomainsArgs{NeedResults: 1}); code != 0 {
 		t.Fatalf("error %d", code)
@@ -195,9 +196,7 @@ func TestListDecidedInOneCheckMany(t *testing.T) {
 }
 
 func TestEventsFiltered(t *testing.T) {
-	w := newWorld(t, Options{}, listed...)
-	c := w.dial(t)
-	c.open()
+	_, c := openWorld(t, listed)
 	old := c.sendArgs(proto.RemoteProcConnectDomainEventRegisterAny, &proto.RemoteConnectDomainEventRegisterAnyArgs{})
 	c.reply(old)
 	cb := c.sendArgs(proto.RemoteProcConnectDomainEventCallbackRegisterAny, &proto.RemoteConnectDomainEventCallbackRegisterAnyArgs{})

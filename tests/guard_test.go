@@ -257,19 +257,11 @@ func TestGuardForgedName(t *testing.T) {
 // TestGuardRawClient is TestGuardForgedName's client, run as user A in a
 // process of its own (the guard identifies its peer by SO_PEERCRED).
 func TestGuardRawClient(t *testing.T) {
-	sock := os.Getenv("VAH_GUARD_SOCK")
-	if sock == "" {
-		// Not a skip: CI counts skips as failures, and alone this has
-		// nothing to test.
-		t.Log("the client of TestGuardForgedName; nothing to do on its own")
+	rc := rawClientOf(t, "TestGuardForgedName")
+	if rc == nil {
 		return
 	}
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	rc := &rawClient{c: c}
+	c := rc.c
 	uuid := func(env string) [16]byte {
 		var u [16]byte
 		b, _ := hex.DecodeString(strings.ReplaceAll(os.Getenv(env), "-", ""))
