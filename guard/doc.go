@@ -26,18 +26,22 @@
 //   - forwards lookups (DOMAIN_LOOKUP_BY_NAME, ...) and checks the object
 //     libvirtd returns, answering access denied instead of the reply when
 //     the check fails;
+//   - filters lists, counts, domain stats and events by their @aclfilter
+//     permission (filter.go, oldlists.go, events.go): a list is decided in
+//     one engine CheckMany on the objects libvirtd's reply names, and
+//     re-encoded with the allowed ones; events are decided in order, on
+//     the object each names;
 //   - answers keepalive PINGs itself, so that none waits behind a pending
-//     decision, forwards events, and forwards stream packets once the call
-//     that opened the stream was allowed;
+//     decision, and forwards stream packets once the call that opened the
+//     stream was allowed;
 //   - passes file descriptors only on the procedures that carry them.
 //
 // A denial is libvirt's own access-denied error (code 88, domain 55), so
 // virsh and every libvirt client show it as they show libvirtd's. Every
 // error on the guard's side denies.
 //
-// Not yet: list and event filtering by @aclfilter ("list filtering": lists
-// and events pass through unfiltered), and procedures whose object only
-// the XML they carry defines, except domain definitions (they are
-// denied). The guard is a boundary only if its clients cannot reach
+// Not yet: network filter bindings in lists (left out: their polkit
+// details need each binding's XML), and procedures whose object only the
+// XML they carry defines, except domain definitions (they are denied). The guard is a boundary only if its clients cannot reach
 // libvirtd's own read-write socket.
 package guard
