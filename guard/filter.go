@@ -74,11 +74,13 @@ func (c *checker) filterRet(ctx context.Context, p *proto.Procedure, perm acl.Pe
 		return fmt.Errorf("%w: no %s list in %T", errUnsupported, perm.Object(), ret)
 	}
 	if needResults(args) == 0 {
-		// Only a count was asked for: count what the client may list.
+		// Only a count was asked for: count what the client may list,
+		// and pass no objects whatever libvirtd sent.
 		n, err := c.countAll(ctx, p, perm, args)
 		if err != nil {
 			return err
 		}
+		list.keep(make([]bool, list.len()))
 		return setCount(ret, n)
 	}
 	keep, err := c.allowed(ctx, p, perm, list.values())

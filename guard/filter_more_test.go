@@ -104,3 +104,32 @@ func TestListRefusedWhenUndecidable(t *testing.T) {
 		t.Errorf("status %s code %d, want access denied", m.Header.Status, errCode(t, m))
 	}
 }
+
+// TestEveryFilteredListHandled: each of libvirt's @aclfilter procedures
+// is an event registration, an old list or count, or has a list of the
+// filter's objects in its reply.
+func TestEveryFilteredListHandled(t *testing.T) {
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range table.Procedures(proto.Remote) {
+		if len(p.Filters()) == 0 {
+			continue
+		}
+		n++
+		if len(p.Filters()) != 1 {
+			t.Errorf("%s has %d filters, want 1", p.Name(), len(p.Filters()))
+			continue
+		}
+		_, old := oldLists[keyOf(p)]
+		_, list := objectList(p.NewRet(), nonnullType[p.Filters()[0].Object()])
+		if !eventRegisterProcs[keyOf(p)] && !old && !list {
+			t.Errorf("%s: not filtered", p.Name())
+		}
+	}
+	if n != 42 {
+		t.Errorf("%d procedures with @aclfilter, want libvirt 9.0.0's 42", n)
+	}
+}
