@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
+)
+
+// virtManagerSettle is how long virt-manager gets to draw a window.
+const virtManagerSettle = 12 * time.Second
+
+// TestGuardVirtManager starts real virt-manager as restricted user A
+// against the guard, in a real window under Xvfb: its connection and VM
+// list, the details page and the console of A's own running VM. The
+// screenshots go to results/virt-manager/ (their paths are in the test
+// output). virt-manager must stay up, and the guard must have filtered
+// user B's VM out of what it listed.
+func TestGuardVirtManager(t *testing.T) {
+	xvfb := testsys.NeedCommand(t, "Xvfb")
+	testsys.NeedCommand(t, "virt-manager")
+	testsys.NeedCommand(t, "import")
+	w := newFilterWorld(t)
+	if out, err := w.lv.Virsh(nil, "start", w.vmA); err != nil {
+		t.Fatalf("start vmA: %v\n%s", err, out)
+	}
+	display := startXvfb(t, xvfb)
+	shots, err := filepath.Abs(filepath.Join("..", "results", "virt-manager"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	if err := os.Chown(home, int(w.a.UID), int(w.a.GID)); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Dir(home), 0o755)
+	for _, view := range []struct {
+		name string
+		args []string
+	}{
+		{"vm-list", nil},
+		{"details", []string{"--show-domain-editor", w.vmA}},
+		{"console", []string{"--show-domain-console", w.vmA}},
+	} {
+		out := runVirtManager(t, w, display, home, view.args)
+		shot := filepath.Join(shots, view.name+".png")
+		if b, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
+			t.Fatalf("screenshot: %v\n%s", err, b)
+		}
+		t.Logf("virt-manager %s as %s: %s", view.name, w.a.Name, shot)
+		if err := out.stop(); err != nil {
+			t.Errorf("virt-manager %s exited early: %v\n%s", view.name, err, out.log.String())
+		}
+	}
+	if !w.audit.saw("guard", "REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS", true) {
+		t.Errorf("virt-manager listed no domains through the guard; decisions: %v", w.audit.ops())
+	}
+	w.audit.mu.Lock()
+	denials := append([]string(nil), w.audit.denials...)
+	w.audit.mu.Unlock()
+	filtered := false
+	for _, d := range denials {
+		filtered = filtered || strings.Contains(d, "domain:getattr "+w.vmB)
+	}
+	if !filtered {
+		t.Errorf("the guard did not filter %s out of A's list; denials: %v", w.vmB, denials)
+	}
+}
+
+// startXvfb starts an X server on a free display for the test, stopped
+// by pid at cleanup, and returns the display.
+func startXvfb(t *testing.T, xvfb string) string {
+	t.Helper()
+	for n := 90; n < 99; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		display := fmt.Sprintf(":%d", n)
+		cmd := exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-ac", "-nolisten", "tcp")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		})
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return display
+			}
+		}
+		t.Fatalf("Xvfb %s did not start", display)
+	}
+	t.Fatal("no free X display in :90-:98")
+	return ""
+}
+
+// virtManager is a running virt-manager.
+type virtManager struct {
+	cmd  *exec.Cmd
+	log  *strings.Builder
+	done chan error
+}
+
+// runVirtManager starts virt-manager as user A on display with args and
+// waits for it to draw.
+func runVirtManager(t *testing.T, w *filterWorld, display, home string, args []string) *virtManager {
+	t.Helper()
+	cmd := exec.Command("virt-manager", append([]string{"--no-fork", "--connect", w.uri}, args...)...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "DISPLAY=" + display,
+		"LC_ALL=C.UTF-8", "GSETTINGS_BACKEND=memory", "NO_AT_BRIDGE=1", "XDG_RUNTIME_DIR=" + home}
+	cmd.Dir = home
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: w.a.UID, Gid: w.a.GID},
+		Pdeathsig: syscall.SIGKILL}
+	vm := &virtManager{cmd: cmd, log: &strings.Builder{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = vm.log, vm.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { vm.done <- cmd.Wait() }()
+	t.Cleanup(func() { vm.stop() })
+	select {
+	case err := <-vm.done:
+		vm.done <- err
+	case <-time.After(virtManagerSettle):
+	}
+	return vm
+}
+
+// stop ends virt-manager (by pid); an exit before that is an error.
+func (vm *virtManager) stop() error {
+	select {
+	case err := <-vm.done:
+		vm.done <- err
+		if err == nil {
+			return fmt.Errorf("exited")
+		}
+		return err
+	default:
+	}
+	vm.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-vm.done:
+		vm.done <- err
+	case <-time.After(10 * time.Second):
+		vm.cmd.Process.Kill()
+	}
+	return nil
+}
