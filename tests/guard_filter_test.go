@@ -43,7 +43,7 @@ const filterRule = `polkit.addRule(function(action, subject) {
     var vm = own[subject.user];
     var op = action.id.substring(prefix.length);
     if (action.lookup("domain_uuid") == vm[0] && action.lookup("domain_name") == vm[1] &&
-        ["getattr", "read", "start", "stop"].indexOf(op) >= 0) {
+        ["getattr", "read", "read-secure", "start", "stop", "open-device"].indexOf(op) >= 0) {
         return polkit.Result.YES;
     }
     return polkit.Result.NO;
