@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -124,26 +123,14 @@ func (b *bench) startGuard(t *testing.T, upstream string, auditLevel int) string
 	cmd := exec.Command(b.w.Bin, "guard", "--listen", sock, "--upstream", upstream,
 		"--config", b.w.Config(t, fmt.Sprintf("guard%d.conf", auditLevel), conf(auditLevel)))
 	cmd.Env = []string{"DBUS_SYSTEM_BUS_ADDRESS=" + b.w.Bus.Address, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("guard output:\n%s", out.String())
-		}
-	})
+	g := testsys.StartChild(t, "guard", cmd)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("unix", sock); err == nil {
 			c.Close()
 			return "qemu:///system?socket=" + sock
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the guard did not listen on %s within 30s:\n%s", sock, out.String())
+			t.Fatalf("the guard did not listen on %s within 30s:\n%s", sock, g.Output())
 		}
 	}
 }

@@ -55,16 +55,18 @@ func TestGuardVirtManager(t *testing.T) {
 		{"details", []string{"--show-domain-editor", w.vmA}},
 		{"console", []string{"--show-domain-console", w.vmA}},
 	} {
-		out := runVirtManager(t, w, display, home, view.args)
+		vm := runVirtManager(t, w, display, home, view.args)
 		shot := filepath.Join(shots, view.name+".png")
 		if b, err := exec.Command("import", "-display", display, "-window", "root", shot).CombinedOutput(); err != nil {
 			t.Fatalf("screenshot: %v\n%s", err, b)
 		}
 		t.Logf("virt-manager %s as %s: %s", view.name, w.a.Name, shot)
-		if err := out.stop(); err != nil {
-			t.Errorf("virt-manager %s exited early: %v", view.name, err)
+		if exited, how := vm.Exited(); exited {
+			t.Errorf("virt-manager %s exited early (%s):\n%s", view.name, how, vm.Output())
 		}
-		t.Logf("virt-manager %s said:\n%s", view.name, out.log.String())
+		if err := vm.Stop(); err != nil {
+			t.Error(err)
+		}
 	}
 	for _, op := range []string{"REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS", "REMOTE_PROC_DOMAIN_GET_XML_DESC", "REMOTE_PROC_DOMAIN_OPEN_CONSOLE"} {
 		if !w.audit.saw("guard", op, true) {
@@ -95,15 +97,7 @@ func startXvfb(t *testing.T, xvfb string) string {
 			continue
 		}
 		display := fmt.Sprintf(":%d", n)
-		cmd := exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-ac", "-nolisten", "tcp")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		})
+		testsys.StartChild(t, "Xvfb", exec.Command(xvfb, display, "-screen", "0", "1280x800x24", "-ac", "-nolisten", "tcp"))
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
 				return display
@@ -115,55 +109,20 @@ func startXvfb(t *testing.T, xvfb string) string {
 	return ""
 }
 
-// virtManager is a running virt-manager.
-type virtManager struct {
-	cmd  *exec.Cmd
-	log  *strings.Builder
-	done chan error
-}
-
 // runVirtManager starts virt-manager as user A on display with args and
 // waits for it to draw.
-func runVirtManager(t *testing.T, w *filterWorld, display, home string, args []string) *virtManager {
+func runVirtManager(t *testing.T, w *filterWorld, display, home string, args []string) *testsys.Child {
 	t.Helper()
 	cmd := exec.Command("virt-manager", append([]string{"--no-fork", "--connect", w.uri}, args...)...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "DISPLAY=" + display,
 		"LC_ALL=C.UTF-8", "GSETTINGS_BACKEND=memory", "NO_AT_BRIDGE=1", "XDG_RUNTIME_DIR=" + home}
 	cmd.Dir = home
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: w.a.UID, Gid: w.a.GID},
-		Pdeathsig: syscall.SIGKILL}
-	vm := &virtManager{cmd: cmd, log: &strings.Builder{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = vm.log, vm.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { vm.done <- cmd.Wait() }()
-	t.Cleanup(func() { vm.stop() })
-	select {
-	case err := <-vm.done:
-		vm.done <- err
-	case <-time.After(virtManagerSettle):
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: w.a.UID, Gid: w.a.GID}}
+	vm := testsys.StartChild(t, "virt-manager", cmd)
+	for deadline := time.Now().Add(virtManagerSettle); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if exited, _ := vm.Exited(); exited {
+			break
+		}
 	}
 	return vm
-}
-
-// stop ends virt-manager (by pid); an exit before that is an error.
-func (vm *virtManager) stop() error {
-	select {
-	case err := <-vm.done:
-		vm.done <- err
-		if err == nil {
-			return fmt.Errorf("exited")
-		}
-		return err
-	default:
-	}
-	vm.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-vm.done:
-		vm.done <- err
-	case <-time.After(10 * time.Second):
-		vm.cmd.Process.Kill()
-	}
-	return nil
 }
