@@ -19,7 +19,8 @@ RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server .
 FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams \
             ./audit:FuzzFormat ./proc:FuzzLookup \
             ./libvirt/frame:FuzzRead ./libvirt/proto:FuzzDecodeCall ./libvirt/proto:FuzzDecodeReply \
-            ./guard:FuzzCallDecision ./guard:FuzzObjectFromXML ./roles:FuzzParse
+            ./guard:FuzzCallDecision ./guard:FuzzObjectFromXML ./roles:FuzzParse \
+            ./guard:FuzzListFilter
 FUZZTIME ?= 15s
 # How long make load runs its 64 clients.
 LOADTIME ?= 60s

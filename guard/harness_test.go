@@ -4,6 +4,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -29,11 +30,12 @@ var (
 // domains named by UUID, and connect:getattr and connect:read. It records
 // what it was asked; block, when set, holds every decision until closed.
 type policy struct {
-	allow map[string]bool // "domain:start <uuid>"
+	allow map[string]bool // "domain:start <uuid>", or "storage_vol:getattr vol_name=v2"
 	block chan struct{}
 
 	mu    sync.Mutex
 	asked []access.Request
+	fail  bool // every decision fails (a driver error)
 }
 
 func (p *policy) Name() string { return "fake" }
@@ -41,7 +43,11 @@ func (p *policy) Name() string { return "fake" }
 func (p *policy) Check(ctx context.Context, r access.Request) (bool, error) {
 	p.mu.Lock()
 	p.asked = append(p.asked, r)
+	fail := p.fail
 	p.mu.Unlock()
+	if fail {
+		return false, errors.New("fake driver failure")
+	}
 	if p.block != nil {
 		select {
 		case <-p.block:
@@ -53,7 +59,15 @@ func (p *policy) Check(ctx context.Context, r access.Request) (bool, error) {
 	case "connect:getattr", "connect:read", "connect:search_domains":
 		return true, nil
 	}
-	return p.allow[r.Permission.String()+" "+r.Object.UUID()], nil
+	if p.allow[r.Permission.String()+" "+r.Object.UUID()] {
+		return true, nil
+	}
+	for _, d := range r.Object.Details() {
+		if p.allow[r.Permission.String()+" "+d.Key+"="+d.Value] {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (p *policy) requests() []access.Request {
@@ -208,6 +222,9 @@ func (f *fakeLibvirtd) answer(m *frame.Message) (*frame.Message, *frame.Message)
 		data := m.Header
 		data.Type, data.Status = frame.Stream, frame.Continue
 		return ok(&proto.Void{}), &frame.Message{Header: data, Body: []byte("login: ")}
+	}
+	if ret, event := listAnswer(m.Header, args); ret != nil {
+		return ok(ret), event
 	}
 	if proto.RemoteProcedure(m.Header.Proc) == proto.RemoteProcConnectGetType && m.Header.Prog == uint32(proto.Remote) {
 		return ok(&proto.RemoteConnectGetTypeRet{Type: "QEMU"}), nil

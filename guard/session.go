@@ -65,6 +65,8 @@ type session struct {
 	lookup  *lookupClient      // set once open
 	driver  string             // connect_driver, set once open
 	serial  uint32             // the last serial of the guard's own calls on up
+
+	events chan *frame.Message // libvirtd's events, to be filtered in order (events.go)
 }
 
 func newSession(srv *Server, client, up *wire, cred identity.Cred, subject proc.Process) *session {
@@ -72,11 +74,13 @@ func newSession(srv *Server, client, up *wire, cred identity.Cred, subject proc.
 	return &session{srv: srv, client: client, up: up, cred: cred, subject: subject,
 		log: srv.log.With("pid", subject.PID, "uid", subject.UID),
 		ctx: ctx, cancel: cancel, sem: make(chan struct{}, srv.opts.MaxPending),
-		pending: map[uint32]*pendingCall{}, streams: map[streamKey]bool{}, serial: 0x80000000}
+		pending: map[uint32]*pendingCall{}, streams: map[streamKey]bool{}, serial: 0x80000000,
+		events: make(chan *frame.Message, eventQueueLen)}
 }
 
 // run serves the client until either side disconnects.
 func (s *session) run() {
+	s.spawn(s.eventLoop)
 	upDone := make(chan struct{})
 	go func() {
 		defer close(upDone)
@@ -262,6 +266,9 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 		return
 	}
 	onReply := s.forwardReply
+	if filtersList(p) {
+		onReply = s.filterReply(c, p, args)
+	}
 	if lookupProcs[keyOf(p)] {
 		onReply = func(r *frame.Message, rfds []int) {
 			if r.Header.Status != frame.OK {

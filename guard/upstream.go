@@ -73,11 +73,8 @@ func (s *session) fromUpstream(m *frame.Message, fds []int) error {
 		pc.onReply(m, fds)
 		return nil
 	case frame.Event:
-		// TODO(list filtering): events are to be filtered by their
-		// procedure's @aclfilter permission, per object; until then they
-		// pass through.
 		closeFDs(fds)
-		return s.client.write(m, nil)
+		return s.queueEvent(m)
 	case frame.Stream, frame.StreamHole:
 		// libvirtd sends stream packets only for streams whose opening
 		// call the guard allowed.

@@ -58,6 +58,7 @@ const guardVM = `<domain type='qemu'>
 type guardWorld struct {
 	bus        *testsys.Bus
 	lv         *testsys.Libvirtd
+	pk         *testsys.Polkitd
 	a, b       testsys.User
 	vmA, vmB   string
 	uuidA      string
@@ -71,7 +72,7 @@ func newGuardWorld(t *testing.T) *guardWorld {
 	testsys.NeedRoot(t)
 	bus := testsys.StartBus(t)
 	pk := testsys.StartPolkitd(t, bus)
-	w := &guardWorld{bus: bus, a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
+	w := &guardWorld{bus: bus, pk: pk, a: testsys.AddUser(t, "guarda"), b: testsys.AddUser(t, "guardb"), audit: &memAuditor{}}
 	tok := randHex(3)
 	w.vmA, w.vmB = "vah-guard-a-"+tok, "vah-guard-b-"+tok
 	w.uuidA, w.uuidB = randUUID(), randUUID()

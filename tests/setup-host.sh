@@ -10,6 +10,7 @@ dbus-daemon polkitd
 auditd
 libvirt-daemon-system libvirt-clients libvirt-doc qemu-system-x86
 libxml2-utils
+virt-manager xvfb imagemagick
 dpkg-dev debhelper devscripts fakeroot lintian rpm rpm2cpio rpmlint cpio systemd-container
 "
 

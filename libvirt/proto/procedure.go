@@ -106,6 +106,14 @@ func (p *Procedure) NewArgs() Message { return newBody(p.def.args) }
 // NewRet returns a zero reply body for the procedure.
 func (p *Procedure) NewRet() Message { return newBody(p.def.ret) }
 
+// NewMsg returns a zero event body, or nil if the procedure is no event.
+func (p *Procedure) NewMsg() Message {
+	if p.def.msg == nil {
+		return nil
+	}
+	return p.def.msg()
+}
+
 func newBody(f func() Message) Message {
 	if f == nil {
 		return &Void{}

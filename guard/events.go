@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// Events (MESSAGE, serial 1) reach a client only for the callbacks it
+// registered; libvirt filters each by the @aclfilter permission of the
+// registering procedure, on the object the event names
+// (src/remote/remote_daemon_dispatch.c remoteRelay*Event). Every register
+// procedure of one object type filters with the same permission, so the
+// guard decides an event by the object it names and the permission the
+// register procedures of that object type filter with.
+
+// eventRegisterProcs are the procedures that register event callbacks.
+var eventRegisterProcs = map[procKey]bool{
+	remote(proto.RemoteProcConnectDomainEventRegister):            true,
+	remote(proto.RemoteProcConnectDomainEventRegisterAny):         true,
+	remote(proto.RemoteProcConnectDomainEventCallbackRegisterAny): true,
+	remote(proto.RemoteProcConnectNetworkEventRegisterAny):        true,
+	remote(proto.RemoteProcConnectStoragePoolEventRegisterAny):    true,
+	remote(proto.RemoteProcConnectNodeDeviceEventRegisterAny):     true,
+	remote(proto.RemoteProcConnectSecretEventRegisterAny):         true,
+}
+
+// eventPerms returns the permission events about each object type are
+// filtered with, from the register procedures' @aclfilter rules.
+func eventPerms(t *proto.Table) (map[acl.ObjectType]acl.Permission, error) {
+	perms := map[acl.ObjectType]acl.Permission{}
+	for k := range eventRegisterProcs {
+		p, ok := t.Lookup(k.prog, k.num)
+		if !ok {
+			return nil, fmt.Errorf("event register procedure %d unknown", k.num)
+		}
+		for _, f := range p.Filters() {
+			if have, dup := perms[f.Object()]; dup && have != f {
+				return nil, fmt.Errorf("%s filters %s events with %s, another register procedure with %s", p.Name(), f.Object(), f, have)
+			}
+			perms[f.Object()] = f
+		}
+	}
+	return perms, nil
+}
+
+// eventQueueLen bounds the events waiting for a decision per client;
+// past it libvirtd's messages wait (as they would for a slow client).
+const eventQueueLen = 256
+
+// queueEvent hands an event to the session's event filter, in order.
+func (s *session) queueEvent(m *frame.Message) error {
+	select {
+	case s.events <- m:
+		return nil
+	case <-s.ctx.Done():
+		return errClosed
+	}
+}
+
+// eventLoop decides the session's events in the order libvirtd sent
+// them and passes on those the client may see.
+func (s *session) eventLoop() {
+	perms, err := eventPerms(s.srv.table)
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case m := <-s.events:
+			if err != nil {
+				s.warn("event dropped", err)
+				continue
+			}
+			if s.eventAllowed(s.ctx, s.checker(), perms, m) {
+				if s.client.write(m, nil) != nil {
+					s.shutdown()
+					return
+				}
+			}
+		}
+	}
+}
+
+// eventAllowed decides one event: an event naming an object goes to the
+// client only if it may use the object with the filter permission. An
+// event the guard cannot decode or decide is dropped.
+func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.ObjectType]acl.Permission, m *frame.Message) bool {
+	h := m.Header
+	p, ok := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc)
+	if !ok {
+		s.warn("event dropped", fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
+		return false
+	}
+	msg, err := p.DecodeMsg(m.Body)
+	if err != nil {
+		s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
+		return false
+	}
+	for t, perm := range perms {
+		vals := fieldsOf(msg, nonnullType[t])
+		if len(vals) == 0 {
+			continue
+		}
+		if len(vals) > 1 {
+			s.warn("event dropped", fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), t))
+			return false
+		}
+		obj, err := c.objects.fromValue(ctx, vals[0])
+		if err != nil {
+			s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
+			return false
+		}
+		d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: originOf(p)})
+		return err == nil && d.Allowed
+	}
+	if objectless[keyOf(p)] {
+		return true
+	}
+	s.warn("event dropped", fmt.Errorf("%s names no object the guard filters on", p.Name()))
+	return false
+}
+
+// objectless are the events that name no object: they pass.
+var objectless = map[procKey]bool{
+	remote(proto.RemoteProcConnectEventConnectionClosed): true,
+}

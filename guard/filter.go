@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// List filtering (@aclfilter; src/rpc/gendispatch.pl): a list reply keeps
+// only the objects the client may use with the procedure's filter
+// permission, decided in one engine CheckMany. Objects are built from
+// libvirtd's own reply (its names and UUIDs), never from the client's
+// call. Anything the guard cannot decide is left out, or the whole reply
+// refused: an error is never an allow.
+
+// filtersList reports whether p's replies are filtered lists (the event
+// registrations filter their events instead).
+func filtersList(p *proto.Procedure) bool {
+	return len(p.Filters()) > 0 && !eventRegisterProcs[keyOf(p)]
+}
+
+// filterReply returns the reply handler of a filtered list call.
+func (s *session) filterReply(c *checker, p *proto.Procedure, args proto.Message) func(*frame.Message, []int) {
+	return func(r *frame.Message, fds []int) {
+		closeFDs(fds)
+		if r.Header.Status != frame.OK {
+			s.forwardReply(r, nil)
+			return
+		}
+		s.spawn(func() { s.sendFiltered(c, p, args, r) })
+	}
+}
+
+// sendFiltered filters libvirtd's reply r and sends the client what is
+// left, re-encoded, or a refusal.
+func (s *session) sendFiltered(c *checker, p *proto.Procedure, args proto.Message, r *frame.Message) {
+	origin := originOf(p)
+	perm := p.Filters()[0]
+	ret, err := p.DecodeRet(r.Body)
+	if err == nil {
+		err = c.filterRet(s.ctx, p, perm, args, ret)
+	}
+	var body []byte
+	if err == nil {
+		body, err = proto.Marshal(ret)
+	}
+	if err != nil {
+		var re *RemoteError
+		if errors.As(err, &re) {
+			s.replyError(r.Header, re.Body)
+			return
+		}
+		s.replyError(r.Header, c.refuse(s.ctx, origin, perm, objNone, fmt.Errorf("filtering the list: %w", err)))
+		return
+	}
+	s.forwardReply(&frame.Message{Header: r.Header, Body: body}, nil)
+}
+
+// filterRet filters ret, the result of p called with args, in place.
+func (c *checker) filterRet(ctx context.Context, p *proto.Procedure, perm acl.Permission, args, ret proto.Message) error {
+	if ol, ok := oldLists[keyOf(p)]; ok {
+		return c.filterOld(ctx, p, perm, ol, args, ret)
+	}
+	list, ok := objectList(ret, nonnullType[perm.Object()])
+	if !ok {
+		return fmt.Errorf("%w: no %s list in %T", errUnsupported, perm.Object(), ret)
+	}
+	if needResults(args) == 0 {
+		// Only a count was asked for: count what the client may list,
+		// and pass no objects whatever libvirtd sent.
+		n, err := c.countAll(ctx, p, perm, args)
+		if err != nil {
+			return err
+		}
+		list.keep(make([]bool, list.len()))
+		return setCount(ret, n)
+	}
+	keep, err := c.allowed(ctx, p, perm, list.values())
+	if err != nil {
+		return err
+	}
+	list.keep(keep)
+	return setCount(ret, list.len())
+}
+
+// countAll makes the list call p again on the lookup connection, with
+// results, and counts the objects the client may list.
+func (c *checker) countAll(ctx context.Context, p *proto.Procedure, perm acl.Permission, args proto.Message) (int, error) {
+	withResults := reflect.New(reflect.TypeOf(args).Elem())
+	withResults.Elem().Set(reflect.ValueOf(args).Elem())
+	withResults.Elem().FieldByName("NeedResults").SetInt(1)
+	ret := p.NewRet()
+	if err := c.objects.up.call(ctx, proto.RemoteProcedure(p.Number()), withResults.Interface().(proto.Message), ret); err != nil {
+		return 0, err
+	}
+	list, ok := objectList(ret, nonnullType[perm.Object()])
+	if !ok {
+		return 0, fmt.Errorf("%w: no %s list in %T", errUnsupported, perm.Object(), ret)
+	}
+	keep, err := c.allowed(ctx, p, perm, list.values())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range keep {
+		if k {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// allowed decides perm on each of the objects libvirtd described in vals,
+// in one CheckMany. An object the guard cannot identify is not allowed.
+func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Permission, vals []any) ([]bool, error) {
+	keep := make([]bool, len(vals))
+	objs := make([]acl.Object, 0, len(vals))
+	idx := make([]int, 0, len(vals))
+	pools := map[string]proto.RemoteNonnullStoragePool{}
+	for i, v := range vals {
+		obj, err := c.listObject(ctx, perm.Object(), v, pools)
+		if err != nil {
+			var re *RemoteError
+			if errors.As(err, &re) || ctx.Err() != nil {
+				return nil, err
+			}
+			c.warn("list entry left out", originOf(p), err)
+			continue
+		}
+		objs = append(objs, obj)
+		idx = append(idx, i)
+	}
+	if len(objs) == 0 {
+		return keep, nil
+	}
+	ds, err := c.engine.CheckMany(ctx, c.subject, perm, objs, access.Origin{FrontEnd: FrontEnd, Operation: p.Name()})
+	if err != nil {
+		return nil, fmt.Errorf("deciding %d objects: %w", len(objs), err)
+	}
+	for j, d := range ds {
+		keep[idx[j]] = d.Allowed
+	}
+	return keep, nil
+}
+
+// listObject builds the object of type t that one list entry names: a
+// protocol object, or (node devices, whose name is all libvirt's access
+// check uses) a bare name. A storage volume's pool is looked up once per
+// list.
+func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]proto.RemoteNonnullStoragePool) (acl.Object, error) {
+	switch v := v.(type) {
+	case string:
+		if t != acl.NodeDevice {
+			return acl.Object{}, fmt.Errorf("%w: a bare name for a %s", errUnsupported, t)
+		}
+		return c.objects.object(acl.NodeDevice, map[string]string{"node_device_name": v})
+	case proto.RemoteNonnullStorageVol:
+		pool, ok := pools[v.Pool]
+		if !ok {
+			var r proto.RemoteStoragePoolLookupByNameRet
+			if err := c.objects.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &r); err != nil {
+				return acl.Object{}, err
+			}
+			pool = r.Pool
+			pools[v.Pool] = pool
+		}
+		return c.objects.volume(pool, v)
+	}
+	return c.objects.fromValue(ctx, v)
+}
+
+// needResults returns a ConnectListAll* call's need_results, or 1 for
+// calls without one.
+func needResults(args proto.Message) int64 {
+	v := reflect.ValueOf(args)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return 1
+	}
+	f := v.Elem().FieldByName("NeedResults")
+	if !f.IsValid() || f.Kind() != reflect.Int32 {
+		return 1
+	}
+	return f.Int()
+}
+
+// setCount sets a ConnectListAll* result's count ("ret"), if it has one.
+func setCount(ret proto.Message, n int) error {
+	f := reflect.ValueOf(ret).Elem().FieldByName("Ret")
+	if !f.IsValid() {
+		return nil
+	}
+	if f.Kind() != reflect.Uint32 {
+		return fmt.Errorf("%T: count of kind %s", ret, f.Kind())
+	}
+	f.SetUint(uint64(n))
+	return nil
+}
+
+// entryList is the list field of a reply: its elements are the objects,
+// or structs each holding one (a domain stats record holds its domain),
+// or plain names or IDs (the old ConnectList* calls).
+type entryList struct {
+	v     reflect.Value // the slice, settable
+	inner int           // -1: the elements are the entries; else the field of each element
+}
+
+// objectList finds ret's list of objects of type want (a nonnull type).
+func objectList(ret proto.Message, want reflect.Type) (entryList, bool) {
+	v := reflect.ValueOf(ret)
+	if want == nil || v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return entryList{}, false
+	}
+	v = v.Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Slice {
+			continue
+		}
+		elem := f.Type().Elem()
+		if elem == want {
+			return entryList{v: f, inner: -1}, true
+		}
+		if elem.Kind() != reflect.Struct {
+			continue
+		}
+		for j := range elem.NumField() {
+			if elem.Field(j).Type == want {
+				return entryList{v: f, inner: j}, true
+			}
+		}
+	}
+	return entryList{}, false
+}
+
+// plainList finds ret's one list of names, UUID strings or IDs.
+func plainList(ret proto.Message) (entryList, bool) {
+	v := reflect.ValueOf(ret)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct || v.Elem().NumField() != 1 {
+		return entryList{}, false
+	}
+	f := v.Elem().Field(0)
+	if f.Kind() != reflect.Slice || (f.Type().Elem().Kind() != reflect.String && f.Type().Elem().Kind() != reflect.Int32) {
+		return entryList{}, false
+	}
+	return entryList{v: f, inner: -1}, true
+}
+
+func (l entryList) len() int { return l.v.Len() }
+
+// values returns the entries.
+func (l entryList) values() []any {
+	out := make([]any, l.v.Len())
+	for i := range out {
+		e := l.v.Index(i)
+		if l.inner >= 0 {
+			e = e.Field(l.inner)
+		}
+		out[i] = e.Interface()
+	}
+	return out
+}
+
+// keep leaves the elements whose keep is true, in their order.
+func (l entryList) keep(keep []bool) {
+	kept := reflect.MakeSlice(l.v.Type(), 0, l.v.Len())
+	for i := range l.v.Len() {
+		if keep[i] {
+			kept = reflect.Append(kept, l.v.Index(i))
+		}
+	}
+	l.v.Set(kept)
+}
