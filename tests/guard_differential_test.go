@@ -92,7 +92,8 @@ func newDiffWorld(t *testing.T) *diffWorld {
 func (w *diffWorld) file(name string) string { return filepath.Join(w.files, name) }
 
 // prepare defines the VMs, a network and an active pool on lv as root,
-// and removes everything the probes may have defined at cleanup.
+// and removes everything the probes may have defined, first (a killed
+// run may have left it) and at cleanup.
 func (w *diffWorld) prepare(t *testing.T, lv *testsys.Libvirtd) {
 	t.Helper()
 	root := func(args ...string) {
@@ -100,7 +101,7 @@ func (w *diffWorld) prepare(t *testing.T, lv *testsys.Libvirtd) {
 			t.Fatalf("virsh %s as root: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	t.Cleanup(func() {
+	removeAll := func() {
 		for _, vm := range w.vms {
 			lv.Virsh(nil, "destroy", vm)
 			lv.Virsh(nil, "undefine", "--managed-save", "--snapshots-metadata", vm)
@@ -112,7 +113,9 @@ func (w *diffWorld) prepare(t *testing.T, lv *testsys.Libvirtd) {
 		} {
 			lv.Virsh(nil, args...) // fails harmlessly for what is not there
 		}
-	})
+	}
+	removeAll() // what a killed run left behind
+	t.Cleanup(removeAll)
 	for _, vm := range w.vms {
 		root("define", w.file(vm+".xml"))
 	}

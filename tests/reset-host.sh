@@ -102,9 +102,15 @@ rm -f /etc/polkit-1/rules.d/50-vah-test-p*.rules \
 	/etc/polkit-1/rules.d/50-virt-acl-helper-demo.rules
 
 # VMs the tests define in qemu:///system are named vah-*; libvirtd is
-# stopped, so removing their definitions is all it takes.
+# stopped, so removing their definitions is all it takes. (Tests also
+# remove what a killed run of theirs left, before they start.)
 rm -f /etc/libvirt/qemu/vah-*.xml /var/lib/libvirt/qemu/vah-* 2>/dev/null
 rm -rf /var/lib/libvirt/qemu/domain-*-vah-* /run/libvirt/qemu/vah-* 2>/dev/null
+# Networks, pools, secrets and filters the guard's tests define (vah-*).
+for dir in /etc/libvirt/qemu/networks /etc/libvirt/storage /etc/libvirt/nwfilter; do
+	rm -f "$dir"/vah-*.xml "$dir"/autostart/vah-*.xml 2>/dev/null
+done
+rm -rf /run/libvirt/network/vah-* /var/lib/libvirt/network/vah-* /run/libvirt/storage/vah-* 2>/dev/null
 
 # The tests' temporary directories and locks.
 tmp=${TMPDIR:-/tmp}
