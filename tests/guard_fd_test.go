@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -32,8 +33,8 @@ func TestGuardGraphicsFD(t *testing.T) {
 		out  string
 		want string
 	}{
-		{"owner", runAs(t, w.a, "TestGuardGraphicsClient", env), "graphics fd: RFB 003.008"},
-		{"other user", runAs(t, w.b, "TestGuardGraphicsClient", env), "graphics fd: error 88"},
+		{"owner", testsys.RunTestAs(t, w.a, "TestGuardGraphicsClient", env), "graphics fd: RFB 003.008"},
+		{"other user", testsys.RunTestAs(t, w.b, "TestGuardGraphicsClient", env), "graphics fd: error 88"},
 	} {
 		if !strings.Contains(tt.out, tt.want) {
 			t.Errorf("%s: output lacks %q:\n%s", tt.who, tt.want, tt.out)

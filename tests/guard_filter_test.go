@@ -173,7 +173,7 @@ func TestGuardFilters(t *testing.T) {
 			if running != want[u.name][1] {
 				t.Errorf("%s: list --name = %q, want %q", u.name, running, want[u.name][1])
 			}
-			out := runAs(t, u.u, "TestGuardFilterRawClient", map[string]string{"VAH_GUARD_SOCK": w.sock})
+			out := testsys.RunTestAs(t, u.u, "TestGuardFilterRawClient", map[string]string{"VAH_GUARD_SOCK": w.sock})
 			if !strings.Contains(out, want[u.name][0]) {
 				t.Errorf("%s: old calls:\n%s\nwant %q", u.name, out, want[u.name][0])
 			}

@@ -45,7 +45,7 @@ func TestGuardFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	ready := filepath.Join(readyDir, "ready")
-	cmd := commandAs(t, w.a, "TestGuardFloodClient", map[string]string{
+	cmd := testsys.CommandAs(t, w.a, "TestGuardFloodClient", map[string]string{
 		"VAH_FLOOD_SOCK": sock, "VAH_FLOOD_READY": ready, "VAH_GUARD_VMA": w.vmA, "VAH_GUARD_UUIDA": w.uuidA})
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

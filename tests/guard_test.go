@@ -300,52 +300,6 @@ func (rc *rawClient) call(num proto.RemoteProcedure, args proto.Message) (*frame
 	}
 }
 
-// runAs runs this test binary's test named test as u, with env, and
-// returns its output.
-func runAs(t *testing.T, u testsys.User, test string, env map[string]string) string {
-	t.Helper()
-	cmd := commandAs(t, u, test, env)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
-	}
-	return string(out)
-}
-
-// commandAs returns the command that runs this test binary's test named
-// test as u, with env (a copy of the binary that u may execute).
-func commandAs(t *testing.T, u testsys.User, test string, env map[string]string) *exec.Cmd {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "vah-guard-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "tests.test")
-	src, err := os.Open(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	dst.Close()
-	cmd := exec.Command(bin, "-test.run=^"+test+"$", "-test.v", "-test.count=1")
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
-	return cmd
-}
-
 // consoleAs runs "virsh console" as u under a pseudo-terminal (script),
 // sends the escape character after two seconds and returns the output.
 func consoleAs(t *testing.T, uri string, u testsys.User, vm string) string {

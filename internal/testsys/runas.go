@@ -12,12 +12,24 @@ import (
 )
 
 // RunTestAs runs the running test binary's test named test as u, in a
-// process of its own (a copy of the binary in a directory u can reach),
-// with env as its whole environment besides PATH and HOME, and returns
-// its output; it fails the test if that test fails. The test is the
-// client side of a test that needs u's credentials on a socket
-// (SO_PEERCRED): alone, it should pass doing nothing.
+// process of its own (CommandAs), and returns its output; it fails the
+// test if that test fails. The test is the client side of a test that
+// needs u's credentials on a socket (SO_PEERCRED): alone, it should pass
+// doing nothing.
 func RunTestAs(t testing.TB, u User, test string, env map[string]string) string {
+	t.Helper()
+	out, err := CommandAs(t, u, test, env).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
+	}
+	return string(out)
+}
+
+// CommandAs returns the command that runs the running test binary's test
+// named test as u: a copy of the binary in a directory u can reach
+// (removed at cleanup), with env as its whole environment besides PATH
+// and HOME.
+func CommandAs(t testing.TB, u User, test string, env map[string]string) *exec.Cmd {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "vah-test-bin-")
 	if err != nil {
@@ -46,9 +58,5 @@ func RunTestAs(t testing.TB, u User, test string, env map[string]string) string 
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s as %s: %v\n%s", test, u.Name, err, out)
-	}
-	return string(out)
+	return cmd
 }
