@@ -185,4 +185,15 @@ func pong() *frame.Message {
 		Proc: frame.KeepalivePong, Type: frame.Event}}
 }
 
+// keepalive handles a keepalive message read from w, on either side: a
+// PING is answered on w at once, never queued behind a decision; a PONG
+// needs nothing. Keepalive carries no descriptors.
+func keepalive(w *wire, h frame.Header, fds []int) error {
+	closeFDs(fds)
+	if h.Proc == frame.KeepalivePing {
+		return w.write(pong(), nil)
+	}
+	return nil
+}
+
 var errClosed = errors.New("session closed")

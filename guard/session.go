@@ -142,12 +142,7 @@ func (s *session) fromClient(m *frame.Message, fds []int) error {
 		return err
 	}
 	if h.Prog == frame.KeepaliveProgram {
-		// Answered here, never queued behind a decision.
-		closeFDs(fds)
-		if h.Proc == frame.KeepalivePing {
-			return s.client.write(pong(), nil)
-		}
-		return nil
+		return keepalive(s.client, h, fds)
 	}
 	switch h.Type {
 	case frame.Call, frame.CallWithFDs:

@@ -52,11 +52,7 @@ func (s *session) fromUpstream(m *frame.Message, fds []int) error {
 		return err
 	}
 	if h.Prog == frame.KeepaliveProgram {
-		closeFDs(fds)
-		if h.Proc == frame.KeepalivePing {
-			return s.up.write(pong(), nil)
-		}
-		return nil
+		return keepalive(s.up, h, fds)
 	}
 	switch h.Type {
 	case frame.Reply, frame.ReplyWithFDs:
