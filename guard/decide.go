@@ -110,8 +110,9 @@ func (c *checker) objectError(ctx context.Context, origin access.Origin, perm ac
 func (c *checker) check(ctx context.Context, origin access.Origin, perm acl.Permission, obj acl.Object) *frame.ErrorBody {
 	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: origin})
 	if err != nil {
-		c.warn("decision failed", origin, err)
-		return denied(fmt.Sprintf("'%s' denied %s", FrontEnd, perm))
+		// Not decided (an invalid request, or the client gone): refused,
+		// and audited as such, like any other refusal.
+		return c.refuse(ctx, origin, perm, obj, err)
 	}
 	if !d.Allowed {
 		return denied(fmt.Sprintf("'%s' denied %s", FrontEnd, perm))

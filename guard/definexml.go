@@ -86,8 +86,9 @@ func (o *objects) identifyXML(t acl.ObjectType, doc string) (acl.Object, error) 
 	if t == acl.NWFilter {
 		name = e.attrs["name"] // <filter name='...'>
 	} else {
+		// Exactly as libvirt takes it (string(./name[1]), untrimmed), so
+		// the name decided on is the name defined.
 		name, _ = e.childText("name")
-		name = strings.TrimSpace(name)
 	}
 	if name == "" {
 		return acl.Object{}, fmt.Errorf("no name")
