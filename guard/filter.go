@@ -35,7 +35,7 @@ func (s *session) filterReply(c *checker, p *proto.Procedure, args proto.Message
 			s.forwardReply(r, nil)
 			return
 		}
-		s.spawn(func() { s.sendFiltered(c, p, args, r) })
+		s.checkReply(func() { s.sendFiltered(c, p, args, r) })
 	}
 }
 

@@ -55,6 +55,7 @@ type session struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	sem      chan struct{} // bounds calls being decided
+	checks   chan struct{} // bounds replies being checked (checkReply)
 	work     sync.WaitGroup
 	stopOnce sync.Once
 
@@ -74,6 +75,7 @@ func newSession(srv *Server, client, up *wire, cred identity.Cred, subject proc.
 	return &session{srv: srv, client: client, up: up, cred: cred, subject: subject,
 		log: srv.log.With("pid", subject.PID, "uid", subject.UID),
 		ctx: ctx, cancel: cancel, sem: make(chan struct{}, srv.opts.MaxPending),
+		checks:  make(chan struct{}, srv.opts.MaxPending),
 		pending: map[uint32]*pendingCall{}, streams: map[streamKey]bool{}, serial: 0x80000000,
 		events: make(chan *frame.Message, eventQueueLen)}
 }
@@ -105,6 +107,24 @@ func (s *session) shutdown() {
 		s.cancel()
 		s.client.close()
 		s.up.close()
+	})
+}
+
+// checkReply runs f, a check of a reply of libvirtd's, on its own
+// goroutine, at most MaxPending at once: when that many are running, the
+// upstream loop waits here, so a client that sends lookups or lists
+// without reading the replies cannot make the guard hold unboundedly many
+// replies. The checks ask libvirtd on the guard's lookup connection, never
+// on the one this loop reads, so the wait always ends.
+func (s *session) checkReply(f func()) {
+	select {
+	case s.checks <- struct{}{}:
+	case <-s.ctx.Done():
+		return
+	}
+	s.spawn(func() {
+		defer func() { <-s.checks }()
+		f()
 	})
 }
 
@@ -270,7 +290,7 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 				s.forwardReply(r, rfds)
 				return
 			}
-			s.spawn(func() { s.checkLookupReply(c, p, args, r, rfds) })
+			s.checkReply(func() { s.checkLookupReply(c, p, args, r, rfds) })
 		}
 	}
 	var stream streamKey
