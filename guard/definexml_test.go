@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
@@ -189,5 +190,12 @@ func TestNetworkPortFromXML(t *testing.T) {
 				t.Errorf("got %v %v, want %v", details(obj), err, tt.want)
 			}
 		})
+	}
+}
+
+func TestReadXMLRefusesDeepNesting(t *testing.T) {
+	doc := "<network>" + strings.Repeat("<a>", xmlRefuseDepth) + strings.Repeat("</a>", xmlRefuseDepth) + "</network>"
+	if _, err := readXML(doc, "network"); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("readXML of %d levels = %v, want a refusal", xmlRefuseDepth+1, err)
 	}
 }

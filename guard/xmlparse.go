@@ -16,6 +16,11 @@ import (
 // read and dropped.
 const xmlMaxDepth = 3
 
+// xmlRefuseDepth bounds the nesting readXML reads at all: libxml2, which
+// parses libvirt's XML, refuses documents nested deeper than 256 without
+// XML_PARSE_HUGE, so nothing libvirt accepts is refused here.
+const xmlRefuseDepth = 256
+
 // xmlElem is an element of an object's XML as libvirt's XPath
 // expressions ("string(./name[1])", "./usage/@type") see it: attributes
 // and children without a namespace, and the element's own text.
@@ -68,6 +73,9 @@ func readXML(doc, root string) (*xmlElem, error) {
 			var parent *xmlElem
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
+			}
+			if len(stack) >= xmlRefuseDepth {
+				return nil, fmt.Errorf("XML nested deeper than %d elements", xmlRefuseDepth)
 			}
 			var e *xmlElem
 			if t.Name.Space == "" && len(stack) < xmlMaxDepth && (parent != nil || len(stack) == 0) {
