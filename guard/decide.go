@@ -94,13 +94,15 @@ func (c *checker) checkReply(ctx context.Context, p *proto.Procedure, args, ret 
 // objectError turns a failure to identify an object into the reply: the
 // error libvirtd answered the guard's lookup with (no such domain, ...),
 // which is what libvirtd would answer the client; anything else is a
-// refusal.
+// refusal. Either way the call is not forwarded, and the refusal is
+// audited.
 func (c *checker) objectError(ctx context.Context, origin access.Origin, perm acl.Permission, err error) *frame.ErrorBody {
 	if err == nil {
 		return nil
 	}
 	var re *RemoteError
 	if errors.As(err, &re) {
+		c.engine.Refuse(ctx, access.Request{Subject: c.subject, Permission: perm, Origin: origin}, err)
 		return re.Body
 	}
 	return c.refuse(ctx, origin, perm, acl.Object{}, err)

@@ -3,6 +3,7 @@
 package guard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +56,7 @@ func (s *session) sendFiltered(c *checker, p *proto.Procedure, args proto.Messag
 	if err != nil {
 		var re *RemoteError
 		if errors.As(err, &re) {
+			c.engine.Refuse(s.ctx, access.Request{Subject: c.subject, Permission: perm, Origin: origin}, err)
 			s.replyError(r.Header, re.Body)
 			return
 		}
@@ -125,6 +127,8 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 	objs := make([]acl.Object, 0, len(vals))
 	idx := make([]int, 0, len(vals))
 	pools := map[string]proto.RemoteNonnullStoragePool{}
+	var leftOut int
+	var firstErr error
 	for i, v := range vals {
 		obj, err := c.listObject(ctx, perm.Object(), v, pools)
 		if err != nil {
@@ -132,11 +136,18 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 			if errors.As(err, &re) || ctx.Err() != nil {
 				return nil, err
 			}
-			c.warn("list entry left out", originOf(p), err)
+			leftOut++
+			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		objs = append(objs, obj)
 		idx = append(idx, i)
+	}
+	if leftOut > 0 {
+		// One record per list for the entries no decision covers (the
+		// others have CheckMany's, one each), not one per entry: a list
+		// of thousands must not flood the audit log.
+		c.refuse(ctx, originOf(p), perm, objNone, fmt.Errorf("%d of %d list entries left out, not identifiable: first: %w", leftOut, len(vals), firstErr))
 	}
 	if len(objs) == 0 {
 		return keep, nil

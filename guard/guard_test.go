@@ -312,7 +312,8 @@ func TestUpstreamAuthList(t *testing.T) {
 			// The guard may have hung up already: a failed write is read
 			// as a closed connection below.
 			h := frame.Header{Prog: uint32(proto.Remote), Vers: 1, Proc: int32(proto.RemoteProcConnectOpen), Type: frame.Call, Serial: 1}
-			body, _ := proto.Marshal(&proto.RemoteConnectOpenArgs{})
+			uri := "qemu:///system"
+			body, _ := proto.Marshal(&proto.RemoteConnectOpenArgs{Name: &uri})
 			frame.Write(c.c, &frame.Message{Header: h, Body: body})
 			c.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			m, err := frame.Read(c.c)

@@ -12,33 +12,30 @@ import (
 // refuseMalformed answers a call the guard cannot decode or does not
 // know with an RPC error, audits the refusal and logs it (rate-limited).
 func (s *session) refuseMalformed(h frame.Header, p *proto.Procedure, cause error) error {
-	s.spawnRefusal(h, p, cause, false)
+	s.spawnRefusal(h, p, cause, malformed(cause.Error()))
 	return nil
 }
 
 // spawnRefusal audits a refusal and answers it, off the client's reader:
-// with access denied, or with an RPC error naming the cause.
-func (s *session) spawnRefusal(h frame.Header, p *proto.Procedure, cause error, accessDenied bool) {
-	select {
-	case s.sem <- struct{}{}:
-	case <-s.ctx.Done():
-		return
-	}
-	s.spawn(func() {
-		defer func() { <-s.sem }()
+// with reply, or with access denied when reply is nil. Every call the
+// guard answers itself with an error passes here, so that each leaves
+// an audit record.
+func (s *session) spawnRefusal(h frame.Header, p *proto.Procedure, cause error, reply *frame.ErrorBody) {
+	s.startDecision(0, nil, func() {
 		origin := originOf(p)
 		if p == nil {
 			origin.Operation = fmt.Sprintf("program-%#x-procedure-%d", h.Prog, h.Proc)
 		}
 		eb := s.checker().refuse(s.ctx, origin, aclNone, objNone, cause)
-		if !accessDenied {
-			eb = malformed(cause.Error())
+		if reply != nil {
+			eb = reply
 		}
 		s.replyError(h, eb)
 	})
 }
 
 func (s *session) replyOK(call frame.Header, ret proto.Message) error {
+	s.release(call.Serial)
 	body, err := proto.Marshal(ret)
 	if err != nil {
 		return err
@@ -55,6 +52,7 @@ func (s *session) replyError(call frame.Header, eb *frame.ErrorBody) error {
 	}
 	m.Header.Type = frame.Reply
 	m.NumFDs = 0
+	s.release(call.Serial)
 	if err := s.client.write(m, nil); err != nil {
 		s.shutdown()
 		return err

@@ -25,12 +25,16 @@ const (
 	open                 // calls are decided and forwarded
 )
 
-// pendingCall is a call that has a serial in flight: being decided, or
-// forwarded and awaiting libvirtd's reply.
+// pendingCall is a call that has a serial in flight: from the moment the
+// guard reads it until its reply (libvirtd's, checked, or the guard's
+// own) is written to the client. A reply being checked keeps its serial,
+// so a call reusing the serial meanwhile is caught (claim), never
+// answered with, or checked against, the other call's reply.
 type pendingCall struct {
-	prog    uint32
-	proc    int32
-	onReply func(m *frame.Message, fds []int) // nil while being decided
+	prog     uint32
+	proc     int32
+	onReply  func(m *frame.Message, fds []int) // nil while being decided
+	answered bool                              // libvirtd's reply came and is being handled
 }
 
 // streamKey names a stream: the program, procedure and serial of the call
@@ -66,6 +70,7 @@ type session struct {
 	lookup  *lookupClient      // set once open
 	driver  string             // connect_driver, set once open
 	serial  uint32             // the last serial of the guard's own calls on up
+	waiting int                // bytes of the calls waiting for a decision slot (startDecision)
 
 	events chan *frame.Message // libvirtd's events, to be filtered in order (events.go)
 }
@@ -178,6 +183,10 @@ func (s *session) fromClient(m *frame.Message, fds []int) error {
 // connection's opening, and the rest decided and forwarded.
 func (s *session) call(m *frame.Message, fds []int) error {
 	h := m.Header
+	if err := s.claim(h); err != nil {
+		closeFDs(fds)
+		return err
+	}
 	p, ok := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc)
 	var args proto.Message
 	var bad error
@@ -207,19 +216,17 @@ func (s *session) call(m *frame.Message, fds []int) error {
 	case key == remote(proto.RemoteProcAuthList):
 		return s.replyOK(h, &proto.RemoteAuthListRet{Types: []proto.RemoteAuthType{proto.RemoteAuthNone}})
 	case authProcs[key]:
-		return s.replyError(h, authUnsupported())
+		// SASL and polkit authentication: the guard knows its clients by
+		// their UNIX credentials and offers nothing else (AUTH_LIST).
+		s.spawnRefusal(h, p, errors.New("authentication other than by UNIX credentials"), authUnsupported())
+		return nil
 	case key == remote(proto.RemoteProcConnectSetIdentity):
 		closeFDs(fds)
-		s.spawnRefusal(h, p, errors.New("clients may not set the identity libvirtd acts for"), true)
+		s.spawnRefusal(h, p, errors.New("clients may not set the identity libvirtd acts for"), nil)
 		return nil
 	}
 
 	s.mu.Lock()
-	if _, dup := s.pending[h.Serial]; dup {
-		s.mu.Unlock()
-		closeFDs(fds)
-		return fmt.Errorf("%s: serial %d is already in flight", p.Name(), h.Serial)
-	}
 	st := s.state
 	isOpen := key == remote(proto.RemoteProcConnectOpen)
 	switch {
@@ -233,34 +240,116 @@ func (s *session) call(m *frame.Message, fds []int) error {
 			s.mu.Unlock()
 			return s.replyError(h, eb)
 		}
-		s.pending[h.Serial] = &pendingCall{prog: h.Prog, proc: h.Proc, onReply: s.forwardReply}
+		s.pending[h.Serial].onReply = s.forwardReply
 		s.mu.Unlock()
 		return s.up.write(m, nil)
 	case st != open:
 		s.mu.Unlock()
 		closeFDs(fds)
-		return s.replyError(h, notOpen())
+		s.spawnRefusal(h, p, errors.New("call before the connection is open"), notOpen())
+		return nil
 	case isOpen:
 		s.mu.Unlock()
-		return s.replyError(h, alreadyOpen())
+		s.spawnRefusal(h, p, errors.New("connection already open"), alreadyOpen())
+		return nil
 	}
-	s.pending[h.Serial] = &pendingCall{prog: h.Prog, proc: h.Proc}
 	s.mu.Unlock()
 
 	if isOpen {
-		return s.open(m, args.(*proto.RemoteConnectOpenArgs))
+		return s.startDecision(len(m.Body), fds, func() { s.open(m, args.(*proto.RemoteConnectOpenArgs)) })
+	}
+	return s.startDecision(len(m.Body), fds, func() { s.decideAndForward(m, fds, p, args) })
+}
+
+// maxWaiting bounds the bytes of the calls read and waiting for a
+// decision slot: enough for thousands of small calls, so that a client
+// pipelining past MaxPending still has its keepalive PINGs read and
+// answered, and little next to the calls being decided.
+const maxWaiting = 1 << 20
+
+// startDecision runs decide, the decision of a call, on its own
+// goroutine, at most MaxPending at once. When that many run, the call
+// waits for a slot off the client's reader while the calls waiting hold
+// at most maxWaiting bytes, so that the reader goes on answering PINGs:
+// libvirt's clients drop a connection whose PINGs go unanswered for 30 s
+// (keepalive_interval 5, keepalive_count 5), and slow polkit answers can
+// hold every slot that long. Past maxWaiting the reader itself waits, as
+// libvirtd stops reading a client at max_client_requests
+// (virnetserverclient.c).
+func (s *session) startDecision(bodySize int, fds []int, decide func()) error {
+	run := func() {
+		defer func() { <-s.sem }()
+		decide()
 	}
 	select {
 	case s.sem <- struct{}{}:
-	case <-s.ctx.Done():
+		s.spawn(run)
+		return nil
+	default:
+	}
+	size := bodySize + 1 // an empty call counts too
+	s.mu.Lock()
+	park := s.waiting+size <= maxWaiting
+	if park {
+		s.waiting += size
+	}
+	s.mu.Unlock()
+	if park {
+		s.spawn(func() {
+			ok := s.acquireSlot()
+			s.mu.Lock()
+			s.waiting -= size
+			s.mu.Unlock()
+			if !ok {
+				closeFDs(fds)
+				return
+			}
+			run()
+		})
+		return nil
+	}
+	if !s.acquireSlot() {
 		closeFDs(fds)
 		return errClosed
 	}
-	s.spawn(func() {
-		defer func() { <-s.sem }()
-		s.decideAndForward(m, fds, p, args)
-	})
+	s.spawn(run)
 	return nil
+}
+
+// acquireSlot waits for a decision slot; false if the session ended first.
+func (s *session) acquireSlot() bool {
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// claim puts a call's serial in flight. A serial already in flight is a
+// protocol violation no libvirt client commits (virNetClientProgram
+// numbers its calls): the connection is closed, and the refusal audited.
+// Answering the duplicate with an error instead would carry the in-flight
+// call's serial, so the client would take it for that call's reply.
+func (s *session) claim(h frame.Header) error {
+	s.mu.Lock()
+	_, dup := s.pending[h.Serial]
+	if !dup {
+		s.pending[h.Serial] = &pendingCall{prog: h.Prog, proc: h.Proc}
+	}
+	s.mu.Unlock()
+	if !dup {
+		return nil
+	}
+	err := fmt.Errorf("serial %d is already in flight", h.Serial)
+	origin := originOf(nil)
+	if p, ok := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc); ok {
+		origin = originOf(p)
+	} else {
+		origin.Operation = fmt.Sprintf("program-%#x-procedure-%d", h.Prog, h.Proc)
+	}
+	s.checker().refuse(s.ctx, origin, aclNone, objNone, err)
+	return err
 }
 
 // decideAndForward decides a call and forwards it, or answers the error.
@@ -276,7 +365,6 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	}
 	if eb != nil {
 		closeFDs(fds)
-		s.dropPending(h.Serial)
 		s.replyError(h, eb)
 		return
 	}
@@ -359,6 +447,7 @@ func (s *session) checkLookupReply(c *checker, p *proto.Procedure, args proto.Me
 
 // forwardReply passes libvirtd's reply on to the client.
 func (s *session) forwardReply(r *frame.Message, fds []int) {
+	s.release(r.Header.Serial)
 	err := s.client.write(r, fds)
 	closeFDs(fds)
 	if err != nil {
@@ -389,7 +478,9 @@ func (noLookups) call(context.Context, proto.RemoteProcedure, proto.Message, pro
 	return errors.New("connection not open")
 }
 
-func (s *session) dropPending(serial uint32) {
+// release ends a serial's time in flight: its reply is decided and about
+// to be written, so a call reusing the serial from now on is a new call.
+func (s *session) release(serial uint32) {
 	s.mu.Lock()
 	delete(s.pending, serial)
 	s.mu.Unlock()
