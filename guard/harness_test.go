@@ -31,6 +31,7 @@ var (
 // what it was asked; block, when set, holds every decision until closed.
 type policy struct {
 	allow map[string]bool // "domain:start <uuid>", or "storage_vol:getattr vol_name=v2"
+	deny  map[string]bool // permissions denied whatever the object ("connect:getattr")
 	block chan struct{}
 
 	mu    sync.Mutex
@@ -54,6 +55,9 @@ func (p *policy) Check(ctx context.Context, r access.Request) (bool, error) {
 		case <-ctx.Done():
 			return false, ctx.Err()
 		}
+	}
+	if p.deny[r.Permission.String()] {
+		return false, nil
 	}
 	switch r.Permission.String() {
 	case "connect:getattr", "connect:read", "connect:search_domains":
