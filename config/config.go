@@ -71,6 +71,8 @@ type Config struct {
 	ClientMaxLifetime  time.Duration // client_max_lifetime: how long an unprivileged connection may stay open; 0 forever
 	MaxLargeRequests   int           // max_large_requests: requests over 64 KiB read or handled at once
 	PolkitMaxCalls     int           // polkit_max_calls: polkit calls in flight at once, shared per uid
+
+	GuardIdleTimeout time.Duration // guard_idle_timeout: the socket-activated guard exits after this long without clients; 0 never
 }
 
 // Default returns the configuration used for keys the file does not set.

@@ -34,6 +34,7 @@ func TestDefault(t *testing.T) {
 		ClientMaxLifetime:  600 * time.Second,
 		MaxLargeRequests:   4,
 		PolkitMaxCalls:     64,
+		GuardIdleTimeout:   2 * time.Minute,
 	}
 	if got := Default(); !reflect.DeepEqual(want, got) {
 		t.Errorf("Default:\nwant %+v\ngot  %+v", want, got)

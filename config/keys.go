@@ -284,6 +284,19 @@ uncached CheckMany cannot take them all.`,
 exits; socket activation starts it again on the next connection.
 0 keeps it running.`,
 		},
+		{
+			name:    "guard_idle_timeout",
+			section: sectionClients,
+			kind: integer{
+				def: 120, min: 0, max: 86400,
+				accessor: seconds(func(c *Config) *time.Duration { return &c.GuardIdleTimeout }),
+			},
+			doc: `Seconds without any client connection after which the guard
+(virt-acl-helper guard) exits when its sockets started it; the next
+connection starts it again, as libvirtd's own socket units do with
+--timeout 120. A guard started by hand on --listen paths keeps
+running. 0 keeps it running.`,
+		},
 	}
 }
 

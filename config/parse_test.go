@@ -100,6 +100,7 @@ max_clients_reserved = 13
 client_max_lifetime = 14
 max_large_requests = 15
 polkit_max_calls = 16
+guard_idle_timeout = 17
 `,
 			want: func(c *Config) {
 				*c = Config{
@@ -125,6 +126,7 @@ polkit_max_calls = 16
 					ClientMaxLifetime:     14 * time.Second,
 					MaxLargeRequests:      15,
 					PolkitMaxCalls:        16,
+					GuardIdleTimeout:      17 * time.Second,
 				}
 			},
 		},
@@ -302,6 +304,7 @@ var integerKeys = []struct {
 	}},
 	{"polkit_timeout", 1, 120, func(c Config) int64 { return int64(c.PolkitTimeout / time.Second) }},
 	{"idle_timeout", 0, 86400, func(c Config) int64 { return int64(c.IdleTimeout / time.Second) }},
+	{"guard_idle_timeout", 0, 86400, func(c Config) int64 { return int64(c.GuardIdleTimeout / time.Second) }},
 	{"max_clients", 1, 65536, func(c Config) int64 { return int64(c.MaxClients) }},
 	{"max_message_size", 1024, 32 << 20, func(c Config) int64 { return int64(c.MaxMessageSize) }},
 	{"max_objects", 1, 1_000_000, func(c Config) int64 { return int64(c.MaxObjects) }},

@@ -67,9 +67,15 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer rt.Close()
-	socks, err := sockets(opts)
+	socks, activated, err := sockets(opts)
 	if err != nil {
 		return err
+	}
+	// Idle exit only under socket activation: started by hand, nothing
+	// would start the guard again.
+	idle := newIdleExit(0)
+	if activated {
+		idle.setTimeout(cfg.GuardIdleTimeout)
 	}
 	defer closeSockets(socks)
 	var all []*Server
@@ -79,11 +85,11 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 		}
 	}()
 	// One count of connections for both sockets, as the daemon keeps
-	// one for its own; a reload does not change it.
+	// one for its own; a reload changes its limits (loop).
 	slots := limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
 	for _, sock := range socks {
 		srv, err := New(Options{Runtime: rt, Upstream: opts.Upstream, ReadOnly: sock.ro,
-			AllowQEMUCommands: opts.AllowQEMUCommands, Slots: slots, Logger: log})
+			AllowQEMUCommands: opts.AllowQEMUCommands, Slots: slots, Conns: idle.conns, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -101,27 +107,39 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	if opts.Ready != nil {
 		opts.Ready()
 	}
-	return loop(ctx, opts, rt, log, sigs, errs)
+	stopWatchdog := make(chan struct{})
+	defer close(stopWatchdog)
+	go watchdog(stopWatchdog, log)
+	st := &running{opts: opts, rt: rt, slots: slots, idle: idle, activated: activated, log: log}
+	return st.loop(ctx, sigs, errs)
 }
 
-// loop reloads on SIGHUP until a signal to stop, the end of ctx, or a
-// listener failing.
-func loop(ctx context.Context, opts RunOptions, rt *engine.Runtime, log *slog.Logger, sigs <-chan os.Signal, errs <-chan error) error {
+// running is what the guard's main loop changes on a reload.
+type running struct {
+	opts      RunOptions
+	rt        *engine.Runtime
+	slots     *limit.Conns
+	idle      *idleExit
+	activated bool
+	log       *slog.Logger
+}
+
+// loop reloads on SIGHUP until a signal to stop, the end of ctx, a
+// listener failing, or, socket-activated, guard_idle_timeout without
+// clients.
+func (st *running) loop(ctx context.Context, sigs <-chan os.Signal, errs <-chan error) error {
 	for {
 		select {
 		case sig := <-sigs:
 			if sig != syscall.SIGHUP {
-				log.Info("stopping", "signal", sig.String())
+				st.log.Info("stopping", "signal", sig.String())
 				return nil
 			}
-			cfg, err := loadConfig(opts.ConfigPath, log)
-			if err == nil {
-				err = rt.Reload(ctx, cfg)
-			}
-			if err != nil {
-				log.Error("reload failed; the configuration in use stays", "err", err)
-			} else {
-				log.Info("configuration reloaded")
+			st.reload(ctx)
+		case <-st.idle.idle:
+			if st.idle.quiet() {
+				st.log.Info("exiting after guard_idle_timeout without clients; the guard's sockets start it again")
+				return nil
 			}
 		case err := <-errs:
 			return err
@@ -129,6 +147,25 @@ func loop(ctx context.Context, opts RunOptions, rt *engine.Runtime, log *slog.Lo
 			return nil
 		}
 	}
+}
+
+// reload reads the configuration again: a new engine generation (limits
+// included), the connection limits for connections from now on, and the
+// idle timeout. A configuration that does not load changes nothing.
+func (st *running) reload(ctx context.Context) {
+	cfg, err := loadConfig(st.opts.ConfigPath, st.log)
+	if err == nil {
+		err = st.rt.Reload(ctx, cfg)
+	}
+	if err != nil {
+		st.log.Error("reload failed; the configuration in use stays", "err", err)
+		return
+	}
+	st.slots.SetLimits(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
+	if st.activated {
+		st.idle.setTimeout(cfg.GuardIdleTimeout)
+	}
+	st.log.Info("configuration reloaded")
 }
 
 func loadConfig(path string, log *slog.Logger) (config.Config, error) {

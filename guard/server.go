@@ -46,6 +46,9 @@ type Options struct {
 	// max_clients_reserved); nil: no limit. Servers on several sockets
 	// may share one.
 	Slots *limit.Conns
+	// Conns, if set, is told of every connection accepted (+1) and ended
+	// (-1), refused ones included: the guard's idle exit counts them.
+	Conns func(delta int)
 	// OpenTimeout bounds the guard's own work when a client opens its
 	// connection (default 30 s).
 	OpenTimeout time.Duration
@@ -129,6 +132,10 @@ func (s *Server) Serve(l net.Listener) error {
 // serveConn identifies the client, connects to libvirtd for it and runs
 // its session.
 func (s *Server) serveConn(c *net.UnixConn) {
+	if s.opts.Conns != nil {
+		s.opts.Conns(1)
+		defer s.opts.Conns(-1)
+	}
 	cred, err := identity.PeerCred(c)
 	if err != nil {
 		s.warn("client refused", "err", err)

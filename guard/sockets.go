@@ -23,31 +23,31 @@ type socket struct {
 	ro bool
 }
 
-// sockets returns the sockets systemd passed or, without socket
-// activation, the ones at the paths in opts. Both at once is an error:
-// the guard would otherwise serve sockets nobody meant it to.
-func sockets(opts RunOptions) ([]socket, error) {
+// sockets returns the sockets systemd passed (activated) or, without
+// socket activation, the ones at the paths in opts. Both at once is an
+// error: the guard would otherwise serve sockets nobody meant it to.
+func sockets(opts RunOptions) (socks []socket, activated bool, err error) {
 	ls, err := listener.Activated(listener.Names{Served: []string{FDName, FDNameReadOnly}, Lone: FDName})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(ls) > 0 {
 		if opts.Listen != "" || opts.ReadOnlyListen != "" {
 			for _, group := range ls {
 				listener.CloseAll(group)
 			}
-			return nil, errors.New("systemd passed sockets (LISTEN_FDS) and --listen or --readonly-listen named more: use one or the other")
+			return nil, false, errors.New("systemd passed sockets (LISTEN_FDS) and --listen or --readonly-listen named more: use one or the other")
 		}
-		var socks []socket
 		for _, l := range ls[FDName] {
 			socks = append(socks, socket{l, false})
 		}
 		for _, l := range ls[FDNameReadOnly] {
 			socks = append(socks, socket{l, true})
 		}
-		return socks, nil
+		return socks, true, nil
 	}
-	return listenPaths(opts)
+	socks, err = listenPaths(opts)
+	return socks, false, err
 }
 
 // listenPaths listens on the paths in opts.

@@ -10,21 +10,36 @@ import "sync"
 // and proxies however many users connect. Privileged connections are
 // the front end's own business (its listener bounds the total).
 type Conns struct {
+	mu            sync.Mutex
 	perUser, pool int
-
-	mu    sync.Mutex
-	inUse int
-	byUID map[uint32]int
+	inUse         int
+	byUID         map[uint32]int
 }
 
 // NewConns returns the counter for a front end serving total connections,
 // reserved of them for privileged callers, perUser for one uid.
 func NewConns(total, reserved, perUser int) *Conns {
-	return &Conns{perUser: max(perUser, 1), pool: max(total-reserved, 1), byUID: map[uint32]int{}}
+	c := &Conns{byUID: map[uint32]int{}}
+	c.SetLimits(total, reserved, perUser)
+	return c
+}
+
+// SetLimits changes the limits, as a configuration reload does. They
+// apply to the connections acquired from now on; connections held
+// already stay, even past the new limits, as libvirtd keeps its clients
+// when its client limits are lowered (virAdmServerSetClientLimits).
+func (c *Conns) SetLimits(total, reserved, perUser int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.perUser, c.pool = max(perUser, 1), max(total-reserved, 1)
 }
 
 // PerUser is the most connections one uid may hold.
-func (c *Conns) PerUser() int { return c.perUser }
+func (c *Conns) PerUser() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.perUser
+}
 
 // Acquire takes a slot for a connection of uid, unless uid holds perUser
 // already or the unprivileged slots are all taken. Release it when the

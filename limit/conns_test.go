@@ -37,3 +37,25 @@ func TestConnsPoolNeverEmpty(t *testing.T) {
 		t.Error("more reserved slots than clients left no slot at all")
 	}
 }
+
+func TestConnsSetLimits(t *testing.T) {
+	c := NewConns(10, 0, 3)
+	for range 3 {
+		c.Acquire(1000)
+	}
+	c.SetLimits(10, 0, 1) // lowered: the three held stay, none more
+	if c.Acquire(1000) || c.PerUser() != 1 {
+		t.Errorf("uid over the lowered per-user limit got a slot (per user %d)", c.PerUser())
+	}
+	if !c.Acquire(1001) {
+		t.Error("another uid got no slot under the lowered limit")
+	}
+	c.SetLimits(10, 0, 5) // raised
+	if !c.Acquire(1000) {
+		t.Error("the raised per-user limit gave no slot")
+	}
+	c.SetLimits(2, 1, 5) // a pool of one, held many times over
+	if c.Acquire(1002) {
+		t.Error("a slot beyond the lowered total")
+	}
+}
