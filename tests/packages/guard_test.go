@@ -66,6 +66,17 @@ func TestBootedGuard(t *testing.T) {
 		t.Fatalf("before the lockdown %s has mode %s, want Debian's 666", libvirtSock, mode)
 	}
 
+	// libvirtd's TLS socket is not behind the guard: enable refuses it
+	// and changes nothing.
+	c.must(t, "systemctl", "enable", "libvirtd-tls.socket")
+	if out, code := c.exec(t, nil, lockdown, "enable"); code == 0 || !strings.Contains(out, "libvirtd-tls.socket") {
+		t.Errorf("lockdown enable with libvirtd-tls.socket enabled: exit status %d, want a refusal naming it:\n%s", code, out)
+	}
+	if mode := socketMode(t, c, libvirtSock); mode != "666" {
+		t.Errorf("after the refused lockdown %s has mode %s, want 666 (unchanged)", libvirtSock, mode)
+	}
+	c.must(t, "systemctl", "disable", "libvirtd-tls.socket")
+
 	// Lock down: only root reaches libvirtd; the guard listens.
 	t.Logf("lockdown enable:\n%s", c.must(t, lockdown, "enable"))
 	t.Logf("lockdown status:\n%s", c.must(t, lockdown, "status"))
@@ -100,6 +111,30 @@ func TestBootedGuard(t *testing.T) {
 	profile := `. /etc/profile.d/virt-acl-helper-guard.sh && echo "$LIBVIRT_DEFAULT_URI"`
 	if out, _ := c.exec(t, nil, "setpriv", "--reuid="+user, "--regid="+user, "--init-groups", "--", "sh", "-c", profile); strings.TrimSpace(out) != guardURI {
 		t.Errorf("users' LIBVIRT_DEFAULT_URI is %q, want %q", strings.TrimSpace(out), guardURI)
+	}
+
+	// A TCP listener turned on after the lockdown is reported as a bypass.
+	c.must(t, "systemctl", "enable", "libvirtd-tcp.socket")
+	if out, code := c.exec(t, nil, lockdown, "status"); code == 0 || !strings.Contains(out, "bypass, not behind the guard: libvirtd-tcp.socket") {
+		t.Errorf("lockdown status with libvirtd-tcp.socket enabled: exit status %d, want it reported as a bypass:\n%s", code, out)
+	}
+	c.must(t, "systemctl", "disable", "libvirtd-tcp.socket")
+
+	// Idle, the guard exits; its socket starts it again. Its watchdog is on.
+	if out := c.must(t, "systemctl", "show", "-p", "WatchdogUSec", guardService); strings.TrimSpace(out) != "WatchdogUSec=1min" {
+		t.Errorf("%s: %s, want WatchdogUSec=1min", guardService, strings.TrimSpace(out))
+	}
+	c.must(t, "sh", "-c", "echo 'guard_idle_timeout = 2' >>"+confPath)
+	c.must(t, "systemctl", "reload", guardService)
+	t.Logf("idle exit after %v", c.waitUnitState(t, guardService, "inactive", 30*time.Second).Round(time.Second))
+	if got := c.unitState(t, guardSocket); got != "active" {
+		t.Errorf("after the guard's idle exit %s is %q, want active (listening)", guardSocket, got)
+	}
+	if out, code := virsh(guardURI, "list", "--all"); code != 0 {
+		t.Errorf("virsh list --all after the guard's idle exit: exit status %d:\n%s", code, out)
+	}
+	if got := c.unitState(t, guardService); got != "active" {
+		t.Errorf("after a client following the idle exit %s is %q, want active again", guardService, got)
 	}
 
 	// Undo: libvirtd's sockets as Debian has them, the guard still there.
@@ -141,3 +176,4 @@ func socketMode(t *testing.T, c *container, path string) string {
 	}
 	return f[2]
 }
+
