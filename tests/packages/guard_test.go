@@ -176,4 +176,3 @@ func socketMode(t *testing.T, c *container, path string) string {
 	}
 	return f[2]
 }
-
