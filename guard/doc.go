@@ -11,7 +11,8 @@
 //   - takes the client's identity from the kernel (SO_PEERCRED, package
 //     identity) and authenticates it itself: AUTH_LIST answers AUTH_NONE,
 //     the other authentication procedures are refused;
-//   - forwards CONNECT_OPEN (with VIR_CONNECT_RO on a read-only socket)
+//   - decides CONNECT_OPEN (connect:getattr on the driver its URI names)
+//     before forwarding it (with VIR_CONNECT_RO on a read-only socket)
 //     and, once it succeeded, passes the client's identity to libvirtd
 //     with CONNECT_SET_IDENTITY, as virtproxyd does (remoteOpenConn in
 //     src/remote/remote_daemon_dispatch.c); a client's own
@@ -31,8 +32,11 @@
 //     one engine CheckMany on the objects libvirtd's reply names, and
 //     re-encoded with the allowed ones; events are decided in order, on
 //     the object each names;
+//   - keeps each call's serial in flight until its reply is delivered or
+//     refused, and closes a client that reuses one in flight;
 //   - answers keepalive PINGs itself, so that none waits behind a pending
-//     decision, and forwards stream packets once the call
+//     decision (nor behind MaxPending of them), and forwards stream
+//     packets once the call
 //     that opened the stream was allowed;
 //   - passes file descriptors only on the procedures that carry them;
 //   - applies the engine generation's rate_limit to each call of a user
@@ -41,7 +45,8 @@
 //
 // A denial is libvirt's own access-denied error (code 88, domain 55), so
 // virsh and every libvirt client show it as they show libvirtd's. Every
-// error on the guard's side denies.
+// error on the guard's side denies, and every call the guard answers with
+// an error itself leaves an audit record.
 //
 // Calls that define or create a domain, network, storage pool, secret,
 // nwfilter or network port from XML are checked, as libvirt checks them,
