@@ -5,6 +5,7 @@ package guard
 import (
 	"fmt"
 
+	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -22,16 +23,22 @@ func (s *session) refuseMalformed(h frame.Header, p *proto.Procedure, cause erro
 // an audit record.
 func (s *session) spawnRefusal(h frame.Header, p *proto.Procedure, cause error, reply *frame.ErrorBody) {
 	s.startDecision(0, nil, func() {
-		origin := originOf(p)
-		if p == nil {
-			origin.Operation = fmt.Sprintf("program-%#x-procedure-%d", h.Prog, h.Proc)
-		}
-		eb := s.checker().refuse(s.ctx, origin, aclNone, objNone, cause)
+		eb := s.checker().refuse(s.ctx, callOrigin(h, p), aclNone, objNone, cause)
 		if reply != nil {
 			eb = reply
 		}
 		s.replyError(h, eb)
 	})
+}
+
+// callOrigin names a call in audit records: its procedure, or for an
+// unknown one its program and number.
+func callOrigin(h frame.Header, p *proto.Procedure) access.Origin {
+	origin := originOf(p)
+	if p == nil {
+		origin.Operation = fmt.Sprintf("program-%#x-procedure-%d", h.Prog, h.Proc)
+	}
+	return origin
 }
 
 func (s *session) replyOK(call frame.Header, ret proto.Message) error {
