@@ -10,7 +10,7 @@ import (
 )
 
 func (c *compiler) element(key, rule, path string, e elemDoc) (*elemRule, error) {
-	if path == "" || strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, "@[] :") {
+	if path == "" || strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, "@[] :.") {
 		return nil, c.errorf(key, "element path %q: want names joined by /, from the root (domain/devices/disk)", path)
 	}
 	er := &elemRule{rule: rule, max: e.Max, maxChildren: e.MaxChildren, opaque: e.Opaque, sameAs: e.SameAs,
