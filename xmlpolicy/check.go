@@ -55,7 +55,7 @@ func (p *Policy) check(k Kind, doc []byte, max int) (Uses, []*Violation) {
 		return Uses{}, []*Violation{{Path: "/" + qname(root), Rule: ruleAllowlist, Reason: fmt.Sprintf("a %s document cannot have <%s> at its root", k, qname(root))}}
 	}
 	c := checker{p: p, max: max}
-	c.element(root, path, "/"+root.local, ruleAllowlist)
+	c.element(root, p.elems[path], ruleAllowlist, 0)
 	return c.uses, c.found
 }
 
@@ -72,6 +72,32 @@ type checker struct {
 	uses  Uses
 	max   int // stop after this many violations; 0: never
 	found []*Violation
+	at    []step // the path to the element being checked
+}
+
+// step is one element of a document path: its name and, among siblings
+// of that name, its position (0: it has none).
+type step struct {
+	name  string
+	index int
+}
+
+// path is the document path of the element being checked, with suffix
+// ("/@type") appended; built only for a violation.
+func (c *checker) path(suffix string) string {
+	var b strings.Builder
+	for _, s := range c.at {
+		b.WriteByte('/')
+		b.WriteString(s.name)
+		if s.index > 0 {
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteByte('/')
+	}
+	b.WriteString(suffix)
+	return b.String()
 }
 
 // add records v and reports whether the walk should stop.
@@ -80,56 +106,57 @@ func (c *checker) add(v *Violation) bool {
 	return c.max > 0 && len(c.found) >= c.max
 }
 
-// element checks n, found at policy path key and document path at; rule
-// is the parent's rule, which answers for an element it does not allow.
-// It reports whether the walk should stop.
-func (c *checker) element(n *node, key, at, parentRule string) bool {
+// element checks n, at index among its same-named siblings, against er
+// (nil: the policy does not name it); rule is the parent's rule, which
+// answers for an element it does not allow. It reports whether the walk
+// should stop.
+func (c *checker) element(n *node, er *elemRule, parentRule string, index int) bool {
+	c.at = append(c.at, step{qname(n), index})
+	defer func() { c.at = c.at[:len(c.at)-1] }()
 	if n.ns != "" || n.prefix != "" {
-		return c.add(&Violation{Path: at, Rule: ruleNamespaces, Reason: fmt.Sprintf("element <%s> in namespace %q: only libvirt's own elements are allowed here", qname(n), n.ns)})
+		return c.add(&Violation{Path: c.path(""), Rule: ruleNamespaces, Reason: fmt.Sprintf("element <%s> in namespace %q: only libvirt's own elements are allowed here", qname(n), n.ns)})
 	}
-	er := c.p.elems[key]
 	if er == nil {
-		return c.add(&Violation{Path: at, Rule: parentRule, Reason: fmt.Sprintf("element <%s> is not allowed here", n.local)})
+		return c.add(&Violation{Path: c.path(""), Rule: parentRule, Reason: fmt.Sprintf("element <%s> is not allowed here", n.local)})
 	}
-	if er.sameAs != "" {
-		key, er = er.sameAs, c.p.elems[er.sameAs]
+	if er.target != nil {
+		er = er.target
 	}
 	if er.opaque {
-		return c.opaque(n, er, at)
+		return c.opaque(n, er)
 	}
-	if c.attrs(n, er, at) || c.text(n, er, at) {
+	if c.attrs(n, er) || c.text(n, er) {
 		return true
 	}
 	for _, r := range er.require {
-		if !r.holds(n) && c.add(&Violation{Path: at, Rule: er.rule, Reason: "requires " + r.src}) {
+		if !r.holds(n) && c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: "requires " + r.src}) {
 			return true
 		}
 	}
-	return c.children(n, er, key, at)
+	return c.children(n, er)
 }
 
-func (c *checker) children(n *node, er *elemRule, key, at string) bool {
+func (c *checker) children(n *node, er *elemRule) bool {
 	if er.maxChildren > 0 && len(n.children) > er.maxChildren {
-		if c.add(&Violation{Path: at, Rule: er.rule, Reason: fmt.Sprintf("%d child elements, more than max_children %d", len(n.children), er.maxChildren)}) {
+		if c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: fmt.Sprintf("%d child elements, more than max_children %d", len(n.children), er.maxChildren)}) {
 			return true
 		}
 	}
-	counts := make(map[string]int, len(n.children))
-	for _, ch := range n.children {
-		counts[ch.local]++
-	}
-	seen := make(map[string]int, len(counts))
-	for _, ch := range n.children {
-		seen[ch.local]++
-		chAt := at + "/" + qname(ch)
-		if counts[ch.local] > 1 {
-			chAt += "[" + strconv.Itoa(seen[ch.local]) + "]"
+	for i, ch := range n.children {
+		before, after := siblings(n.children, i)
+		index := 0
+		if before+after > 0 {
+			index = before + 1
 		}
-		if c.element(ch, key+"/"+ch.local, chAt, er.rule) {
+		cr := er.kids[ch.local]
+		if c.element(ch, cr, er.rule, index) {
 			return true
 		}
-		if cr := c.p.elems[key+"/"+ch.local]; cr != nil && cr.max > 0 && seen[ch.local] == cr.max+1 {
-			if c.add(&Violation{Path: chAt, Rule: cr.rule, Reason: fmt.Sprintf("more than max %d <%s> here", cr.max, ch.local)}) {
+		if cr != nil && cr.max > 0 && before == cr.max {
+			c.at = append(c.at, step{qname(ch), index})
+			stop := c.add(&Violation{Path: c.path(""), Rule: cr.rule, Reason: fmt.Sprintf("more than max %d <%s> here", cr.max, ch.local)})
+			c.at = c.at[:len(c.at)-1]
+			if stop {
 				return true
 			}
 		}
@@ -137,11 +164,28 @@ func (c *checker) children(n *node, er *elemRule, key, at string) bool {
 	return false
 }
 
+// siblings counts the elements named as children[i] before and after it.
+// Quadratic, but children are bounded by max_elements and, where many
+// are allowed, by max_children.
+func siblings(children []*node, i int) (before, after int) {
+	name := children[i].local
+	for j, ch := range children {
+		if ch.local == name && j != i {
+			if j < i {
+				before++
+			} else {
+				after++
+			}
+		}
+	}
+	return before, after
+}
+
 // attrs checks every attribute of n and records what it names.
-func (c *checker) attrs(n *node, er *elemRule, at string) bool {
+func (c *checker) attrs(n *node, er *elemRule) bool {
 	var pool, volume string
 	for _, a := range n.attrs {
-		con, v := c.attr(n, er, at, a)
+		con, v := c.attr(n, er, a)
 		if v != nil {
 			if c.add(v) {
 				return true
@@ -161,56 +205,56 @@ func (c *checker) attrs(n *node, er *elemRule, at string) bool {
 		return false
 	}
 	if pool == "" || volume == "" {
-		return c.add(&Violation{Path: at, Rule: er.rule, Reason: "a volume needs both its pool and its name"})
+		return c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: "a volume needs both its pool and its name"})
 	}
 	c.uses.Volumes = append(c.uses.Volumes, Volume{Pool: pool, Name: volume})
 	return false
 }
 
 // attr checks one attribute, returning its constraint or why it fails.
-func (c *checker) attr(n *node, er *elemRule, at string, a xml.Attr) (*constraint, *Violation) {
-	aAt := at + "/@" + attrName(a.Name)
+func (c *checker) attr(n *node, er *elemRule, a xml.Attr) (*constraint, *Violation) {
+	aAt := "/@" + attrName(a.Name)
 	if _, decl := nsDecl(a.Name); decl || a.Name.Space != "" {
-		return nil, &Violation{Path: aAt, Rule: ruleNamespaces, Reason: "namespace declarations and namespaced attributes are allowed only inside opaque elements (metadata)"}
+		return nil, &Violation{Path: c.path(aAt), Rule: ruleNamespaces, Reason: "namespace declarations and namespaced attributes are allowed only inside opaque elements (metadata)"}
 	}
 	con := er.attrs[a.Name.Local]
 	if con == nil {
-		return nil, &Violation{Path: aAt, Rule: er.rule, Reason: fmt.Sprintf("attribute %s is not allowed on <%s>", a.Name.Local, n.local)}
+		return nil, &Violation{Path: c.path(aAt), Rule: er.rule, Reason: fmt.Sprintf("attribute %s is not allowed on <%s>", a.Name.Local, n.local)}
 	}
 	if strings.ContainsAny(a.Value, "\t\n\r") {
-		return nil, &Violation{Path: aAt, Rule: ruleXML, Reason: "tab or line break in an attribute value (libxml2 normalises them, so the value is ambiguous)"}
+		return nil, &Violation{Path: c.path(aAt), Rule: ruleXML, Reason: "tab or line break in an attribute value (libxml2 normalises them, so the value is ambiguous)"}
 	}
 	unit, _ := attrValue(n, "unit")
 	if why := con.check(c.p, a.Value, unit); why != "" {
-		return nil, &Violation{Path: aAt, Rule: er.rule, Reason: why}
+		return nil, &Violation{Path: c.path(aAt), Rule: er.rule, Reason: why}
 	}
 	return con, nil
 }
 
 // text checks n's text. Text split by a comment is refused: readers
 // differ on whether they see one piece or all.
-func (c *checker) text(n *node, er *elemRule, at string) bool {
+func (c *checker) text(n *node, er *elemRule) bool {
 	text := n.text.String()
 	switch {
 	case er.text == nil && isSpace([]byte(text)):
 		return false
 	case er.text == nil:
-		return c.add(&Violation{Path: at, Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no text", n.local)})
+		return c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no text", n.local)})
 	case n.comment:
-		return c.add(&Violation{Path: at, Rule: ruleXML, Reason: "a comment inside an element with text"})
+		return c.add(&Violation{Path: c.path(""), Rule: ruleXML, Reason: "a comment inside an element with text"})
 	case text == "":
 		return false
 	}
 	unit, _ := attrValue(n, "unit")
 	if why := er.text.check(c.p, text, unit); why != "" {
-		return c.add(&Violation{Path: at, Rule: er.rule, Reason: why})
+		return c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: why})
 	}
-	return c.record(er.text.kind, text, at, er.rule)
+	return c.record(er.text.kind, text, er.rule)
 }
 
 // record notes the domain's name or UUID; a document naming two
 // different ones (a snapshot's two embedded domains) is refused.
-func (c *checker) record(k ckind, value, at, rule string) bool {
+func (c *checker) record(k ckind, value, rule string) bool {
 	var dst *string
 	switch k {
 	case cDomainName:
@@ -221,7 +265,7 @@ func (c *checker) record(k ckind, value, at, rule string) bool {
 		return false
 	}
 	if *dst != "" && *dst != value {
-		return c.add(&Violation{Path: at, Rule: rule, Reason: fmt.Sprintf("names %q where the document already named %q", value, *dst)})
+		return c.add(&Violation{Path: c.path(""), Rule: rule, Reason: fmt.Sprintf("names %q where the document already named %q", value, *dst)})
 	}
 	*dst = value
 	return false
@@ -230,14 +274,14 @@ func (c *checker) record(k ckind, value, at, rule string) bool {
 // opaque checks an element whose content libvirt keeps without reading
 // (metadata): bounded, and never in one of libvirt's own namespaces,
 // which a driver might read.
-func (c *checker) opaque(n *node, er *elemRule, at string) bool {
+func (c *checker) opaque(n *node, er *elemRule) bool {
 	if len(n.attrs) > 0 {
-		return c.add(&Violation{Path: at + "/@" + attrName(n.attrs[0].Name), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no attributes", n.local)})
+		return c.add(&Violation{Path: c.path("/@" + attrName(n.attrs[0].Name)), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no attributes", n.local)})
 	}
 	if size := n.end - n.start; size > int64(c.p.lim.maxOpaqueBytes) {
-		return c.add(&Violation{Path: at, Rule: ruleLimits, Reason: fmt.Sprintf("%d bytes, more than max_opaque_bytes %d", size, c.p.lim.maxOpaqueBytes)})
+		return c.add(&Violation{Path: c.path(""), Rule: ruleLimits, Reason: fmt.Sprintf("%d bytes, more than max_opaque_bytes %d", size, c.p.lim.maxOpaqueBytes)})
 	}
-	if v := libvirtNamespace(n, at, er.rule); v != nil {
+	if v := libvirtNamespace(n, c.path(""), er.rule); v != nil {
 		return c.add(v)
 	}
 	return false

@@ -107,9 +107,36 @@ func TestUses(t *testing.T) {
 	if !reflect.DeepEqual(uses, want) {
 		t.Errorf("Uses = %+v, want %+v", uses, want)
 	}
-	snap := "<domainsnapshot><name>s1</name>" + domainWith("", "") + "<inactiveDomain/></domainsnapshot>"
-	if _, err := Default().Check(Snapshot, []byte(snap)); err == nil {
-		t.Errorf("a snapshot with an unknown <inactiveDomain> passed")
+	// A redefined snapshot's two domains must be one VM.
+	other := strings.Replace(strings.Replace(domainWith("", ""), "<domain ", "<inactiveDomain ", 1), "</domain>", "</inactiveDomain>", 1)
+	other = strings.Replace(other, "<name>vm1</name>", "<name>vm2</name>", 1)
+	snap := "<domainsnapshot><name>s1</name>" + domainWith("", "") + other + "</domainsnapshot>"
+	_, err = Default().Check(Snapshot, []byte(snap))
+	if v, ok := err.(*Violation); !ok || v.Path != "/domainsnapshot/inactiveDomain/name" {
+		t.Errorf("a snapshot of two domains: %v, want refused at /domainsnapshot/inactiveDomain/name", err)
+	}
+}
+
+// TestConcurrentCheck: one Policy serves many goroutines (run with -race).
+func TestConcurrentCheck(t *testing.T) {
+	p := Default()
+	docs := corpus(t, "accepted")
+	done := make(chan error)
+	for range 4 {
+		go func() {
+			var err error
+			for _, doc := range docs {
+				if _, e := p.Check(Domain, doc); e != nil {
+					err = e
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
 

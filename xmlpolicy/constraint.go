@@ -224,13 +224,25 @@ func (c *constraint) checkInt(value string, scale int64) string {
 // unitScale is the size of unit in bytes, divided down to KiB as libvirt
 // rounds memory; the spellings are libvirt's (virScaleInteger), exactly.
 func unitScale(unit string) (int64, bool) {
-	scales := map[string]int64{
-		"": 1024, "KiB": 1024, "k": 1024, "K": 1024, "MiB": 1 << 20, "M": 1 << 20, "m": 1 << 20,
-		"GiB": 1 << 30, "G": 1 << 30, "g": 1 << 30, "TiB": 1 << 40, "T": 1 << 40,
-		"KB": 1000, "MB": 1000000, "GB": 1000000000, "b": 1, "bytes": 1, "B": 1,
-	}
-	s, ok := scales[unit]
-	if !ok {
+	var s int64
+	switch unit {
+	case "", "KiB", "k", "K":
+		s = 1 << 10
+	case "MiB", "M", "m":
+		s = 1 << 20
+	case "GiB", "G", "g":
+		s = 1 << 30
+	case "TiB", "T":
+		s = 1 << 40
+	case "KB":
+		s = 1000
+	case "MB":
+		s = 1000000
+	case "GB":
+		s = 1000000000
+	case "b", "bytes", "B":
+		s = 1
+	default:
 		return 0, false
 	}
 	if s < 1024 {

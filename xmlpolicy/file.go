@@ -132,7 +132,13 @@ func (c *compiler) compile(doc *fileDoc) (*Policy, error) {
 			return nil, err
 		}
 	}
-	return p, c.sameAs(p)
+	if err := c.sameAs(p); err != nil {
+		return nil, err
+	}
+	if err := c.link(p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func (c *compiler) limits(d limitsDoc) (limits, error) {

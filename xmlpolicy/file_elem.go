@@ -64,6 +64,35 @@ func (c *compiler) sameAs(p *Policy) error {
 		if !ok || t.sameAs != "" {
 			return c.errorf("rule."+er.rule+".element."+path+".same_as", "same_as %q names no element of the policy (or another same_as)", er.sameAs)
 		}
+		er.target = t
+	}
+	return nil
+}
+
+// link gives every element's rule the rules of its children, so that a
+// check walks the policy as it walks the document. An element whose
+// parent the policy does not allow, or checks as another (same_as), could
+// never be reached: an error, not a rule that silently does nothing.
+func (c *compiler) link(p *Policy) error {
+	paths := make([]string, 0, len(p.elems))
+	for path := range p.elems {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	for _, path := range paths {
+		er := p.elems[path]
+		i := strings.LastIndex(path, "/")
+		if i < 0 {
+			continue
+		}
+		parent := p.elems[path[:i]]
+		if parent == nil || parent.sameAs != "" {
+			return c.errorf("rule."+er.rule+".element."+path, "element %s can never be reached: the policy does not allow %s, or checks it as another element (same_as)", path, path[:i])
+		}
+		if parent.kids == nil {
+			parent.kids = make(map[string]*elemRule)
+		}
+		parent.kids[path[i+1:]] = er
 	}
 	return nil
 }

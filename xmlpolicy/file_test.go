@@ -46,6 +46,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad path", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"/domain/x\"]\n", "t.toml:15: element path \"/domain/x\""},
 		{"element twice", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"domain\"]\n", "element domain is already in rule"},
 		{"bad require", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"domain/x\"]\nrequire = [\"a if b\"]\n", "t.toml:16: require: require \"a if b\": condition must be PATH=VALUE"},
+		{"orphan", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"domain/x/y\"]\n", "t.toml:15: element domain/x/y can never be reached"},
+		{"under a same_as", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"domain/x\"]\nsame_as = \"domain\"\n[rule.a.element.\"domain/x/y\"]\n", "t.toml:17: element domain/x/y can never be reached"},
 		{"same_as nowhere", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"domain/x\"]\nsame_as = \"domain/y\"\n", "t.toml:16: same_as \"domain/y\" names no element"},
 		{"same_as with settings", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"domain/x\"]\nsame_as = \"domain\"\nmax = 1\ntext = \"text\"\n", "same_as takes every other setting"},
 		{"namespaced attribute", minimal + "[rule.a]\nwhy = \"x\"\n[rule.a.element.\"domain/x\"]\nattrs = { \"q:v\" = \"text\" }\n", "namespaced and odd names cannot be allowed"},

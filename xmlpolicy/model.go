@@ -30,7 +30,9 @@ type elemRule struct {
 	max         int // occurrences under one parent; 0: unbounded
 	maxChildren int // child elements; 0: unbounded
 	opaque      bool
-	sameAs      string // check this element as the one at this path
+	sameAs      string               // check this element as the one at this path
+	target      *elemRule            // sameAs's rule, once compiled
+	kids        map[string]*elemRule // the rules of the children it may have, by name
 }
 
 // requirement is one entry of require: what must be there, when cond

@@ -47,9 +47,11 @@ func (p *parser) startElement(t xml.StartElement) *Violation {
 
 // bindings returns the namespace prefixes in scope inside t.
 func (p *parser) bindings(t xml.StartElement) (map[string]string, *Violation) {
-	outer := map[string]string{"xml": xmlNS}
+	var outer map[string]string
 	if len(p.scopes) > 0 {
 		outer = p.scopes[len(p.scopes)-1]
+	} else {
+		outer = map[string]string{"xml": xmlNS}
 	}
 	scope, copied := outer, false
 	for _, a := range t.Attr {
