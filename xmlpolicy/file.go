@@ -3,13 +3,11 @@
 package xmlpolicy
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/pelletier/go-toml/v2"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/tomlfile"
 )
 
 // fileDoc is a policy file as TOML decodes it.
@@ -44,47 +42,17 @@ type elemDoc struct {
 }
 
 // FileError is a problem in a policy file, at a line when one is known.
-type FileError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *FileError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
+type FileError = tomlfile.Error
 
 // Parse parses a policy file's contents; name is the file name errors use.
 func Parse(name string, data []byte) (*Policy, error) {
 	var doc fileDoc
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
-		return nil, decodeError(name, err)
-	}
-	lines, err := keyLines(data)
+	lines, err := tomlfile.Decode(name, data, &doc)
 	if err != nil {
-		return nil, &FileError{File: name, Msg: err.Error()}
+		return nil, err
 	}
 	c := compiler{file: name, lines: lines}
 	return c.compile(&doc)
-}
-
-func decodeError(file string, err error) error {
-	var serr *toml.StrictMissingError
-	if errors.As(err, &serr) && len(serr.Errors) > 0 {
-		e := serr.Errors[0]
-		row, _ := e.Position()
-		return &FileError{File: file, Line: row, Msg: "unknown key " + strings.Join(e.Key(), ".")}
-	}
-	var derr *toml.DecodeError
-	if errors.As(err, &derr) {
-		row, _ := derr.Position()
-		return &FileError{File: file, Line: row, Msg: derr.Error()}
-	}
-	return &FileError{File: file, Msg: err.Error()}
 }
 
 // compiler turns a decoded file into a Policy, naming the line of each

@@ -5,8 +5,6 @@ package xmlpolicy
 import (
 	"sort"
 	"strings"
-
-	"github.com/pelletier/go-toml/v2/unstable"
 )
 
 func (c *compiler) element(key, rule, path string, e elemDoc) (*elemRule, error) {
@@ -50,12 +48,7 @@ func (c *compiler) element(key, rule, path string, e elemDoc) (*elemRule, error)
 
 // sameAs checks that every same_as names an element the policy has.
 func (c *compiler) sameAs(p *Policy) error {
-	paths := make([]string, 0, len(p.elems))
-	for path := range p.elems {
-		paths = append(paths, path)
-	}
-	sort.Strings(paths)
-	for _, path := range paths {
+	for _, path := range sortedPaths(p) {
 		er := p.elems[path]
 		if er.sameAs == "" {
 			continue
@@ -74,12 +67,7 @@ func (c *compiler) sameAs(p *Policy) error {
 // parent the policy does not allow, or checks as another (same_as), could
 // never be reached: an error, not a rule that silently does nothing.
 func (c *compiler) link(p *Policy) error {
-	paths := make([]string, 0, len(p.elems))
-	for path := range p.elems {
-		paths = append(paths, path)
-	}
-	sort.Strings(paths)
-	for _, path := range paths {
+	for _, path := range sortedPaths(p) {
 		er := p.elems[path]
 		i := strings.LastIndex(path, "/")
 		if i < 0 {
@@ -97,44 +85,13 @@ func (c *compiler) link(p *Policy) error {
 	return nil
 }
 
-// keyLines maps every table header and key of data to its line, dotted
-// as decoding names them ("rule.disks.element.domain/devices/disk").
-func keyLines(data []byte) (map[string]int, error) {
-	var newlines []int
-	for i, b := range data {
-		if b == '\n' {
-			newlines = append(newlines, i)
-		}
+// sortedPaths is the policy's element paths in order, so that the first
+// error in a file is always the same one.
+func sortedPaths(p *Policy) []string {
+	paths := make([]string, 0, len(p.elems))
+	for path := range p.elems {
+		paths = append(paths, path)
 	}
-	lines := make(map[string]int)
-	var p unstable.Parser
-	p.Reset(data)
-	table := ""
-	for p.NextExpression() {
-		e := p.Expression()
-		var parts []string
-		line := 0
-		for it := e.Key(); it.Next(); {
-			n := it.Node()
-			if line == 0 {
-				line = sort.SearchInts(newlines, int(n.Raw.Offset)) + 1
-			}
-			parts = append(parts, string(n.Data))
-		}
-		key := strings.Join(parts, ".")
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			table = key
-		case unstable.KeyValue:
-			if table != "" {
-				key = table + "." + key
-			}
-		default:
-			continue
-		}
-		if _, seen := lines[key]; !seen {
-			lines[key] = line
-		}
-	}
-	return lines, p.Error()
+	sort.Strings(paths)
+	return paths
 }

@@ -72,6 +72,26 @@ func usage(w io.Writer) {
 	io.WriteString(w, b.String())
 }
 
+// runGroup runs the subcommand args[0] of the command group (roles,
+// xml-policy), or prints the group's commands.
+func runGroup(group string, cmds map[string]command, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		w, status := stderr, 2
+		if len(args) > 0 {
+			w, status = stdout, 0
+		}
+		fmt.Fprintf(w, "usage: virt-acl-helper %s <command> [options]\n\ncommands:\n", group)
+		listCommands(w, cmds)
+		return status
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown command %q\n", group, args[0])
+		return 2
+	}
+	return cmd.run(args[1:], stdout, stderr)
+}
+
 // listCommands writes one line per command, sorted by name.
 func listCommands(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))

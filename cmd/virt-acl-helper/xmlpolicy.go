@@ -24,22 +24,7 @@ func xmlPolicyCommands() map[string]command {
 }
 
 func runXMLPolicy(args []string, stdout, stderr io.Writer) int {
-	cmds := xmlPolicyCommands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		w, status := stderr, 2
-		if len(args) > 0 {
-			w, status = stdout, 0
-		}
-		fmt.Fprintln(w, "usage: virt-acl-helper xml-policy <command> [options]\n\ncommands:")
-		listCommands(w, cmds)
-		return status
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "xml-policy: unknown command %q\n", args[0])
-		return 2
-	}
-	return cmd.run(args[1:], stdout, stderr)
+	return runGroup("xml-policy", xmlPolicyCommands(), args, stdout, stderr)
 }
 
 // loadXMLPolicy loads path; with no path, the installed file, or the
