@@ -59,7 +59,7 @@ func ParseKind(name string) (Kind, error) {
 type Uses struct {
 	Volumes  []Volume // every <source pool= volume=>, in document order
 	Networks []string // every <source network=> of an interface, in document order
-	Name     string   // the domain's <name>, exactly as libvirt reads it
+	Name     string   // the domain's <name>, exactly as libvirt reads it (a snapshot's: its embedded domain's)
 	UUID     string   // the domain's <uuid>, lower case with dashes; "" when absent
 }
 
