@@ -58,6 +58,7 @@ func TestBench(t *testing.T) {
 	b.memory(off)
 	b.guard()
 	b.guardList(b.user)
+	b.xmlPolicy()
 	b.report.judge()
 	b.report.Targets = append(b.report.Targets, b.guardTargets...)
 	b.report.Print(os.Stdout)

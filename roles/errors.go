@@ -2,18 +2,7 @@
 
 package roles
 
-import "fmt"
+import "github.com/virt-acl-helper/virt-acl-helper/internal/tomlfile"
 
 // Error is a problem in a roles file, at a line when one is known.
-type Error struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
+type Error = tomlfile.Error

@@ -26,14 +26,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"actions": {"print libvirt's object/permission table, or the polkit action files", runActions},
-		"check":   {"ask the daemon whether a process may use a permission on an object (exit 0 allowed, 1 denied, 2 error)", runCheck},
-		"config":  {"config check [FILE]: validate a configuration file", runConfig},
-		"roles":   {"manage roles: who may do what on which VMs, enforced through polkit (list, show, explain, grant, revoke, apply)", runRoles},
-		"guard":   {"serve libvirt's RPC protocol, deciding every call before libvirtd sees it (preview)", runGuard},
-		"flush":   {"drop the daemon's cached decisions (root or polkit's flush action)", runFlush},
-		"serve":   {"run the daemon (socket-activated by systemd, or on --listen PATH)", runServe},
-		"stats":   {"print the daemon's counters (--json for scripts; root or polkit's stats action)", runStats},
+		"actions":    {"print libvirt's object/permission table, or the polkit action files", runActions},
+		"check":      {"ask the daemon whether a process may use a permission on an object (exit 0 allowed, 1 denied, 2 error)", runCheck},
+		"config":     {"config check [FILE]: validate a configuration file", runConfig},
+		"roles":      {"manage roles: who may do what on which VMs, enforced through polkit (list, show, explain, grant, revoke, apply)", runRoles},
+		"guard":      {"serve libvirt's RPC protocol, deciding every call before libvirtd sees it (preview)", runGuard},
+		"flush":      {"drop the daemon's cached decisions (root or polkit's flush action)", runFlush},
+		"serve":      {"run the daemon (socket-activated by systemd, or on --listen PATH)", runServe},
+		"stats":      {"print the daemon's counters (--json for scripts; root or polkit's stats action)", runStats},
+		"xml-policy": {"the content policy for non-admins' domain XML (check FILE.xml, validate, default)", runXMLPolicy},
 	}
 }
 
@@ -69,6 +70,26 @@ func usage(w io.Writer) {
 	listCommands(&b, commands())
 	b.WriteString("\nvirt-acl-helper <command> -h shows a command's options; --version prints the version.\n")
 	io.WriteString(w, b.String())
+}
+
+// runGroup runs the subcommand args[0] of the command group (roles,
+// xml-policy), or prints the group's commands.
+func runGroup(group string, cmds map[string]command, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		w, status := stderr, 2
+		if len(args) > 0 {
+			w, status = stdout, 0
+		}
+		fmt.Fprintf(w, "usage: virt-acl-helper %s <command> [options]\n\ncommands:\n", group)
+		listCommands(w, cmds)
+		return status
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: unknown command %q\n", group, args[0])
+		return 2
+	}
+	return cmd.run(args[1:], stdout, stderr)
 }
 
 // listCommands writes one line per command, sorted by name.

@@ -26,22 +26,7 @@ func rolesCommands() map[string]command {
 }
 
 func runRoles(args []string, stdout, stderr io.Writer) int {
-	cmds := rolesCommands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		w, status := stderr, 2
-		if len(args) > 0 {
-			w, status = stdout, 0
-		}
-		fmt.Fprintln(w, "usage: virt-acl-helper roles <command> [options]\n\ncommands:")
-		listCommands(w, cmds)
-		return status
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "roles: unknown command %q\n", args[0])
-		return 2
-	}
-	return cmd.run(args[1:], stdout, stderr)
+	return runGroup("roles", rolesCommands(), args, stdout, stderr)
 }
 
 // rolesFlags are the flags of every roles command.

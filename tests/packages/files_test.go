@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -128,8 +129,12 @@ func TestRPMFilesMatchDeb(t *testing.T) {
 		t.Fatal(err)
 	}
 	rpmConf := cmdOutput(t, "rpm", "-qpc", rpmPkg)
-	if want, d, r := "/etc/virt-acl-helper/virt-acl-helper.conf", strings.Fields(conffiles), strings.Fields(rpmConf); !equal(d, []string{want}) || !equal(r, []string{want}) {
-		t.Errorf("configuration files: .deb %q, .rpm %q; want only %s", d, r, want)
+	want := []string{"/etc/virt-acl-helper/virt-acl-helper.conf", "/etc/virt-acl-helper/xml-policy.toml"}
+	d, r := strings.Fields(conffiles), strings.Fields(rpmConf)
+	slices.Sort(d)
+	slices.Sort(r)
+	if !equal(d, want) || !equal(r, want) {
+		t.Errorf("configuration files: .deb %q, .rpm %q; want only %q", d, r, want)
 	}
 
 	// Contents: both are built from one source tree.
@@ -142,6 +147,7 @@ func TestRPMFilesMatchDeb(t *testing.T) {
 	}
 	for _, p := range []string{
 		"/etc/virt-acl-helper/virt-acl-helper.conf",
+		"/etc/virt-acl-helper/xml-policy.toml",
 		"/usr/share/polkit-1/actions/io.github.virt-acl-helper.policy",
 		"/usr/share/polkit-1/actions/io.github.virt-acl-helper.libvirt-api.policy",
 		"/usr/share/doc/virt-acl-helper/examples/50-virt-acl-helper-example.rules",
