@@ -71,6 +71,9 @@ type Config struct {
 	ClientMaxLifetime  time.Duration // client_max_lifetime: how long an unprivileged connection may stay open; 0 forever
 	MaxLargeRequests   int           // max_large_requests: requests over 64 KiB read or handled at once
 	PolkitMaxCalls     int           // polkit_max_calls: polkit calls in flight at once, shared per uid
+
+	XMLPolicy          string // xml_policy: the guard's XML content policy file; "" none
+	AllowHostPathCalls bool   // allow_host_path_calls: the guard lets non-admins name host paths
 }
 
 // Default returns the configuration used for keys the file does not set.

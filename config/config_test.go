@@ -34,6 +34,8 @@ func TestDefault(t *testing.T) {
 		ClientMaxLifetime:  600 * time.Second,
 		MaxLargeRequests:   4,
 		PolkitMaxCalls:     64,
+
+		XMLPolicy: "/etc/virt-acl-helper/xml-policy.toml",
 	}
 	if got := Default(); !reflect.DeepEqual(want, got) {
 		t.Errorf("Default:\nwant %+v\ngot  %+v", want, got)
