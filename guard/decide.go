@@ -30,6 +30,7 @@ type checker struct {
 	subject   proc.Process
 	objects   *objects
 	allowQEMU bool
+	content   *contentGate // nil: no content policy
 	log       *slog.Logger
 	limit     *ratelimit.Limiter
 }
@@ -61,7 +62,7 @@ func (c *checker) checkCall(ctx context.Context, p *proto.Procedure, args proto.
 			return eb
 		}
 	}
-	return nil
+	return c.checkContent(ctx, p, args)
 }
 
 // checkReply decides a lookup on the object libvirtd returned in ret.

@@ -19,6 +19,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/limit"
+	"github.com/virt-acl-helper/virt-acl-helper/xmlpolicy"
 )
 
 // RunOptions configure Run, the "virt-acl-helper guard" command.
@@ -62,6 +63,11 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	policy, err := loadXMLPolicy(cfg, log)
+	if err != nil {
+		return err
+	}
+	content := NewContentPolicy(policy, cfg.AllowHostPathCalls)
 	rt, err := engine.Start(ctx, cfg, engine.Options{NewAuditor: opts.NewAuditor, Logger: log})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -83,7 +89,7 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	slots := limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
 	for _, sock := range socks {
 		srv, err := New(Options{Runtime: rt, Upstream: opts.Upstream, ReadOnly: sock.ro,
-			AllowQEMUCommands: opts.AllowQEMUCommands, Slots: slots, Logger: log})
+			AllowQEMUCommands: opts.AllowQEMUCommands, Content: content, Slots: slots, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -101,12 +107,52 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	if opts.Ready != nil {
 		opts.Ready()
 	}
-	return loop(ctx, opts, rt, log, sigs, errs)
+	return loop(ctx, opts, reloadable{rt, content}, log, sigs, errs)
+}
+
+// reloadable is what a SIGHUP rebuilds.
+type reloadable struct {
+	rt      *engine.Runtime
+	content *ContentPolicy
+}
+
+// reload loads the configuration and the XML policy it names, and puts
+// both in force, or neither.
+func (r reloadable) reload(ctx context.Context, path string, log *slog.Logger) error {
+	cfg, err := loadConfig(path, log)
+	if err != nil {
+		return err
+	}
+	policy, err := loadXMLPolicy(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := r.rt.Reload(ctx, cfg); err != nil {
+		return err
+	}
+	r.content.Set(policy, cfg.AllowHostPathCalls)
+	return nil
+}
+
+// loadXMLPolicy loads the policy xml_policy names. A file that is missing
+// or invalid is an error, never a guard without a policy: an admin who
+// configured one (or kept the default) expects it enforced. Only
+// xml_policy = "" runs without, and says so.
+func loadXMLPolicy(cfg config.Config, log *slog.Logger) (*xmlpolicy.Policy, error) {
+	if cfg.XMLPolicy == "" {
+		log.Warn("no XML content policy (xml_policy = \"\"): whoever may define or change a VM is root on the host")
+		return nil, nil
+	}
+	p, err := xmlpolicy.Load(cfg.XMLPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("XML content policy (xml_policy = %q; \"\" runs without one): %w", cfg.XMLPolicy, err)
+	}
+	return p, nil
 }
 
 // loop reloads on SIGHUP until a signal to stop, the end of ctx, or a
 // listener failing.
-func loop(ctx context.Context, opts RunOptions, rt *engine.Runtime, log *slog.Logger, sigs <-chan os.Signal, errs <-chan error) error {
+func loop(ctx context.Context, opts RunOptions, r reloadable, log *slog.Logger, sigs <-chan os.Signal, errs <-chan error) error {
 	for {
 		select {
 		case sig := <-sigs:
@@ -114,11 +160,7 @@ func loop(ctx context.Context, opts RunOptions, rt *engine.Runtime, log *slog.Lo
 				log.Info("stopping", "signal", sig.String())
 				return nil
 			}
-			cfg, err := loadConfig(opts.ConfigPath, log)
-			if err == nil {
-				err = rt.Reload(ctx, cfg)
-			}
-			if err != nil {
+			if err := r.reload(ctx, opts.ConfigPath, log); err != nil {
 				log.Error("reload failed; the configuration in use stays", "err", err)
 			} else {
 				log.Info("configuration reloaded")
