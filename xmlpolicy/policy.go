@@ -17,7 +17,11 @@ var defaultFile []byte
 // Policy is a loaded content policy. It is immutable once loaded and safe
 // for concurrent use.
 type Policy struct {
-	name string
+	name     string
+	lim      limits
+	pools    []string
+	networks []string
+	elems    map[string]*elemRule // by path from the root: "domain/devices/disk"
 }
 
 // Default returns the built-in policy, parsed from the shipped default
@@ -43,13 +47,3 @@ func Load(path string) (*Policy, error) {
 	return Parse(path, data)
 }
 
-// Parse parses a policy file's contents; name is the file name errors use.
-func Parse(name string, data []byte) (*Policy, error) {
-	return &Policy{name: name}, nil
-}
-
-// Check checks doc, a document of kind k, against the policy. A nil error
-// means it passes; otherwise the error is a *Violation.
-func (p *Policy) Check(k Kind, doc []byte) (Uses, error) {
-	return Uses{}, &Violation{Path: "/", Rule: "xml", Reason: "the content policy is not implemented yet"}
-}
