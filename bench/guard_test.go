@@ -52,9 +52,12 @@ func (b *bench) guard() {
 	vm := "bench-guard-" + b.token
 	lv.Define(b.t, vm, fmt.Sprintf(benchVM, vm))
 	sock := filepath.Join(b.w.Dir, "guard.sock")
-	b.startGuard(b.w.Config(b.t, "guard.conf", conf(0)), sock, lv.Socket)
+	b.startGuard(b.w.Config(b.t, "guard.conf", conf(0)+b.xmlPolicyConf()), sock, lv.Socket)
+	defineVM := "bench-define-" + b.token
+	b.t.Cleanup(func() { lv.Virsh(nil, "undefine", defineVM) })
 	out := testsys.RunTestAs(b.t, b.user, "TestBenchGuardClient", map[string]string{
-		envDirect: lv.Socket, envGuard: sock, envVM: vm, envCalls: strconv.Itoa(guardCalls)})
+		envDirect: lv.Socket, envGuard: sock, envVM: vm, envCalls: strconv.Itoa(guardCalls),
+		envDefine: b.defineDoc(defineVM)})
 	lat := map[string]Latency{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -76,6 +79,7 @@ func (b *bench) guard() {
 	b.report.timing("DOMAIN_GET_STATE, through the guard (cached)", guarded, "calls/s")
 	b.report.add("ratio", "through the guard p50 / straight to libvirtd p50 (DOMAIN_GET_STATE)",
 		float64(guarded.P50)/float64(max(direct.P50, 1)), "x")
+	b.defineRows(lat)
 }
 
 // startGuard runs the built guard on sock in front of upstream, as root,
@@ -129,6 +133,11 @@ func TestBenchGuardClient(t *testing.T) {
 		}
 		data, _ := json.Marshal(l)
 		fmt.Printf("%s %s %s\n", guardResult, s.kind, data)
+	}
+	if doc := os.Getenv(envDefine); doc != "" {
+		if err := printDefines(os.Getenv(envGuard), os.Getenv(envDirect), doc); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
