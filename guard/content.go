@@ -49,5 +49,6 @@ func (s *Server) contentGate() *contentGate {
 	if st == nil || st.policy == nil {
 		return nil
 	}
-	return &contentGate{policy: st.policy, allowHostPaths: st.allowHostPaths, calls: s.xmlCalls, perms: s.contentPerms}
+	return &contentGate{policy: st.policy, allowHostPaths: st.allowHostPaths, calls: s.xmlCalls, perms: s.contentPerms,
+		rootIsAdmin: s.opts.rootIsAdmin}
 }

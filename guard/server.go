@@ -59,6 +59,9 @@ type Options struct {
 	// unlimited reports whether a uid is exempt from the limits (nil:
 	// root only). Tests, which may run as root, set it.
 	unlimited func(uid uint32) bool
+	// rootIsAdmin reports whether a uid is an admin without asking the
+	// engine (nil: root only). Tests, which may run as root, set it.
+	rootIsAdmin func(uid uint32) bool
 }
 
 // Server serves clients on listeners. It is safe for concurrent use.
@@ -99,6 +102,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.unlimited == nil {
 		opts.unlimited = func(uid uint32) bool { return uid == 0 }
+	}
+	if opts.rootIsAdmin == nil {
+		opts.rootIsAdmin = func(uid uint32) bool { return uid == 0 }
 	}
 	table, err := proto.NewTable()
 	if err != nil {
