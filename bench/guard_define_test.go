@@ -111,25 +111,14 @@ func (b *bench) defineRows(lat map[string]Latency) {
 }
 
 // defineTimes times n redefinitions of the benchmark's VM (the same name
-// and UUID each time) on sock, after one untimed one (through the guard,
-// the one polkit decides).
+// and UUID each time) on sock.
 func defineTimes(sock, doc string, n int) (Latency, error) {
-	c, err := libvirtclient.Dial(sock)
-	if err != nil {
-		return Latency{}, err
-	}
-	defer c.Close()
-	if err := c.Open("qemu:///system"); err != nil {
-		return Latency{}, fmt.Errorf("open: %w", err)
-	}
-	define := func(int) error {
-		var ret proto.RemoteDomainDefineXMLFlagsRet
-		return c.Do(proto.RemoteProcDomainDefineXMLFlags, &proto.RemoteDomainDefineXMLFlagsArgs{XML: doc}, &ret)
-	}
-	if err := define(0); err != nil {
-		return Latency{}, fmt.Errorf("first define: %w", err)
-	}
-	return loop(n, define)
+	return timeCalls(sock, n, func(c *libvirtclient.Client) (func(int) error, error) {
+		return func(int) error {
+			var ret proto.RemoteDomainDefineXMLFlagsRet
+			return c.Do(proto.RemoteProcDomainDefineXMLFlags, &proto.RemoteDomainDefineXMLFlagsArgs{XML: doc}, &ret)
+		}, nil
+	})
 }
 
 // printDefines is the client's half: define timings each way.

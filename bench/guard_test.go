@@ -144,6 +144,22 @@ func TestBenchGuardClient(t *testing.T) {
 // getStates opens qemu:///system on sock, looks vm up once, makes one
 // untimed call (through the guard, the one polkit decides), then times n.
 func getStates(sock, vm string, n int) (Latency, error) {
+	return timeCalls(sock, n, func(c *libvirtclient.Client) (func(int) error, error) {
+		dom, err := c.LookupDomain(vm)
+		if err != nil {
+			return nil, fmt.Errorf("lookup %s: %w", vm, err)
+		}
+		return func(int) error {
+			var ret proto.RemoteDomainGetStateRet
+			return c.Do(proto.RemoteProcDomainGetState, &proto.RemoteDomainGetStateArgs{Dom: dom}, &ret)
+		}, nil
+	})
+}
+
+// timeCalls opens qemu:///system on sock, gets the call to time from
+// prepare, makes it once untimed (through the guard, the one polkit
+// decides), then times n.
+func timeCalls(sock string, n int, prepare func(c *libvirtclient.Client) (func(int) error, error)) (Latency, error) {
 	c, err := libvirtclient.Dial(sock)
 	if err != nil {
 		return Latency{}, err
@@ -152,16 +168,12 @@ func getStates(sock, vm string, n int) (Latency, error) {
 	if err := c.Open("qemu:///system"); err != nil {
 		return Latency{}, fmt.Errorf("open: %w", err)
 	}
-	dom, err := c.LookupDomain(vm)
+	op, err := prepare(c)
 	if err != nil {
-		return Latency{}, fmt.Errorf("lookup %s: %w", vm, err)
+		return Latency{}, err
 	}
-	get := func(int) error {
-		var ret proto.RemoteDomainGetStateRet
-		return c.Do(proto.RemoteProcDomainGetState, &proto.RemoteDomainGetStateArgs{Dom: dom}, &ret)
+	if err := op(0); err != nil {
+		return Latency{}, fmt.Errorf("first call: %w", err)
 	}
-	if err := get(0); err != nil {
-		return Latency{}, fmt.Errorf("first DOMAIN_GET_STATE: %w", err)
-	}
-	return loop(n, get)
+	return loop(n, op)
 }

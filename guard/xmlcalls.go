@@ -54,9 +54,12 @@ type xmlCall struct {
 	// docs returns the documents to check; an error refuses the call.
 	docs func(args proto.Message) ([]xmlDoc, error)
 	// defines marks calls that define or create a domain: the name and
-	// UUID it takes, and the volumes and networks it names, are decided
-	// too (xmluses.go).
+	// UUID it takes are decided too (xmluses.go).
 	defines bool
+	// detaches marks calls whose document names what to take away: the
+	// volumes and networks it names are not decided, as they are for
+	// every other document (xmluses.go).
+	detaches bool
 	// harmless says why the XML the call carries is not checked.
 	harmless string
 }

@@ -46,9 +46,9 @@ func domainXMLCalls() map[procKey]xmlCall {
 			docs: one(dev, "xml", func(a *proto.RemoteDomainUpdateDeviceFlagsArgs) string { return a.XML })},
 		// libvirt parses a detached device fully (virDomainDeviceDefParse)
 		// before matching it: the same parser, the same policy.
-		remote(proto.RemoteProcDomainDetachDevice): {
+		remote(proto.RemoteProcDomainDetachDevice): {detaches: true,
 			docs: one(dev, "xml", func(a *proto.RemoteDomainDetachDeviceArgs) string { return a.XML })},
-		remote(proto.RemoteProcDomainDetachDeviceFlags): {
+		remote(proto.RemoteProcDomainDetachDeviceFlags): {detaches: true,
 			docs: one(dev, "xml", func(a *proto.RemoteDomainDetachDeviceFlagsArgs) string { return a.XML })},
 		// REDEFINE takes a snapshot's saved <domain> as given: a whole
 		// definition behind domain:snapshot alone. Refused, not checked:

@@ -99,6 +99,11 @@ func (c *checker) checkContent(ctx context.Context, p *proto.Procedure, args pro
 			return c.refuseContent(ctx, origin, violation(d, err))
 		}
 		if call.defines {
+			if eb := c.checkIdentity(ctx, origin, uses); eb != nil {
+				return eb
+			}
+		}
+		if !call.detaches {
 			if eb := c.checkUses(ctx, origin, uses); eb != nil {
 				return eb
 			}

@@ -17,12 +17,9 @@ import (
 // errNoDomain is libvirt's VIR_ERR_NO_DOMAIN: a lookup found nothing.
 const errNoDomain = 42
 
-// checkUses decides what a definition names beyond its own content: the
-// name and UUID it takes, and the volumes and networks it uses.
+// checkUses decides the volumes and networks a document names: a guest
+// may use only what its author may.
 func (c *checker) checkUses(ctx context.Context, origin access.Origin, uses xmlpolicy.Uses) *frame.ErrorBody {
-	if eb := c.checkIdentity(ctx, origin, uses); eb != nil {
-		return eb
-	}
 	for _, v := range uses.Volumes {
 		obj, err := c.objects.identifyArgs(ctx, c.content.perms.volume[0],
 			&proto.RemoteStorageVolGetInfoArgs{Vol: proto.RemoteNonnullStorageVol{Pool: v.Pool, Name: v.Name}})

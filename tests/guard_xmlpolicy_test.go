@@ -300,6 +300,15 @@ func TestGuardXMLPolicy(t *testing.T) {
 		if err == nil || !strings.Contains(out, "access denied") || !strings.Contains(out, "storage_vol") {
 			t.Errorf("a definition using a volume the user may not use: %v\n%s", err, out)
 		}
+		f := w.accepted[0]
+		w.must(t, &w.user, "define", f.path)
+		defer w.lv.Virsh(nil, "undefine", "--nvram", f.name)
+		disk := w.write(t, "other-disk.xml", `<disk type="volume" device="disk"><driver name="qemu" type="raw"/>`+
+			`<source pool="default" volume="vah-xml-other.raw"/><target dev="vdz" bus="virtio"/></disk>`)
+		out, err = w.virsh(&w.user, "attach-device", f.name, disk, "--config")
+		if err == nil || !strings.Contains(out, "access denied") || !strings.Contains(out, "storage_vol") {
+			t.Errorf("attaching a volume the user may not use: %v\n%s", err, out)
+		}
 	})
 	t.Run("every refusal is audited with its rule and path", func(t *testing.T) {
 		if len(wantAudit) < len(w.refused)+len(w.other)+2 {

@@ -128,7 +128,8 @@ func TestRPMFilesMatchDeb(t *testing.T) {
 		t.Fatal(err)
 	}
 	rpmConf := cmdOutput(t, "rpm", "-qpc", rpmPkg)
-	if want, d, r := "/etc/virt-acl-helper/virt-acl-helper.conf", strings.Fields(conffiles), strings.Fields(rpmConf); !equal(d, []string{want}) || !equal(r, []string{want}) {
+	want := []string{"/etc/virt-acl-helper/virt-acl-helper.conf", "/etc/virt-acl-helper/xml-policy.toml"}
+	if d, r := strings.Fields(conffiles), strings.Fields(rpmConf); !equal(d, want) || !equal(r, want) {
 		t.Errorf("configuration files: .deb %q, .rpm %q; want only %s", d, r, want)
 	}
 
@@ -142,6 +143,7 @@ func TestRPMFilesMatchDeb(t *testing.T) {
 	}
 	for _, p := range []string{
 		"/etc/virt-acl-helper/virt-acl-helper.conf",
+		"/etc/virt-acl-helper/xml-policy.toml",
 		"/usr/share/polkit-1/actions/io.github.virt-acl-helper.policy",
 		"/usr/share/polkit-1/actions/io.github.virt-acl-helper.libvirt-api.policy",
 		"/usr/share/doc/virt-acl-helper/examples/50-virt-acl-helper-example.rules",
