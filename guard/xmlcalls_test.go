@@ -152,7 +152,7 @@ func TestScreen(t *testing.T) {
 			r := g.screen(call, tt.args)
 			var rule, where string
 			if r != nil {
-				rule, where = r.rule, r.where
+				rule, where = r.Rule, r.Path
 			}
 			if rule != tt.wantRule || where != tt.wantWhere {
 				t.Fatalf("screen: rule %q at %q, want %q at %q", rule, where, tt.wantRule, tt.wantWhere)

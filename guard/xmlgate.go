@@ -57,18 +57,8 @@ func newContentPerms() (contentPerms, error) {
 	return ps, err
 }
 
-// refusal is a content-policy refusal: the rule, where it applies and
-// why, for the client's message and the audit record.
-type refusal struct {
-	rule, where, reason string
-}
-
-func (r *refusal) Error() string {
-	return fmt.Sprintf("%s: %s (rule %s)", r.where, r.reason, r.rule)
-}
-
-// checkContent applies the content policy to a call its permissions
-// allowed. Callers who are admins pass unfiltered.
+// checkContent applies the content policy to a call, before its
+// permissions are decided. Callers who are admins pass unfiltered.
 func (c *checker) checkContent(ctx context.Context, p *proto.Procedure, args proto.Message) *frame.ErrorBody {
 	g := c.content
 	if g == nil || g.policy == nil {
@@ -91,10 +81,15 @@ func (c *checker) checkContent(ctx context.Context, p *proto.Procedure, args pro
 	}
 	docs, err := call.docs(args)
 	if err != nil {
-		return c.refuseContent(ctx, origin, &refusal{ruleMalformedParam, p.Name(), err.Error()})
+		return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleMalformedParam, Path: p.Name(), Reason: err.Error()})
 	}
+	return c.checkDocs(ctx, origin, call, docs)
+}
+
+// checkDocs checks each document with the policy, then what it names.
+func (c *checker) checkDocs(ctx context.Context, origin access.Origin, call xmlCall, docs []xmlDoc) *frame.ErrorBody {
 	for _, d := range docs {
-		uses, err := g.policy.Check(d.kind, []byte(d.text))
+		uses, err := c.content.policy.Check(d.kind, []byte(d.text))
 		if err != nil {
 			return c.refuseContent(ctx, origin, violation(d, err))
 		}
@@ -113,29 +108,30 @@ func (c *checker) checkContent(ctx context.Context, p *proto.Procedure, args pro
 }
 
 // screen refuses what the call does regardless of its documents.
-func (g *contentGate) screen(call xmlCall, args proto.Message) *refusal {
+func (g *contentGate) screen(call xmlCall, args proto.Message) *xmlpolicy.Violation {
 	if call.refuse != nil {
 		if rule, reason := call.refuse(args); rule != "" {
-			return &refusal{rule, "(call)", reason}
+			return &xmlpolicy.Violation{Rule: rule, Path: "(call)", Reason: reason}
 		}
 	}
 	if call.hostPath != nil && !g.allowHostPaths {
 		if arg := call.hostPath(args); arg != "" {
-			return &refusal{ruleHostPath, arg, "libvirtd would open this host path as root for you; such calls are for admins (allow_host_path_calls)"}
+			return &xmlpolicy.Violation{Rule: ruleHostPath, Path: arg,
+				Reason: "libvirtd would open this host path as root for you; such calls are for admins (allow_host_path_calls)"}
 		}
 	}
 	return nil
 }
 
-// violation turns the policy's answer into a refusal naming the
-// argument the document came in.
-func violation(d xmlDoc, err error) *refusal {
+// violation returns the policy's refusal; an error that is none names
+// the argument the document came in.
+func violation(d xmlDoc, err error) *xmlpolicy.Violation {
 	var v *xmlpolicy.Violation
 	if errors.As(err, &v) {
-		return &refusal{v.Rule, v.Path, v.Reason}
+		return v
 	}
 	// Not a violation (the policy could not decide): refused all the same.
-	return &refusal{"xml-policy", d.arg, err.Error()}
+	return &xmlpolicy.Violation{Rule: "xml-policy", Path: d.arg, Reason: err.Error()}
 }
 
 // isAdmin asks the engine whether the caller holds c.content.perms.admin on
@@ -158,8 +154,8 @@ func (c *checker) isAdmin(ctx context.Context, origin access.Origin) (bool, *fra
 // refuseContent refuses a call for its content: audited with the rule
 // and path (content_rule=, content_path=), answered with libvirt's
 // access-denied error naming both.
-func (c *checker) refuseContent(ctx context.Context, origin access.Origin, r *refusal) *frame.ErrorBody {
-	origin.Rule, origin.Where = r.rule, r.where
+func (c *checker) refuseContent(ctx context.Context, origin access.Origin, r *xmlpolicy.Violation) *frame.ErrorBody {
+	origin.Rule, origin.Where = r.Rule, r.Path
 	c.engine.Refuse(ctx, access.Request{Subject: c.subject, Origin: origin}, r)
 	c.warn("call refused by the XML content policy", origin, r)
 	return denied(fmt.Sprintf("'%s' refused %s: XML content policy: %v", FrontEnd, origin.Operation, r))

@@ -54,7 +54,7 @@ func (c *checker) checkIdentity(ctx context.Context, origin access.Origin, uses 
 	if uses.UUID != "" {
 		u, err := parseUUID(uses.UUID)
 		if err != nil {
-			return c.refuseContent(ctx, origin, &refusal{ruleIdentity, "/domain/uuid", err.Error()})
+			return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/uuid", Reason: err.Error()})
 		}
 		var r proto.RemoteDomainLookupByUUIDRet
 		found, err := c.lookupDomain(ctx, proto.RemoteProcDomainLookupByUUID, &proto.RemoteDomainLookupByUUIDArgs{UUID: u}, &r)
@@ -62,8 +62,8 @@ func (c *checker) checkIdentity(ctx context.Context, origin access.Origin, uses 
 			return c.refuse(ctx, origin, aclNone, objNone, err)
 		}
 		if found && r.Dom.Name != uses.Name {
-			return c.refuseContent(ctx, origin, &refusal{ruleIdentity, "/domain/uuid",
-				fmt.Sprintf("uuid %s belongs to the domain %q; a definition may not take another domain's UUID", uses.UUID, r.Dom.Name)})
+			return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/uuid",
+				Reason: fmt.Sprintf("uuid %s belongs to the domain %q; a definition may not take another domain's UUID", uses.UUID, r.Dom.Name)})
 		}
 	}
 	var r proto.RemoteDomainLookupByNameRet
@@ -72,8 +72,8 @@ func (c *checker) checkIdentity(ctx context.Context, origin access.Origin, uses 
 		return c.refuse(ctx, origin, aclNone, objNone, err)
 	}
 	if found && uuidString(r.Dom.UUID) != uses.UUID {
-		return c.refuseContent(ctx, origin, &refusal{ruleIdentity, "/domain/name",
-			fmt.Sprintf("a domain named %q exists with uuid %s; a definition may not take another domain's name", uses.Name, uuidString(r.Dom.UUID))})
+		return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/name",
+			Reason: fmt.Sprintf("a domain named %q exists with uuid %s; a definition may not take another domain's name", uses.Name, uuidString(r.Dom.UUID))})
 	}
 	return nil
 }
