@@ -94,6 +94,9 @@ func (c *checker) checkDocs(ctx context.Context, origin access.Origin, call xmlC
 			return c.refuseContent(ctx, origin, violation(d, err))
 		}
 		if call.defines {
+			if eb := c.sameIdentity(ctx, origin, d.text, uses); eb != nil {
+				return eb
+			}
 			if eb := c.checkIdentity(ctx, origin, uses); eb != nil {
 				return eb
 			}
