@@ -52,7 +52,7 @@ func (b *bench) guard() {
 	vm := "bench-guard-" + b.token
 	lv.Define(b.t, vm, fmt.Sprintf(benchVM, vm))
 	sock := filepath.Join(b.w.Dir, "guard.sock")
-	b.startGuard(b.w.Config(b.t, "guard.conf", conf(0)+b.xmlPolicyConf()), sock, lv.Socket)
+	b.startGuard(b.w.Config(b.t, "guard.conf", conf(0)+b.guardConf()), sock, lv.Socket)
 	defineVM := "bench-define-" + b.token
 	b.t.Cleanup(func() { lv.Virsh(nil, "undefine", defineVM) })
 	out := testsys.RunTestAs(b.t, b.user, "TestBenchGuardClient", map[string]string{
