@@ -3,7 +3,9 @@
 package xmlpolicy
 
 import (
+	"encoding/xml"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -19,28 +21,42 @@ var roots = [...]struct{ element, path string }{
 }
 
 // Check checks doc, a document of kind k, against the policy. A nil error
-// means it passes; otherwise the error is a *Violation.
+// means it passes; otherwise the error is a *Violation, the first found.
 func (p *Policy) Check(k Kind, doc []byte) (Uses, error) {
+	uses, vs := p.check(k, doc, 1)
+	if len(vs) > 0 {
+		return Uses{}, vs[0]
+	}
+	return uses, nil
+}
+
+// CheckAll is Check reporting every violation it finds (a document that
+// does not parse has one), for people fixing a definition. Uses is
+// complete only when there are none.
+func (p *Policy) CheckAll(k Kind, doc []byte) (Uses, []*Violation) {
+	return p.check(k, doc, 0)
+}
+
+// check stops after max violations (0: never).
+func (p *Policy) check(k Kind, doc []byte, max int) (Uses, []*Violation) {
 	if k < 0 || int(k) >= len(roots) {
-		return Uses{}, &Violation{Path: "/", Rule: ruleAllowlist, Reason: fmt.Sprintf("unknown document kind %d", int(k))}
+		return Uses{}, []*Violation{{Path: "/", Rule: ruleAllowlist, Reason: fmt.Sprintf("unknown document kind %d", int(k))}}
 	}
 	root, v := parse(doc, p.lim)
 	if v != nil {
-		return Uses{}, v
+		return Uses{}, []*Violation{v}
 	}
 	want := roots[k]
 	path := want.path
 	if want.element == "" {
 		path += root.local
 	}
-	c := checker{p: p}
 	if root.ns != "" || (want.element != "" && root.local != want.element) || p.elems[path] == nil {
-		return Uses{}, &Violation{Path: "/" + qname(root), Rule: ruleAllowlist, Reason: fmt.Sprintf("a %s document cannot have <%s> at its root", k, qname(root))}
+		return Uses{}, []*Violation{{Path: "/" + qname(root), Rule: ruleAllowlist, Reason: fmt.Sprintf("a %s document cannot have <%s> at its root", k, qname(root))}}
 	}
-	if v := c.element(root, path, "/"+root.local, ruleAllowlist); v != nil {
-		return Uses{}, v
-	}
-	return c.uses, nil
+	c := checker{p: p, max: max}
+	c.element(root, path, "/"+root.local, ruleAllowlist)
+	return c.uses, c.found
 }
 
 func qname(n *node) string {
@@ -52,19 +68,28 @@ func qname(n *node) string {
 
 // checker walks one document.
 type checker struct {
-	p    *Policy
-	uses Uses
+	p     *Policy
+	uses  Uses
+	max   int // stop after this many violations; 0: never
+	found []*Violation
+}
+
+// add records v and reports whether the walk should stop.
+func (c *checker) add(v *Violation) bool {
+	c.found = append(c.found, v)
+	return c.max > 0 && len(c.found) >= c.max
 }
 
 // element checks n, found at policy path key and document path at; rule
 // is the parent's rule, which answers for an element it does not allow.
-func (c *checker) element(n *node, key, at, parentRule string) *Violation {
+// It reports whether the walk should stop.
+func (c *checker) element(n *node, key, at, parentRule string) bool {
 	if n.ns != "" || n.prefix != "" {
-		return &Violation{Path: at, Rule: ruleNamespaces, Reason: fmt.Sprintf("element <%s> in namespace %q: only libvirt's own elements are allowed here", qname(n), n.ns)}
+		return c.add(&Violation{Path: at, Rule: ruleNamespaces, Reason: fmt.Sprintf("element <%s> in namespace %q: only libvirt's own elements are allowed here", qname(n), n.ns)})
 	}
 	er := c.p.elems[key]
 	if er == nil {
-		return &Violation{Path: at, Rule: parentRule, Reason: fmt.Sprintf("element <%s> is not allowed here", n.local)}
+		return c.add(&Violation{Path: at, Rule: parentRule, Reason: fmt.Sprintf("element <%s> is not allowed here", n.local)})
 	}
 	if er.sameAs != "" {
 		key, er = er.sameAs, c.p.elems[er.sameAs]
@@ -72,23 +97,22 @@ func (c *checker) element(n *node, key, at, parentRule string) *Violation {
 	if er.opaque {
 		return c.opaque(n, er, at)
 	}
-	if v := c.attrs(n, er, at); v != nil {
-		return v
-	}
-	if v := c.text(n, er, at); v != nil {
-		return v
+	if c.attrs(n, er, at) || c.text(n, er, at) {
+		return true
 	}
 	for _, r := range er.require {
-		if !r.holds(n) {
-			return &Violation{Path: at, Rule: er.rule, Reason: "requires " + r.src}
+		if !r.holds(n) && c.add(&Violation{Path: at, Rule: er.rule, Reason: "requires " + r.src}) {
+			return true
 		}
 	}
 	return c.children(n, er, key, at)
 }
 
-func (c *checker) children(n *node, er *elemRule, key, at string) *Violation {
+func (c *checker) children(n *node, er *elemRule, key, at string) bool {
 	if er.maxChildren > 0 && len(n.children) > er.maxChildren {
-		return &Violation{Path: at, Rule: er.rule, Reason: fmt.Sprintf("%d child elements, more than max_children %d", len(n.children), er.maxChildren)}
+		if c.add(&Violation{Path: at, Rule: er.rule, Reason: fmt.Sprintf("%d child elements, more than max_children %d", len(n.children), er.maxChildren)}) {
+			return true
+		}
 	}
 	counts := make(map[string]int, len(n.children))
 	for _, ch := range n.children {
@@ -99,36 +123,30 @@ func (c *checker) children(n *node, er *elemRule, key, at string) *Violation {
 		seen[ch.local]++
 		chAt := at + "/" + qname(ch)
 		if counts[ch.local] > 1 {
-			chAt += fmt.Sprintf("[%d]", seen[ch.local])
+			chAt += "[" + strconv.Itoa(seen[ch.local]) + "]"
 		}
-		if v := c.element(ch, key+"/"+ch.local, chAt, er.rule); v != nil {
-			return v
+		if c.element(ch, key+"/"+ch.local, chAt, er.rule) {
+			return true
 		}
-		if cr := c.p.elems[key+"/"+ch.local]; cr != nil && cr.max > 0 && seen[ch.local] > cr.max {
-			return &Violation{Path: chAt, Rule: cr.rule, Reason: fmt.Sprintf("more than max %d <%s> here", cr.max, ch.local)}
+		if cr := c.p.elems[key+"/"+ch.local]; cr != nil && cr.max > 0 && seen[ch.local] == cr.max+1 {
+			if c.add(&Violation{Path: chAt, Rule: cr.rule, Reason: fmt.Sprintf("more than max %d <%s> here", cr.max, ch.local)}) {
+				return true
+			}
 		}
 	}
-	return nil
+	return false
 }
 
 // attrs checks every attribute of n and records what it names.
-func (c *checker) attrs(n *node, er *elemRule, at string) *Violation {
+func (c *checker) attrs(n *node, er *elemRule, at string) bool {
 	var pool, volume string
 	for _, a := range n.attrs {
-		aAt := at + "/@" + attrName(a.Name)
-		if _, decl := nsDecl(a.Name); decl || a.Name.Space != "" {
-			return &Violation{Path: aAt, Rule: ruleNamespaces, Reason: "namespace declarations and namespaced attributes are allowed only inside opaque elements (metadata)"}
-		}
-		con := er.attrs[a.Name.Local]
-		if con == nil {
-			return &Violation{Path: aAt, Rule: er.rule, Reason: fmt.Sprintf("attribute %s is not allowed on <%s>", a.Name.Local, n.local)}
-		}
-		if strings.ContainsAny(a.Value, "\t\n\r") {
-			return &Violation{Path: aAt, Rule: ruleXML, Reason: "tab or line break in an attribute value (libxml2 normalises them, so the value is ambiguous)"}
-		}
-		unit, _ := attrValue(n, "unit")
-		if why := con.check(c.p, a.Value, unit); why != "" {
-			return &Violation{Path: aAt, Rule: er.rule, Reason: why}
+		con, v := c.attr(n, er, at, a)
+		if v != nil {
+			if c.add(v) {
+				return true
+			}
+			continue
 		}
 		switch con.kind {
 		case cPool:
@@ -139,41 +157,60 @@ func (c *checker) attrs(n *node, er *elemRule, at string) *Violation {
 			c.uses.Networks = append(c.uses.Networks, a.Value)
 		}
 	}
-	if pool != "" || volume != "" {
-		if pool == "" || volume == "" {
-			return &Violation{Path: at, Rule: er.rule, Reason: "a volume needs both its pool and its name"}
-		}
-		c.uses.Volumes = append(c.uses.Volumes, Volume{Pool: pool, Name: volume})
+	if pool == "" && volume == "" {
+		return false
 	}
-	return nil
+	if pool == "" || volume == "" {
+		return c.add(&Violation{Path: at, Rule: er.rule, Reason: "a volume needs both its pool and its name"})
+	}
+	c.uses.Volumes = append(c.uses.Volumes, Volume{Pool: pool, Name: volume})
+	return false
+}
+
+// attr checks one attribute, returning its constraint or why it fails.
+func (c *checker) attr(n *node, er *elemRule, at string, a xml.Attr) (*constraint, *Violation) {
+	aAt := at + "/@" + attrName(a.Name)
+	if _, decl := nsDecl(a.Name); decl || a.Name.Space != "" {
+		return nil, &Violation{Path: aAt, Rule: ruleNamespaces, Reason: "namespace declarations and namespaced attributes are allowed only inside opaque elements (metadata)"}
+	}
+	con := er.attrs[a.Name.Local]
+	if con == nil {
+		return nil, &Violation{Path: aAt, Rule: er.rule, Reason: fmt.Sprintf("attribute %s is not allowed on <%s>", a.Name.Local, n.local)}
+	}
+	if strings.ContainsAny(a.Value, "\t\n\r") {
+		return nil, &Violation{Path: aAt, Rule: ruleXML, Reason: "tab or line break in an attribute value (libxml2 normalises them, so the value is ambiguous)"}
+	}
+	unit, _ := attrValue(n, "unit")
+	if why := con.check(c.p, a.Value, unit); why != "" {
+		return nil, &Violation{Path: aAt, Rule: er.rule, Reason: why}
+	}
+	return con, nil
 }
 
 // text checks n's text. Text split by a comment is refused: readers
 // differ on whether they see one piece or all.
-func (c *checker) text(n *node, er *elemRule, at string) *Violation {
+func (c *checker) text(n *node, er *elemRule, at string) bool {
 	text := n.text.String()
-	if isSpace([]byte(text)) && er.text == nil {
-		return nil
-	}
-	if er.text == nil {
-		return &Violation{Path: at, Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no text", n.local)}
-	}
-	if n.comment {
-		return &Violation{Path: at, Rule: ruleXML, Reason: "a comment inside an element with text"}
-	}
-	if text == "" {
-		return nil
+	switch {
+	case er.text == nil && isSpace([]byte(text)):
+		return false
+	case er.text == nil:
+		return c.add(&Violation{Path: at, Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no text", n.local)})
+	case n.comment:
+		return c.add(&Violation{Path: at, Rule: ruleXML, Reason: "a comment inside an element with text"})
+	case text == "":
+		return false
 	}
 	unit, _ := attrValue(n, "unit")
 	if why := er.text.check(c.p, text, unit); why != "" {
-		return &Violation{Path: at, Rule: er.rule, Reason: why}
+		return c.add(&Violation{Path: at, Rule: er.rule, Reason: why})
 	}
 	return c.record(er.text.kind, text, at, er.rule)
 }
 
 // record notes the domain's name or UUID; a document naming two
 // different ones (a snapshot's two embedded domains) is refused.
-func (c *checker) record(k ckind, value, at, rule string) *Violation {
+func (c *checker) record(k ckind, value, at, rule string) bool {
 	var dst *string
 	switch k {
 	case cDomainName:
@@ -181,41 +218,48 @@ func (c *checker) record(k ckind, value, at, rule string) *Violation {
 	case cDomainUUID:
 		dst, value = &c.uses.UUID, strings.ToLower(value)
 	default:
-		return nil
+		return false
 	}
 	if *dst != "" && *dst != value {
-		return &Violation{Path: at, Rule: rule, Reason: fmt.Sprintf("names %q where the document already named %q", value, *dst)}
+		return c.add(&Violation{Path: at, Rule: rule, Reason: fmt.Sprintf("names %q where the document already named %q", value, *dst)})
 	}
 	*dst = value
-	return nil
+	return false
 }
 
 // opaque checks an element whose content libvirt keeps without reading
 // (metadata): bounded, and never in one of libvirt's own namespaces,
 // which a driver might read.
-func (c *checker) opaque(n *node, er *elemRule, at string) *Violation {
+func (c *checker) opaque(n *node, er *elemRule, at string) bool {
 	if len(n.attrs) > 0 {
-		return &Violation{Path: at + "/@" + attrName(n.attrs[0].Name), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no attributes", n.local)}
+		return c.add(&Violation{Path: at + "/@" + attrName(n.attrs[0].Name), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no attributes", n.local)})
 	}
 	if size := n.end - n.start; size > int64(c.p.lim.maxOpaqueBytes) {
-		return &Violation{Path: at, Rule: ruleLimits, Reason: fmt.Sprintf("%d bytes, more than max_opaque_bytes %d", size, c.p.lim.maxOpaqueBytes)}
+		return c.add(&Violation{Path: at, Rule: ruleLimits, Reason: fmt.Sprintf("%d bytes, more than max_opaque_bytes %d", size, c.p.lim.maxOpaqueBytes)})
 	}
-	return libvirtNamespace(n, at, er.rule)
+	if v := libvirtNamespace(n, at, er.rule); v != nil {
+		return c.add(v)
+	}
+	return false
 }
 
 func libvirtNamespace(n *node, at, rule string) *Violation {
 	for _, a := range n.attrs {
-		if strings.HasPrefix(a.Value, "http://libvirt.org/schemas/") {
+		if strings.HasPrefix(a.Value, libvirtSchemas) {
 			return &Violation{Path: at + "/@" + attrName(a.Name), Rule: rule, Reason: "libvirt's own namespaces are not allowed in opaque content"}
 		}
 	}
 	for _, ch := range n.children {
-		if strings.HasPrefix(ch.ns, "http://libvirt.org/schemas/") {
-			return &Violation{Path: at + "/" + qname(ch), Rule: rule, Reason: "libvirt's own namespaces are not allowed in opaque content"}
+		chAt := at + "/" + qname(ch)
+		if strings.HasPrefix(ch.ns, libvirtSchemas) {
+			return &Violation{Path: chAt, Rule: rule, Reason: "libvirt's own namespaces are not allowed in opaque content"}
 		}
-		if v := libvirtNamespace(ch, at+"/"+qname(ch), rule); v != nil {
+		if v := libvirtNamespace(ch, chAt, rule); v != nil {
 			return v
 		}
 	}
 	return nil
 }
+
+// libvirtSchemas begins every namespace a libvirt driver reads.
+const libvirtSchemas = "http://libvirt.org/schemas/"

@@ -58,11 +58,16 @@ func TestAcceptedCorpus(t *testing.T) {
 var expectRE = regexp.MustCompile(`expect: (\S+) (\S+)`)
 
 // TestRefusedCorpus: every root-equivalent definition of the research
-// list, and every parser attack, is refused, naming the rule and the path
+// list, and every parser attack, is refused (testdata/refused holds whole
+// domains, testdata/refused-other the other kinds, named by prefix), naming the rule and the path
 // its file's expect comment gives.
 func TestRefusedCorpus(t *testing.T) {
 	p := Default()
-	for stem, doc := range corpus(t, "refused") {
+	docs := corpus(t, "refused")
+	for stem, doc := range corpus(t, "refused-other") {
+		docs[stem] = doc
+	}
+	for stem, doc := range docs {
 		t.Run(stem, func(t *testing.T) {
 			m := expectRE.FindSubmatch(doc)
 			if m == nil {

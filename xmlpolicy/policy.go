@@ -46,4 +46,3 @@ func Load(path string) (*Policy, error) {
 	}
 	return Parse(path, data)
 }
-

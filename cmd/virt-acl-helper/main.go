@@ -26,14 +26,15 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"actions": {"print libvirt's object/permission table, or the polkit action files", runActions},
-		"check":   {"ask the daemon whether a process may use a permission on an object (exit 0 allowed, 1 denied, 2 error)", runCheck},
-		"config":  {"config check [FILE]: validate a configuration file", runConfig},
-		"roles":   {"manage roles: who may do what on which VMs, enforced through polkit (list, show, explain, grant, revoke, apply)", runRoles},
-		"guard":   {"serve libvirt's RPC protocol, deciding every call before libvirtd sees it (preview)", runGuard},
-		"flush":   {"drop the daemon's cached decisions (root or polkit's flush action)", runFlush},
-		"serve":   {"run the daemon (socket-activated by systemd, or on --listen PATH)", runServe},
-		"stats":   {"print the daemon's counters (--json for scripts; root or polkit's stats action)", runStats},
+		"actions":    {"print libvirt's object/permission table, or the polkit action files", runActions},
+		"check":      {"ask the daemon whether a process may use a permission on an object (exit 0 allowed, 1 denied, 2 error)", runCheck},
+		"config":     {"config check [FILE]: validate a configuration file", runConfig},
+		"roles":      {"manage roles: who may do what on which VMs, enforced through polkit (list, show, explain, grant, revoke, apply)", runRoles},
+		"guard":      {"serve libvirt's RPC protocol, deciding every call before libvirtd sees it (preview)", runGuard},
+		"flush":      {"drop the daemon's cached decisions (root or polkit's flush action)", runFlush},
+		"serve":      {"run the daemon (socket-activated by systemd, or on --listen PATH)", runServe},
+		"stats":      {"print the daemon's counters (--json for scripts; root or polkit's stats action)", runStats},
+		"xml-policy": {"the content policy for non-admins' domain XML (check FILE.xml, validate, default)", runXMLPolicy},
 	}
 }
 
