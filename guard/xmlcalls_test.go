@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 	"github.com/virt-acl-helper/virt-acl-helper/xmlpolicy"
 )
@@ -183,5 +184,13 @@ func TestTypedParamNotString(t *testing.T) {
 		{Field: paramMigrateDestXML, Value: proto.RemoteTypedParamValue{Type: 1, I: 3}}}})
 	if err == nil {
 		t.Error("an integer destination_xml passed")
+	}
+}
+
+// TestDefaultPolicyPath: the configuration's default xml_policy is where
+// the packages install the policy.
+func TestDefaultPolicyPath(t *testing.T) {
+	if config.DefaultXMLPolicy != xmlpolicy.DefaultPath {
+		t.Errorf("xml_policy defaults to %s, the packages install %s", config.DefaultXMLPolicy, xmlpolicy.DefaultPath)
 	}
 }
