@@ -53,6 +53,8 @@ func AuditRecord(r Request, d Decision) audit.Record {
 		Cached:    d.Cached,
 		FrontEnd:  r.Origin.FrontEnd,
 		Operation: r.Origin.Operation,
+		Rule:      r.Origin.Rule,
+		Where:     r.Origin.Where,
 	}
 	if q := r.Origin.Requester; q != nil {
 		rec.Requester = &audit.Requester{PID: int(q.PID), UID: q.UID, Exe: q.Exe}

@@ -49,6 +49,10 @@ type Origin struct {
 	// question a proxy vouched for can be told from one the subject
 	// asked, with details it chose, about itself.
 	Requester *proc.Process
+	// Rule and Where name what in the client's content made the front
+	// end refuse (Engine.Refuse): a rule of its content policy and the
+	// element or attribute path it applies to. Empty otherwise.
+	Rule, Where string
 }
 
 // Validate reports what makes r undecidable, wrapping ErrInvalid.

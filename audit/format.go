@@ -51,7 +51,7 @@ type field struct {
 //
 //	decision= [reason=] permission= action_id= tclass= [vm=]
 //	pid= uid= sauid= ses= [uuid=] [detail=...] driver= cached=
-//	[frontend=] [operation=] requester=self|proxy [proxy_pid= proxy_user= proxy_program=]
+//	[frontend=] [operation=] [content_rule=] [content_path=] requester=self|proxy [proxy_pid= proxy_user= proxy_program=]
 //	[truncated=yes] exe= hostname=? addr=? terminal=? res=
 //
 // Why this order:
@@ -73,7 +73,10 @@ type field struct {
 //     that does not use them reads exactly as before and no field that
 //     ausearch finds moves: frontend= and operation= (which front end
 //     enforced the decision, and the operation it guarded). Their names
-//     are reserved, so no detail can take them.
+//     are reserved, so no detail can take them. content_rule= and
+//     content_path= (the content-policy rule that refused a document and
+//     the element or attribute it names) follow them, quoted: a client
+//     chose the document, so the path is untrusted text.
 //   - requester= says whether the subject asked about itself (self) or a
 //     proxy asked on its behalf (proxy), which vouched for the object's
 //     details; then proxy_pid=, proxy_user= (its uid, a number) and
@@ -147,6 +150,12 @@ func fields(r Record) (fs []field, dropped bool) {
 	}
 	if r.Operation != "" {
 		fs = append(fs, field{"operation", r.Operation, token})
+	}
+	if r.Rule != "" {
+		fs = append(fs, field{"content_rule", r.Rule, text})
+	}
+	if r.Where != "" {
+		fs = append(fs, field{"content_path", r.Where, text})
 	}
 	if q := r.Requester; q == nil {
 		fs = append(fs, field{"requester", "self", literal})
@@ -270,7 +279,7 @@ func reserved(k string) bool {
 	switch k {
 	case "decision", "reason", "permission", "action_id", "tclass", "vm",
 		"pid", "uid", "sauid", "ses", "uuid", "driver", "cached", "frontend", "operation",
-		"requester", "proxy_pid", "proxy_user", "proxy_program", "truncated",
+		"content_rule", "content_path", "requester", "proxy_pid", "proxy_user", "proxy_program", "truncated",
 		"exe", "hostname", "addr", "terminal", "res":
 		return true
 	}

@@ -65,6 +65,18 @@ func TestFormat(t *testing.T) {
 				`frontend=libvirt-guard operation=DOMAIN_CREATE requester=self exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=success`,
 		},
 		{
+			name: "refused by a content rule, at a path",
+			edit: func(r *Record) {
+				r.Granted, r.Reason, r.FrontEnd, r.Operation = false, "refused", "guard", "REMOTE_PROC_DOMAIN_DEFINE_XML"
+				r.Rule, r.Where = "disk.source", "/domain/devices/disk[1]/source/@file"
+			},
+			want: `decision=denied reason=refused permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
+				`pid=4242 uid=1000 sauid=1000 ses=3 uuid=6d8f3c4e-0b1a-4c2d-9e8f-112233445566 connect_driver="QEMU" ` +
+				`domain_name="web01" domain_uuid="6d8f3c4e-0b1a-4c2d-9e8f-112233445566" driver=polkit cached=no ` +
+				`frontend=guard operation=REMOTE_PROC_DOMAIN_DEFINE_XML content_rule="disk.source" ` +
+				`content_path="/domain/devices/disk[1]/source/@file" requester=self exe="/usr/bin/virsh" hostname=? addr=? terminal=? res=failed`,
+		},
+		{
 			name: "an operation alone",
 			edit: func(r *Record) { r.Operation = "CONNECT_LIST_ALL_DOMAINS" },
 			want: `decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain vm="web01" ` +
@@ -183,6 +195,8 @@ func TestDetailKey(t *testing.T) {
 		{"uid", "x_" + hexOf("uid")},
 		{"frontend", "x_" + hexOf("frontend")},
 		{"operation", "x_" + hexOf("operation")},
+		{"content_rule", "x_" + hexOf("content_rule")},
+		{"content_path", "x_" + hexOf("content_path")},
 		{"Domain", "x_" + hexOf("Domain")},
 		{"a b", "x_" + hexOf("a b")},
 		{"k=v", "x_" + hexOf("k=v")},

@@ -48,6 +48,12 @@ type Record struct {
 	// left out, as in records written before they existed.
 	FrontEnd  string
 	Operation string
+	// Rule and Where say what content refused the operation: the rule of
+	// the front end's content policy (an XML policy rule) and where in
+	// the client's document it applies (an element or attribute path).
+	// Both are optional and written only when set.
+	Rule  string
+	Where string
 
 	// Requester is the process that asked on the subject's behalf (a
 	// proxy, as the kernel knows it); nil when the subject asked about

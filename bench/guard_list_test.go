@@ -121,7 +121,7 @@ func (b *bench) guardList(u testsys.User) {
 func (b *bench) startListGuard(t *testing.T, upstream string, auditLevel int) string {
 	sock := filepath.Join(b.w.Dir, fmt.Sprintf("g%d.sock", time.Now().UnixNano()%1e9))
 	cmd := exec.Command(b.w.Bin, "guard", "--listen", sock, "--upstream", upstream,
-		"--config", b.w.Config(t, fmt.Sprintf("guard%d.conf", auditLevel), conf(auditLevel)))
+		"--config", b.w.Config(t, fmt.Sprintf("guard%d.conf", auditLevel), conf(auditLevel)+b.guardConf()))
 	cmd.Env = []string{"DBUS_SYSTEM_BUS_ADDRESS=" + b.w.Bus.Address, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	g := testsys.StartChild(t, "guard", cmd)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -52,9 +52,12 @@ func (b *bench) guard() {
 	vm := "bench-guard-" + b.token
 	lv.Define(b.t, vm, fmt.Sprintf(benchVM, vm))
 	sock := filepath.Join(b.w.Dir, "guard.sock")
-	b.startGuard(b.w.Config(b.t, "guard.conf", conf(0)), sock, lv.Socket)
+	b.startGuard(b.w.Config(b.t, "guard.conf", conf(0)+b.guardConf()), sock, lv.Socket)
+	defineVM := "bench-define-" + b.token
+	b.t.Cleanup(func() { lv.Virsh(nil, "undefine", defineVM) })
 	out := testsys.RunTestAs(b.t, b.user, "TestBenchGuardClient", map[string]string{
-		envDirect: lv.Socket, envGuard: sock, envVM: vm, envCalls: strconv.Itoa(guardCalls)})
+		envDirect: lv.Socket, envGuard: sock, envVM: vm, envCalls: strconv.Itoa(guardCalls),
+		envDefine: b.defineDoc(defineVM)})
 	lat := map[string]Latency{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -76,6 +79,7 @@ func (b *bench) guard() {
 	b.report.timing("DOMAIN_GET_STATE, through the guard (cached)", guarded, "calls/s")
 	b.report.add("ratio", "through the guard p50 / straight to libvirtd p50 (DOMAIN_GET_STATE)",
 		float64(guarded.P50)/float64(max(direct.P50, 1)), "x")
+	b.defineRows(lat)
 }
 
 // startGuard runs the built guard on sock in front of upstream, as root,
@@ -130,11 +134,32 @@ func TestBenchGuardClient(t *testing.T) {
 		data, _ := json.Marshal(l)
 		fmt.Printf("%s %s %s\n", guardResult, s.kind, data)
 	}
+	if doc := os.Getenv(envDefine); doc != "" {
+		if err := printDefines(os.Getenv(envGuard), os.Getenv(envDirect), doc); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // getStates opens qemu:///system on sock, looks vm up once, makes one
 // untimed call (through the guard, the one polkit decides), then times n.
 func getStates(sock, vm string, n int) (Latency, error) {
+	return timeCalls(sock, n, func(c *libvirtclient.Client) (func(int) error, error) {
+		dom, err := c.LookupDomain(vm)
+		if err != nil {
+			return nil, fmt.Errorf("lookup %s: %w", vm, err)
+		}
+		return func(int) error {
+			var ret proto.RemoteDomainGetStateRet
+			return c.Do(proto.RemoteProcDomainGetState, &proto.RemoteDomainGetStateArgs{Dom: dom}, &ret)
+		}, nil
+	})
+}
+
+// timeCalls opens qemu:///system on sock, gets the call to time from
+// prepare, makes it once untimed (through the guard, the one polkit
+// decides), then times n.
+func timeCalls(sock string, n int, prepare func(c *libvirtclient.Client) (func(int) error, error)) (Latency, error) {
 	c, err := libvirtclient.Dial(sock)
 	if err != nil {
 		return Latency{}, err
@@ -143,16 +168,12 @@ func getStates(sock, vm string, n int) (Latency, error) {
 	if err := c.Open("qemu:///system"); err != nil {
 		return Latency{}, fmt.Errorf("open: %w", err)
 	}
-	dom, err := c.LookupDomain(vm)
+	op, err := prepare(c)
 	if err != nil {
-		return Latency{}, fmt.Errorf("lookup %s: %w", vm, err)
+		return Latency{}, err
 	}
-	get := func(int) error {
-		var ret proto.RemoteDomainGetStateRet
-		return c.Do(proto.RemoteProcDomainGetState, &proto.RemoteDomainGetStateArgs{Dom: dom}, &ret)
+	if err := op(0); err != nil {
+		return Latency{}, fmt.Errorf("first call: %w", err)
 	}
-	if err := get(0); err != nil {
-		return Latency{}, fmt.Errorf("first DOMAIN_GET_STATE: %w", err)
-	}
-	return loop(n, get)
+	return loop(n, op)
 }

@@ -72,7 +72,9 @@ type Config struct {
 	MaxLargeRequests   int           // max_large_requests: requests over 64 KiB read or handled at once
 	PolkitMaxCalls     int           // polkit_max_calls: polkit calls in flight at once, shared per uid
 
-	GuardIdleTimeout time.Duration // guard_idle_timeout: the socket-activated guard exits after this long without clients; 0 never
+	GuardIdleTimeout   time.Duration // guard_idle_timeout: the socket-activated guard exits after this long without clients; 0 never
+	XMLPolicy          string        // xml_policy: the guard's XML content policy file; "" none
+	AllowHostPathCalls bool          // allow_host_path_calls: the guard lets non-admins name host paths
 }
 
 // Default returns the configuration used for keys the file does not set.

@@ -35,6 +35,8 @@ func TestDefault(t *testing.T) {
 		MaxLargeRequests:   4,
 		PolkitMaxCalls:     64,
 		GuardIdleTimeout:   2 * time.Minute,
+
+		XMLPolicy: "/etc/virt-acl-helper/xml-policy.toml",
 	}
 	if got := Default(); !reflect.DeepEqual(want, got) {
 		t.Errorf("Default:\nwant %+v\ngot  %+v", want, got)

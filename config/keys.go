@@ -23,7 +23,11 @@ const (
 	sectionCache   = "Decision cache"
 	sectionAudit   = "Auditing and logging"
 	sectionClients = "Clients and limits"
+	sectionGuard   = "The guard (virt-acl-helper guard)"
 )
+
+// DefaultXMLPolicy is where the guard reads its XML content policy.
+const DefaultXMLPolicy = "/etc/virt-acl-helper/xml-policy.toml"
 
 // settings returns the key table, in the order of the default file. It is
 // a function rather than a variable so that no caller can change it.
@@ -285,8 +289,37 @@ exits; socket activation starts it again on the next connection.
 0 keeps it running.`,
 		},
 		{
+			name:    "xml_policy",
+			section: sectionGuard,
+			kind: filePath{
+				def: DefaultXMLPolicy,
+				get: func(c *Config) string { return c.XMLPolicy },
+				set: func(c *Config, v string) { c.XMLPolicy = v },
+			},
+			doc: `The XML content policy the guard applies to every domain XML a
+caller who is not an admin sends (define, create, attach, snapshot,
+block copy, backup, save and migrate XML). A missing or invalid file
+stops the guard from starting, and a reload from taking effect: the
+guard never runs unfiltered by accident. "" turns the content policy
+off, which makes whoever may define or change a VM root on the host
+(libvirt's own model).`,
+		},
+		{
+			name:    "allow_host_path_calls",
+			section: sectionGuard,
+			kind: integer{
+				def: 0, min: 0, max: 1,
+				accessor: flag(func(c *Config) *bool { return &c.AllowHostPathCalls }),
+			},
+			doc: `Set to 1 to let callers who are not admins make the calls that
+have libvirtd (as root) write or read a host path they name: save,
+restore and core dump to or from a file, save-image XML, block rebase
+with a copy. With 0, the default, the guard refuses them while
+xml_policy is set.`,
+		},
+		{
 			name:    "guard_idle_timeout",
-			section: sectionClients,
+			section: sectionGuard,
 			kind: integer{
 				def: 120, min: 0, max: 86400,
 				accessor: seconds(func(c *Config) *time.Duration { return &c.GuardIdleTimeout }),

@@ -101,6 +101,8 @@ client_max_lifetime = 14
 max_large_requests = 15
 polkit_max_calls = 16
 guard_idle_timeout = 17
+xml_policy = "/srv/policy.toml"
+allow_host_path_calls = 1
 `,
 			want: func(c *Config) {
 				*c = Config{
@@ -127,6 +129,9 @@ guard_idle_timeout = 17
 					MaxLargeRequests:      15,
 					PolkitMaxCalls:        16,
 					GuardIdleTimeout:      17 * time.Second,
+
+					XMLPolicy:          "/srv/policy.toml",
+					AllowHostPathCalls: true,
 				}
 			},
 		},
@@ -318,6 +323,7 @@ var integerKeys = []struct {
 	{"client_max_lifetime", 0, 86400, func(c Config) int64 { return int64(c.ClientMaxLifetime / time.Second) }},
 	{"max_large_requests", 1, 1024, func(c Config) int64 { return int64(c.MaxLargeRequests) }},
 	{"polkit_max_calls", 1, 120, func(c Config) int64 { return int64(c.PolkitMaxCalls) }},
+	{"allow_host_path_calls", 0, 1, func(c Config) int64 { return boolInt(c.AllowHostPathCalls) }},
 }
 
 func boolInt(b bool) int64 {
@@ -360,7 +366,7 @@ func TestIntegerBounds(t *testing.T) {
 }
 
 func TestEveryKeyIsTested(t *testing.T) {
-	tested := map[string]bool{"access_drivers": true}
+	tested := map[string]bool{"access_drivers": true, "xml_policy": true} // TestPathKey
 	for _, k := range integerKeys {
 		tested[k.key] = true
 	}
@@ -416,6 +422,37 @@ func TestParseLargeInputIsFast(t *testing.T) {
 			_, _ = parseString(tt.in)
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("Parse of %d bytes took %v", len(tt.in), d)
+			}
+		})
+	}
+}
+
+// TestPathKey: xml_policy takes an absolute clean path or "" (off), and
+// nothing else.
+func TestPathKey(t *testing.T) {
+	tests := []struct {
+		in, want, err string
+	}{
+		{in: `xml_policy = "/etc/x.toml"`, want: "/etc/x.toml"},
+		{in: `xml_policy = ""`, want: ""},
+		{in: `xml_policy = "x.toml"`, err: testName + `:1: xml_policy: must be an absolute, clean path (or "" for none), got "x.toml"`},
+		{in: `xml_policy = "/etc/../x.toml"`, err: testName + `:1: xml_policy: must be an absolute, clean path (or "" for none), got "/etc/../x.toml"`},
+		{in: `xml_policy = 1`, err: testName + `:1: xml_policy: must be a string, got integer 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			c, err := parseString(tt.in)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Errorf("error:\nwant %s\ngot  %v", tt.err, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.XMLPolicy != tt.want {
+				t.Errorf("XMLPolicy = %q, want %q", c.XMLPolicy, tt.want)
 			}
 		})
 	}

@@ -30,6 +30,7 @@ type checker struct {
 	subject   proc.Process
 	objects   *objects
 	allowQEMU bool
+	content   *contentGate // nil: no content policy
 	log       *slog.Logger
 	limit     *ratelimit.Limiter
 }
@@ -44,6 +45,12 @@ func (c *checker) checkCall(ctx context.Context, p *proto.Procedure, args proto.
 	}
 	if lookupProcs[keyOf(p)] {
 		return nil
+	}
+	// The content policy's strict parser sees a document before anything
+	// else in the guard reads it (definexml.go): what it refuses is never
+	// parsed further.
+	if eb := c.checkContent(ctx, p, args); eb != nil {
+		return eb
 	}
 	for _, r := range p.Rules() {
 		applies, err := r.Applies(args)

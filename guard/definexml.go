@@ -103,13 +103,18 @@ func (o *objects) identifyXML(t acl.ObjectType, doc string) (acl.Object, error) 
 func xmlUUID(e *xmlElem) (string, error) {
 	text, ok := e.childText("uuid")
 	if !ok {
-		var u [16]byte
-		rand.Read(u[:])
-		u[6] = u[6]&0x0f | 0x40 // version 4, as virUUIDGenerate
-		u[8] = u[8]&0x3f | 0x80
-		return uuidString(u), nil
+		return randomUUID(), nil
 	}
 	return canonicalUUID(text)
+}
+
+// randomUUID returns a fresh random UUID, as virUUIDGenerate makes them.
+func randomUUID() string {
+	var u [16]byte
+	rand.Read(u[:])         // never fails (crypto/rand, Go 1.24)
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80
+	return uuidString(u)
 }
 
 // secretUsageTypes are the usage types of <usage type='...'>

@@ -277,7 +277,11 @@ type auditLog struct {
 func (a *auditLog) Audit(_ context.Context, r access.Request, d access.Decision) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.recs = append(a.recs, fmt.Sprintf("%s %s %s %v %s", r.Origin.FrontEnd, r.Origin.Operation, r.Permission, d.Allowed, d.Reason))
+	rec := fmt.Sprintf("%s %s %s %v %s", r.Origin.FrontEnd, r.Origin.Operation, r.Permission, d.Allowed, d.Reason)
+	if r.Origin.Rule != "" {
+		rec += fmt.Sprintf(" rule=%s at=%s", r.Origin.Rule, r.Origin.Where)
+	}
+	a.recs = append(a.recs, rec)
 	return nil
 }
 

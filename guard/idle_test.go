@@ -60,7 +60,7 @@ func TestRunIdleExitActivated(t *testing.T) {
 	up := startFakeLibvirtd(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "guard.conf")
-	if err := os.WriteFile(conf, []byte("access_drivers = [ \"none\" ]\naudit_level = 0\nguard_idle_timeout = 1\n"), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte("access_drivers = [ \"none\" ]\naudit_level = 0\nxml_policy = \"\"\nguard_idle_timeout = 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "libvirt-sock")
@@ -164,7 +164,7 @@ func TestWatchdog(t *testing.T) {
 func TestReloadLimits(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "guard.conf")
 	write := func(s string) {
-		if err := os.WriteFile(conf, []byte("access_drivers = [ \"none\" ]\naudit_level = 0\n"+s), 0o600); err != nil {
+		if err := os.WriteFile(conf, []byte("access_drivers = [ \"none\" ]\naudit_level = 0\nxml_policy = \"\"\n"+s), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +179,7 @@ func TestReloadLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close()
-	st := &running{opts: RunOptions{ConfigPath: conf}, rt: rt, log: log, activated: true,
+	st := &running{opts: RunOptions{ConfigPath: conf}, rt: rt, log: log, activated: true, content: NewContentPolicy(nil, false),
 		slots: limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser), idle: newIdleExit(time.Hour)}
 	for _, tt := range []struct {
 		conf        string

@@ -19,6 +19,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/limit"
+	"github.com/virt-acl-helper/virt-acl-helper/xmlpolicy"
 )
 
 // RunOptions configure Run, the "virt-acl-helper guard" command.
@@ -62,6 +63,11 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	policy, err := loadXMLPolicy(cfg, log)
+	if err != nil {
+		return err
+	}
+	content := NewContentPolicy(policy, cfg.AllowHostPathCalls)
 	rt, err := engine.Start(ctx, cfg, engine.Options{NewAuditor: opts.NewAuditor, Logger: log})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -89,7 +95,7 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	slots := limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
 	for _, sock := range socks {
 		srv, err := New(Options{Runtime: rt, Upstream: opts.Upstream, ReadOnly: sock.ro,
-			AllowQEMUCommands: opts.AllowQEMUCommands, Slots: slots, Conns: idle.conns, Logger: log})
+			AllowQEMUCommands: opts.AllowQEMUCommands, Content: content, Slots: slots, Conns: idle.conns, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -110,7 +116,7 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	stopWatchdog := make(chan struct{})
 	defer close(stopWatchdog)
 	go watchdog(stopWatchdog, log)
-	st := &running{opts: opts, rt: rt, slots: slots, idle: idle, activated: activated, log: log}
+	st := &running{opts: opts, rt: rt, content: content, slots: slots, idle: idle, activated: activated, log: log}
 	return st.loop(ctx, sigs, errs)
 }
 
@@ -118,6 +124,7 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 type running struct {
 	opts      RunOptions
 	rt        *engine.Runtime
+	content   *ContentPolicy
 	slots     *limit.Conns
 	idle      *idleExit
 	activated bool
@@ -135,7 +142,11 @@ func (st *running) loop(ctx context.Context, sigs <-chan os.Signal, errs <-chan 
 				st.log.Info("stopping", "signal", sig.String())
 				return nil
 			}
-			st.reload(ctx)
+			if err := st.reload(ctx); err != nil {
+				st.log.Error("reload failed; the configuration in use stays", "err", err)
+			} else {
+				st.log.Info("configuration reloaded")
+			}
 		case <-st.idle.idle:
 			if st.idle.quiet() {
 				st.log.Info("exiting after guard_idle_timeout without clients; the guard's sockets start it again")
@@ -150,22 +161,43 @@ func (st *running) loop(ctx context.Context, sigs <-chan os.Signal, errs <-chan 
 }
 
 // reload reads the configuration again: a new engine generation (limits
-// included), the connection limits for connections from now on, and the
-// idle timeout. A configuration that does not load changes nothing.
-func (st *running) reload(ctx context.Context) {
+// included), the XML content policy it names, the connection limits for
+// connections from now on, and the idle timeout. A configuration or
+// policy that does not load changes nothing.
+func (st *running) reload(ctx context.Context) error {
 	cfg, err := loadConfig(st.opts.ConfigPath, st.log)
+	var policy *xmlpolicy.Policy
+	if err == nil {
+		policy, err = loadXMLPolicy(cfg, st.log)
+	}
 	if err == nil {
 		err = st.rt.Reload(ctx, cfg)
 	}
 	if err != nil {
-		st.log.Error("reload failed; the configuration in use stays", "err", err)
-		return
+		return err
 	}
+	st.content.Set(policy, cfg.AllowHostPathCalls)
 	st.slots.SetLimits(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
 	if st.activated {
 		st.idle.setTimeout(cfg.GuardIdleTimeout)
 	}
-	st.log.Info("configuration reloaded")
+	return nil
+}
+
+// loadXMLPolicy loads the policy xml_policy names. A file that is missing
+// or invalid is an error, never a guard without a policy: an admin who
+// configured one (or kept the default) expects it enforced. Only
+// xml_policy = "" runs without, and says so.
+func loadXMLPolicy(cfg config.Config, log *slog.Logger) (*xmlpolicy.Policy, error) {
+	if cfg.XMLPolicy == "" {
+		log.Warn("no XML content policy (xml_policy = \"\"): whoever may define or change a VM is root on the host")
+		return nil, nil
+	}
+	p, err := xmlpolicy.Load(cfg.XMLPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("XML content policy (xml_policy = %q; \"\" runs without one): %w", cfg.XMLPolicy, err)
+	}
+	return p, nil
 }
 
 func loadConfig(path string, log *slog.Logger) (config.Config, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"github.com/virt-acl-helper/virt-acl-helper/xmlpolicy"
 )
 
 // runEnv marks the test binary re-run as a guard by TestRunActivated; its
@@ -35,10 +36,19 @@ func TestRunActivated(t *testing.T) {
 	up := startFakeLibvirtd(t)
 	dir := t.TempDir()
 	rw, ro := filepath.Join(dir, "libvirt-sock"), filepath.Join(dir, "libvirt-sock-ro")
-	conf := filepath.Join(dir, "guard.conf")
-	if err := os.WriteFile(conf, []byte("access_drivers = [ \"none\" ]\naudit_level = 0\n"), 0o600); err != nil {
+	policy := filepath.Join(dir, "xml-policy.toml")
+	if err := os.WriteFile(policy, xmlpolicy.DefaultFile(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	conf := writeConf(t, dir, "guard.conf", policy)
+
+	t.Run("a missing XML policy stops the start", func(t *testing.T) {
+		missing := writeConf(t, dir, "missing.conf", filepath.Join(dir, "nonexistent.toml"))
+		out, err := startGuardChild(t, up.path, missing, "", filepath.Join(dir, "s1")).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "XML content policy") || !strings.Contains(string(out), "nonexistent.toml") {
+			t.Errorf("child: %v, want it to refuse to start without its XML policy:\n%s", err, out)
+		}
+	})
 
 	t.Run("sockets and --listen", func(t *testing.T) {
 		out, err := startGuardChild(t, up.path, conf, filepath.Join(dir, "extra")).CombinedOutput()
@@ -80,6 +90,17 @@ func TestRunActivated(t *testing.T) {
 			t.Errorf("client of %s opened libvirtd read-only: %v, want %v", s.path, got, s.wantRO)
 		}
 	}
+}
+
+// writeConf writes a guard configuration with the XML policy at policy.
+func writeConf(t *testing.T, dir, name, policy string) string {
+	t.Helper()
+	conf := filepath.Join(dir, name)
+	text := fmt.Sprintf("access_drivers = [ \"none\" ]\naudit_level = 0\nxml_policy = %q\n", policy)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return conf
 }
 
 // startGuardChild returns the command running this test binary as a guard

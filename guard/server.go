@@ -36,6 +36,11 @@ type Options struct {
 	// by their @acl rules (domain:write) like any call. By default they
 	// are refused: they are root-equivalent.
 	AllowQEMUCommands bool
+	// Content is the XML content policy applied to callers who are not
+	// admins (xmlgate.go). nil applies none: whoever may define a VM is
+	// then root on the host, as in libvirt's own model. Run always sets
+	// one unless the configuration says xml_policy = "".
+	Content *ContentPolicy
 	// Resolver reads the client's process (zero value: /proc).
 	Resolver identity.Resolver
 	// MaxPending bounds the calls of one client being decided at a time
@@ -57,14 +62,21 @@ type Options struct {
 	// unlimited reports whether a uid is exempt from the limits (nil:
 	// root only). Tests, which may run as root, set it.
 	unlimited func(uid uint32) bool
+	// rootIsAdmin reports whether a uid is an admin without asking the
+	// engine (nil: root only). Tests, which may run as root, set it.
+	rootIsAdmin func(uid uint32) bool
 }
 
 // Server serves clients on listeners. It is safe for concurrent use.
 type Server struct {
 	opts  Options
 	table *proto.Table
-	log   *slog.Logger
-	limit *ratelimit.Limiter
+	// xmlCalls and contentPerms are the content policy's table and
+	// permissions (xmlcalls_table.go, xmlgate.go).
+	xmlCalls     map[procKey]xmlCall
+	contentPerms contentPerms
+	log          *slog.Logger
+	limit        *ratelimit.Limiter
 	// turningAway bounds the clients over the limits answered at once.
 	turningAway chan struct{}
 
@@ -94,11 +106,18 @@ func New(opts Options) (*Server, error) {
 	if opts.unlimited == nil {
 		opts.unlimited = func(uid uint32) bool { return uid == 0 }
 	}
+	if opts.rootIsAdmin == nil {
+		opts.rootIsAdmin = func(uid uint32) bool { return uid == 0 }
+	}
 	table, err := proto.NewTable()
 	if err != nil {
 		return nil, fmt.Errorf("guard: libvirt protocol table: %w", err)
 	}
-	return &Server{opts: opts, table: table, log: opts.Logger,
+	perms, err := newContentPerms()
+	if err != nil {
+		return nil, fmt.Errorf("guard: content policy permissions: %w", err)
+	}
+	return &Server{opts: opts, table: table, xmlCalls: xmlCalls(), contentPerms: perms, log: opts.Logger,
 		limit: ratelimit.New(ratelimit.WarnEvery, nil), turningAway: make(chan struct{}, maxTurningAway),
 		sessions: map[*session]struct{}{}}, nil
 }

@@ -376,7 +376,7 @@ func (s *session) checker() *checker {
 	}
 	return &checker{engine: s.srv.opts.Runtime.Current().Engine, subject: s.subject,
 		objects: newObjects(up, driver), allowQEMU: s.srv.opts.AllowQEMUCommands,
-		log: s.log, limit: s.srv.limit}
+		content: s.srv.contentGate(), log: s.log, limit: s.srv.limit}
 }
 
 // noLookups fails every lookup: before the connection is open there is

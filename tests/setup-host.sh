@@ -8,7 +8,7 @@ set -eu
 packages="
 dbus-daemon polkitd
 auditd
-libvirt-daemon-system libvirt-clients libvirt-doc qemu-system-x86
+libvirt-daemon-system libvirt-clients libvirt-doc qemu-system-x86 dnsmasq-base
 libxml2-utils
 virt-manager xvfb imagemagick
 dpkg-dev debhelper devscripts fakeroot lintian rpm rpm2cpio rpmlint cpio systemd-container
