@@ -5,6 +5,7 @@ package guard
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
@@ -96,7 +97,8 @@ var interfaceTypes = map[string]bool{"ethernet": true, "bridge": true, "bond": t
 // (netcfInterfaceDefineXML: virInterfaceDefineXMLEnsureACL(conn, def)):
 // the name attribute, and the MAC address, which libvirt reads for an
 // ethernet interface only (string(./mac/@address), NULL otherwise). A MAC
-// libvirt would pass unchecked but that is not six hex pairs is refused.
+// libvirt would pass unchecked but that is not six lower-case hex pairs
+// is refused.
 // The udev backend (Debian's libvirt, built without netcf) defines no
 // interfaces at all: libvirtd answers "not supported" to whoever the
 // guard lets through.
@@ -116,6 +118,11 @@ func (o *objects) interfaceFromXML(doc string) (acl.Object, error) {
 	}
 	mac := acl.NullDetail
 	if m := e.firstAttr("mac", "address"); typ == "ethernet" && m != "" {
+		// libvirt sends the text as written; acl's MAC form is lower
+		// case, so another is refused rather than decided changed.
+		if m != strings.ToLower(m) {
+			return acl.Object{}, fmt.Errorf("interface MAC address %q is not in lower case", m)
+		}
 		mac = m
 	}
 	return o.object(acl.Interface, map[string]string{"interface_name": name, "interface_macaddr": mac})

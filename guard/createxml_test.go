@@ -3,9 +3,7 @@
 package guard
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -13,19 +11,6 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
-
-// onePool answers the guard's pool lookups by UUID with pool "p1" of
-// that UUID, and nothing else.
-type onePool struct{}
-
-func (onePool) call(_ context.Context, num proto.RemoteProcedure, args, ret proto.Message) error {
-	if num != proto.RemoteProcStoragePoolLookupByUUID {
-		return fmt.Errorf("unexpected lookup %d", num)
-	}
-	ret.(*proto.RemoteStoragePoolLookupByUUIDRet).Pool = proto.RemoteNonnullStoragePool{Name: "p1",
-		UUID: args.(*proto.RemoteStoragePoolLookupByUUIDArgs).UUID}
-	return nil
-}
 
 // refusal is what a test expects instead of an object: libvirt's own
 // error for the document (code, domain, message), or, with code 0, a
@@ -90,8 +75,10 @@ func TestCreatedObjectFromXML(t *testing.T) {
 			nil, refusal{errInternal, 33, "internal error: filter binding has no owner name"}},
 		{"binding: no filter", "nwfilter_binding:create", binding("<portdev name='v'/>" + owner),
 			nil, refusal{errInternal, 33, "internal error: filter binding has no filter reference"}},
-		{"interface: ethernet with MAC", "interface:write", &proto.RemoteInterfaceDefineXMLArgs{XML: "<interface type='ethernet' name='eth9'><mac address='52:54:00:AB:cd:ef'/></interface>"},
+		{"interface: ethernet with MAC", "interface:write", &proto.RemoteInterfaceDefineXMLArgs{XML: "<interface type='ethernet' name='eth9'><mac address='52:54:00:ab:cd:ef'/></interface>"},
 			map[string]string{"interface_name": "eth9", "interface_macaddr": "52:54:00:ab:cd:ef"}, refusal{}},
+		{"interface: MAC in upper case, which libvirt sends as written", "interface:write",
+			&proto.RemoteInterfaceDefineXMLArgs{XML: "<interface type='ethernet' name='eth9'><mac address='52:54:00:AB:cd:ef'/></interface>"}, nil, refusal{}},
 		{"interface: bridge, MAC not read", "interface:save", &proto.RemoteInterfaceDefineXMLArgs{XML: "<interface type='bridge' name='br9'><mac address='52:54:00:ab:cd:ef'/><bridge/></interface>"},
 			map[string]string{"interface_name": "br9", "interface_macaddr": acl.NullDetail}, refusal{}},
 		{"interface: no name", "interface:write", &proto.RemoteInterfaceDefineXMLArgs{XML: "<interface type='ethernet'/>"},
@@ -116,7 +103,7 @@ func TestCreatedObjectFromXML(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			obj, err := newObjects(onePool{}, "QEMU").fromArgs(t.Context(), perm, tt.args)
+			obj, err := newObjects(namedByUUID{}, "QEMU").fromArgs(t.Context(), perm, tt.args)
 			if tt.attrs == nil {
 				checkRefusal(t, err, tt.err)
 				return

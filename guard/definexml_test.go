@@ -145,7 +145,7 @@ func FuzzObjectFromXML(f *testing.F) {
 			obj, err := newObjects(noLookups{}, "QEMU").fromXML(typ, doc)
 			checkFuzzedObject(t, typ, obj, err)
 		}
-		obj, err := newObjects(onePool{}, "QEMU").volumeFromXML(t.Context(), proto.RemoteNonnullStoragePool{Name: "p"}, doc)
+		obj, err := newObjects(namedByUUID{}, "QEMU").volumeFromXML(t.Context(), proto.RemoteNonnullStoragePool{Name: "p"}, doc)
 		checkFuzzedObject(t, acl.StorageVol, obj, err)
 	})
 }
@@ -166,16 +166,21 @@ func checkFuzzedObject(t *testing.T, typ acl.ObjectType, obj acl.Object, err err
 	}
 }
 
-// oneNetwork answers the network lookups of the guard with network "n1"
-// for every UUID.
-type oneNetwork struct{}
+// namedByUUID answers the guard's network and pool lookups by UUID
+// with network "n1" and pool "p1" of that UUID, and nothing else.
+type namedByUUID struct{}
 
-func (oneNetwork) call(_ context.Context, num proto.RemoteProcedure, args, ret proto.Message) error {
-	if num != proto.RemoteProcNetworkLookupByUUID {
+func (namedByUUID) call(_ context.Context, num proto.RemoteProcedure, args, ret proto.Message) error {
+	switch num {
+	case proto.RemoteProcNetworkLookupByUUID:
+		ret.(*proto.RemoteNetworkLookupByUUIDRet).Net = proto.RemoteNonnullNetwork{Name: "n1",
+			UUID: args.(*proto.RemoteNetworkLookupByUUIDArgs).UUID}
+	case proto.RemoteProcStoragePoolLookupByUUID:
+		ret.(*proto.RemoteStoragePoolLookupByUUIDRet).Pool = proto.RemoteNonnullStoragePool{Name: "p1",
+			UUID: args.(*proto.RemoteStoragePoolLookupByUUIDArgs).UUID}
+	default:
 		return fmt.Errorf("unexpected lookup %d", num)
 	}
-	ret.(*proto.RemoteNetworkLookupByUUIDRet).Net = proto.RemoteNonnullNetwork{Name: "n1",
-		UUID: args.(*proto.RemoteNetworkLookupByUUIDArgs).UUID}
 	return nil
 }
 
@@ -197,7 +202,7 @@ func TestNetworkPortFromXML(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			obj, err := newObjects(oneNetwork{}, "QEMU").fromArgs(t.Context(), perm,
+			obj, err := newObjects(namedByUUID{}, "QEMU").fromArgs(t.Context(), perm,
 				&proto.RemoteNetworkPortCreateXMLArgs{Network: net, XML: tt.xml})
 			if tt.want == nil {
 				if !errors.Is(err, errUnsupported) {
