@@ -3,6 +3,8 @@
 package guard
 
 import (
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -83,7 +85,11 @@ func syntaxError(k xmlKind, doc string, line, col int, cause error) *docError {
 		}
 	}
 	ptr.WriteByte('^')
-	detail := fmt.Sprintf("%s:%d: %s\n%s\n%s", k.url, line, strings.TrimPrefix(cause.Error(), "XML syntax error on line "+fmt.Sprint(line)+": "), text, ptr.String())
+	msg := cause.Error()
+	if se := (*xml.SyntaxError)(nil); errors.As(cause, &se) {
+		msg = se.Msg // without Go's "XML syntax error on line N: "
+	}
+	detail := fmt.Sprintf("%s:%d: %s\n%s\n%s", k.url, line, msg, text, ptr.String())
 	return &docError{code: errXMLDetail, domain: k.domain, format: "%s", detail: detail}
 }
 
