@@ -42,6 +42,14 @@ func (a Attr) Required() bool { return a.flags&required != 0 }
 // no UUID).
 func (a Attr) Identity() bool { return a.flags&identity != 0 }
 
+// NullDetail is the value libvirt's polkit driver sends for a detail
+// whose value is NULL: a volume created without a <key>, a binding
+// without a <linkdev>, an interface without a MAC. virPolkitCheckAuth
+// (src/util/virpolkit.c) adds each pair with g_variant_builder_add
+// "{ss}", and GLib substitutes this text for a NULL string (after a
+// critical warning); polkit rules see it as the detail's value.
+const NullDetail = "[Invalid UTF-8]"
+
 // MaxValueLen bounds any attribute value (a storage volume key is a path, so
 // it allows PATH_MAX).
 const MaxValueLen = 4096
@@ -62,6 +70,9 @@ func (a Attr) canonical(v string) (string, error) {
 		}
 		return strings.ToLower(v), nil
 	case KindMAC:
+		if v == NullDetail {
+			return v, nil
+		}
 		if !isHexPattern(v, "xx:xx:xx:xx:xx:xx") {
 			return "", fmt.Errorf("%s: malformed MAC address %q (want six hex pairs separated by colons)", a.Key, v)
 		}

@@ -38,6 +38,7 @@ func TestNewObject(t *testing.T) {
 		{"NUL", Domain, "QEMU", map[string]string{"domain_name": "a\x00b", "domain_uuid": testUUID}, "control character"},
 		{"invalid UTF-8", Domain, "QEMU", map[string]string{"domain_name": "a\xffb", "domain_uuid": testUUID}, "not valid UTF-8"},
 		{"bad MAC", Interface, "interface", map[string]string{"interface_name": "eth0", "interface_macaddr": "52:54:00:ab:cd"}, "malformed MAC"},
+		{"interface without a MAC (libvirt's NULL detail)", Interface, "interface", map[string]string{"interface_name": "br0", "interface_macaddr": NullDetail}, ""},
 		{"two secret usages", Secret, "secret", map[string]string{"secret_uuid": testUUID, "secret_usage_ceph": "a", "secret_usage_name": "b"}, "at most one"},
 		{"invalid type", 0, "QEMU", nil, "invalid object type"},
 	}

@@ -100,9 +100,10 @@ func (c *checker) checkReply(ctx context.Context, p *proto.Procedure, args, ret 
 
 // objectError turns a failure to identify an object into the reply: the
 // error libvirtd answered the guard's lookup with (no such domain, ...),
-// which is what libvirtd would answer the client; anything else is a
-// refusal. Either way the call is not forwarded, and the refusal is
-// audited.
+// which is what libvirtd would answer the client; for a document libvirt
+// refuses to parse, a refusal answered with libvirt's error for it;
+// anything else is a refusal. Either way the call is not forwarded, and
+// the refusal is audited.
 func (c *checker) objectError(ctx context.Context, origin access.Origin, perm acl.Permission, err error) *frame.ErrorBody {
 	if err == nil {
 		return nil
@@ -111,6 +112,11 @@ func (c *checker) objectError(ctx context.Context, origin access.Origin, perm ac
 	if errors.As(err, &re) {
 		c.engine.Refuse(ctx, access.Request{Subject: c.subject, Permission: perm, Origin: origin}, err)
 		return re.Body
+	}
+	var de *docError
+	if errors.As(err, &de) {
+		c.audit(ctx, origin, perm, acl.Object{}, err)
+		return de.body()
 	}
 	return c.refuse(ctx, origin, perm, acl.Object{}, err)
 }
@@ -132,12 +138,17 @@ func (c *checker) check(ctx context.Context, origin access.Origin, perm acl.Perm
 // refuse denies without asking the drivers, audits that, and logs it
 // (rate-limited).
 func (c *checker) refuse(ctx context.Context, origin access.Origin, perm acl.Permission, obj acl.Object, cause error) *frame.ErrorBody {
-	c.engine.Refuse(ctx, access.Request{Subject: c.subject, Permission: perm, Object: obj, Origin: origin}, cause)
-	c.warn("call refused", origin, cause)
+	c.audit(ctx, origin, perm, obj, cause)
 	if errors.Is(cause, errQEMUCommand) || errors.Is(cause, errUnsupported) {
 		return denied(fmt.Sprintf("'%s' refused %s: %v", FrontEnd, origin.Operation, cause))
 	}
 	return denied(fmt.Sprintf("'%s' refused %s", FrontEnd, origin.Operation))
+}
+
+// audit records a refusal and logs it (rate-limited).
+func (c *checker) audit(ctx context.Context, origin access.Origin, perm acl.Permission, obj acl.Object, cause error) {
+	c.engine.Refuse(ctx, access.Request{Subject: c.subject, Permission: perm, Object: obj, Origin: origin}, cause)
+	c.warn("call refused", origin, cause)
 }
 
 func (c *checker) warn(msg string, origin access.Origin, err error) {

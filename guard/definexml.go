@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -17,7 +18,10 @@ import (
 // of type t from XML. libvirt checks such a call on the object it parsed
 // from that XML, before it looks for an existing one
 // (qemuDomainDefineXMLFlags, networkDefineXMLFlags, storagePoolDefineXML,
-// secretDefineXML, nwfilterDefineXMLFlags: EnsureACL(conn, def)).
+// secretDefineXML, nwfilterDefineXMLFlags, nwfilterBindingCreateXML,
+// netcfInterfaceDefineXML, nodeDeviceCreateXML, nodeDeviceDefineXML:
+// EnsureACL(conn, def)). A volume's XML is read with its pool
+// (volumeFromXML).
 func definedXML(t acl.ObjectType, args proto.Message) (string, bool) {
 	switch a := args.(type) {
 	case *proto.RemoteDomainDefineXMLArgs:
@@ -46,6 +50,14 @@ func definedXML(t acl.ObjectType, args proto.Message) (string, bool) {
 		return a.XML, t == acl.NWFilter
 	case *proto.RemoteNwfilterDefineXMLFlagsArgs:
 		return a.XML, t == acl.NWFilter
+	case *proto.RemoteNwfilterBindingCreateXMLArgs:
+		return a.XML, t == acl.NWFilterBinding
+	case *proto.RemoteInterfaceDefineXMLArgs:
+		return a.XML, t == acl.Interface
+	case *proto.RemoteNodeDeviceCreateXMLArgs:
+		return a.XMLDesc, t == acl.NodeDevice
+	case *proto.RemoteNodeDeviceDefineXMLArgs:
+		return a.XMLDesc, t == acl.NodeDevice
 	}
 	return "", false
 }
@@ -59,19 +71,34 @@ func definedXML(t acl.ObjectType, args proto.Message) (string, bool) {
 // definition: "already exists with uuid".)
 func (o *objects) fromXML(t acl.ObjectType, doc string) (acl.Object, error) {
 	obj, err := o.identifyXML(t, doc)
-	if err != nil {
-		return acl.Object{}, fmt.Errorf("%w: %s XML: %v", errUnsupported, t, err)
+	return obj, xmlFailure(t, err)
+}
+
+// xmlFailure makes err a refusal, keeping libvirt's own error for a
+// document libvirt refuses too.
+func xmlFailure(t acl.ObjectType, err error) error {
+	if err == nil {
+		return nil
 	}
-	return obj, nil
+	if de := (*docError)(nil); errors.As(err, &de) {
+		return de
+	}
+	return fmt.Errorf("%w: %s XML: %v", errUnsupported, t, err)
 }
 
 func (o *objects) identifyXML(t acl.ObjectType, doc string) (acl.Object, error) {
-	root := map[acl.ObjectType]string{acl.Domain: "domain", acl.Network: "network",
-		acl.StoragePool: "pool", acl.Secret: "secret", acl.NWFilter: "filter"}[t]
-	if root == "" {
+	switch t {
+	case acl.Domain, acl.Network, acl.StoragePool, acl.Secret, acl.NWFilter:
+	case acl.NWFilterBinding:
+		return o.bindingFromXML(doc)
+	case acl.Interface:
+		return o.interfaceFromXML(doc)
+	case acl.NodeDevice:
+		return o.nodeDeviceFromXML(doc)
+	default:
 		return acl.Object{}, fmt.Errorf("%s objects are not identified from XML", t)
 	}
-	e, err := readXML(doc, root)
+	e, err := readXML(doc, xmlKinds[t])
 	if err != nil {
 		return acl.Object{}, err
 	}
@@ -167,9 +194,9 @@ func parseUUID(s string) ([16]byte, error) {
 // the port's UUID from the XML, which libvirt requires
 // (virNetworkPortDefParseXML: "network port has no uuid").
 func (o *objects) networkPortFromXML(ctx context.Context, a *proto.RemoteNetworkPortCreateXMLArgs) (acl.Object, error) {
-	e, err := readXML(a.XML, "networkport")
+	e, err := readXML(a.XML, xmlKinds[acl.NetworkPort])
 	if err != nil {
-		return acl.Object{}, fmt.Errorf("%w: network port XML: %v", errUnsupported, err)
+		return acl.Object{}, xmlFailure(acl.NetworkPort, err)
 	}
 	text, ok := e.childText("uuid")
 	if !ok {

@@ -34,6 +34,8 @@ func TestObjectFromXML(t *testing.T) {
 			acl.Domain, map[string]string{"domain_name": "a", "domain_uuid": u}},
 		{"domain: nested and namespaced names ignored", &proto.RemoteDomainDefineXMLFlagsArgs{XML: "<domain><devices><name>x</name></devices><x:name xmlns:x='u'>b</x:name><name>a</name><uuid>" + u + "</uuid></domain>"},
 			acl.Domain, map[string]string{"domain_name": "a", "domain_uuid": u}},
+		{"domain: the name is all the text inside <name>", &proto.RemoteDomainDefineXMLArgs{XML: "<domain><name>a<b>c<x:y xmlns:x='u'>d</x:y></b></name><uuid>" + u + "</uuid></domain>"},
+			acl.Domain, map[string]string{"domain_name": "acd", "domain_uuid": u}},
 		{"domain without uuid: new", &proto.RemoteDomainDefineXMLArgs{XML: "<domain><name>a</name></domain>"},
 			acl.Domain, map[string]string{"domain_name": "a", "domain_uuid": fresh}},
 		{"domain: wrong root", &proto.RemoteDomainDefineXMLArgs{XML: "<network><name>a</name><uuid>" + u + "</uuid></network>"}, acl.Domain, nil},
@@ -127,36 +129,58 @@ func FuzzObjectFromXML(f *testing.F) {
 		"<network><name>n</name></network>", "<pool type='dir'><name>p</name></pool>",
 		"<secret><usage type='volume'><volume>/v</volume></usage></secret>", "<filter name='f'/>",
 		"<domain><x:name xmlns:x='u'>b</x:name><name>a<b>c</b></name></domain>",
+		"<volume><name>v</name><key>/k</key><capacity>1</capacity></volume>",
+		"<filterbinding><portdev name='vnet0'/><linkdev name='e'/><owner><name>vm</name><uuid>a0000000-0000-4000-8000-00000000000a</uuid></owner><mac address='52:54:00:00:00:01'/><filterref filter='f'/></filterbinding>",
+		"<interface type='ethernet' name='eth0'><mac address='52:54:00:00:00:01'/></interface>",
+		"<device><name>x</name><parent>p</parent><capability type='mdev'/></device>",
+		"<domain/><domain/>", "<domain type='a' type='b'/>", "<?xml version='1.0' encoding='ISO-8859-1'?><domain/>",
+		"<!DOCTYPE domain [<!ENTITY n 'x'>]><domain><name>&n;</name></domain>", "<x:domain xmlns:x='u'/>",
 	} {
 		f.Add(s)
 	}
-	types := []acl.ObjectType{acl.Domain, acl.Network, acl.StoragePool, acl.Secret, acl.NWFilter}
+	types := []acl.ObjectType{acl.Domain, acl.Network, acl.StoragePool, acl.Secret, acl.NWFilter,
+		acl.NWFilterBinding, acl.Interface, acl.NodeDevice}
 	f.Fuzz(func(t *testing.T, doc string) {
 		for _, typ := range types {
 			obj, err := newObjects(noLookups{}, "QEMU").fromXML(typ, doc)
-			if err != nil {
-				if !errors.Is(err, errUnsupported) {
-					t.Fatalf("%s: error %v is not a refusal", typ, err)
-				}
-				continue
-			}
-			if !obj.Valid() || obj.Type() != typ {
-				t.Fatalf("%s: object %v", typ, obj)
-			}
+			checkFuzzedObject(t, typ, obj, err)
 		}
+		obj, err := newObjects(namedByUUID{}, "QEMU").volumeFromXML(t.Context(), proto.RemoteNonnullStoragePool{Name: "p"}, doc)
+		checkFuzzedObject(t, acl.StorageVol, obj, err)
 	})
 }
 
-// oneNetwork answers the network lookups of the guard with network "n1"
-// for every UUID.
-type oneNetwork struct{}
+// checkFuzzedObject: a refusal (libvirt's own error or not), or a valid
+// object of type typ.
+func checkFuzzedObject(t *testing.T, typ acl.ObjectType, obj acl.Object, err error) {
+	t.Helper()
+	if err != nil {
+		var de *docError
+		if !errors.Is(err, errUnsupported) || errors.As(err, &de) && de.body().Message == nil {
+			t.Fatalf("%s: error %v is not a refusal", typ, err)
+		}
+		return
+	}
+	if !obj.Valid() || obj.Type() != typ {
+		t.Fatalf("%s: object %v", typ, obj)
+	}
+}
 
-func (oneNetwork) call(_ context.Context, num proto.RemoteProcedure, args, ret proto.Message) error {
-	if num != proto.RemoteProcNetworkLookupByUUID {
+// namedByUUID answers the guard's network and pool lookups by UUID
+// with network "n1" and pool "p1" of that UUID, and nothing else.
+type namedByUUID struct{}
+
+func (namedByUUID) call(_ context.Context, num proto.RemoteProcedure, args, ret proto.Message) error {
+	switch num {
+	case proto.RemoteProcNetworkLookupByUUID:
+		ret.(*proto.RemoteNetworkLookupByUUIDRet).Net = proto.RemoteNonnullNetwork{Name: "n1",
+			UUID: args.(*proto.RemoteNetworkLookupByUUIDArgs).UUID}
+	case proto.RemoteProcStoragePoolLookupByUUID:
+		ret.(*proto.RemoteStoragePoolLookupByUUIDRet).Pool = proto.RemoteNonnullStoragePool{Name: "p1",
+			UUID: args.(*proto.RemoteStoragePoolLookupByUUIDArgs).UUID}
+	default:
 		return fmt.Errorf("unexpected lookup %d", num)
 	}
-	ret.(*proto.RemoteNetworkLookupByUUIDRet).Net = proto.RemoteNonnullNetwork{Name: "n1",
-		UUID: args.(*proto.RemoteNetworkLookupByUUIDArgs).UUID}
 	return nil
 }
 
@@ -178,7 +202,7 @@ func TestNetworkPortFromXML(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			obj, err := newObjects(oneNetwork{}, "QEMU").fromArgs(t.Context(), perm,
+			obj, err := newObjects(namedByUUID{}, "QEMU").fromArgs(t.Context(), perm,
 				&proto.RemoteNetworkPortCreateXMLArgs{Network: net, XML: tt.xml})
 			if tt.want == nil {
 				if !errors.Is(err, errUnsupported) {
@@ -195,7 +219,7 @@ func TestNetworkPortFromXML(t *testing.T) {
 
 func TestReadXMLRefusesDeepNesting(t *testing.T) {
 	doc := "<network>" + strings.Repeat("<a>", xmlRefuseDepth) + strings.Repeat("</a>", xmlRefuseDepth) + "</network>"
-	if _, err := readXML(doc, "network"); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+	if _, err := readXML(doc, xmlKinds[acl.Network]); err == nil || !strings.Contains(err.Error(), "nested deeper") {
 		t.Fatalf("readXML of %d levels = %v, want a refusal", xmlRefuseDepth+1, err)
 	}
 }

@@ -62,6 +62,11 @@ func FuzzCallDecision(f *testing.F) {
 	seed(proto.Remote, int32(proto.RemoteProcDomainGetXMLDesc), &proto.RemoteDomainGetXMLDescArgs{Dom: vmA, Flags: 1})
 	seed(proto.Remote, int32(proto.RemoteProcDomainLookupByName), &proto.RemoteDomainLookupByNameArgs{Name: "vmA"})
 	seed(proto.Remote, int32(proto.RemoteProcDomainDefineXMLFlags), &proto.RemoteDomainDefineXMLFlagsArgs{XML: "<domain><name>a</name><uuid>a0000000000040008000000000000000</uuid></domain>"})
+	seed(proto.Remote, int32(proto.RemoteProcStorageVolCreateXML), &proto.RemoteStorageVolCreateXMLArgs{XML: "<volume><name>v</name></volume>"})
+	seed(proto.Remote, int32(proto.RemoteProcNwfilterBindingCreateXML), &proto.RemoteNwfilterBindingCreateXMLArgs{XML: "<filterbinding><portdev name='v'/></filterbinding>"})
+	seed(proto.Remote, int32(proto.RemoteProcInterfaceDefineXML), &proto.RemoteInterfaceDefineXMLArgs{XML: "<interface type='ethernet' name='e'/>"})
+	seed(proto.Remote, int32(proto.RemoteProcNodeDeviceCreateXML), &proto.RemoteNodeDeviceCreateXMLArgs{XMLDesc: "<device/>"})
+	seed(proto.Remote, int32(proto.RemoteProcDomainDefineXML), &proto.RemoteDomainDefineXMLArgs{XML: "<domain><name>a"})
 	seed(proto.Remote, int32(proto.RemoteProcConnectListAllDomains), &proto.RemoteConnectListAllDomainsArgs{NeedResults: 1})
 	seed(proto.QEMU, 1, &proto.QEMUDomainMonitorCommandArgs{Dom: vmA, Cmd: "x"})
 	self := proc.Process{PID: 1, UID: 1000, StartTime: 1}

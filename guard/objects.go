@@ -60,12 +60,13 @@ func (o *objects) identifyArgs(ctx context.Context, perm acl.Permission, args pr
 	if a, ok := args.(*proto.RemoteNetworkPortCreateXMLArgs); ok && t == acl.NetworkPort {
 		return o.networkPortFromXML(ctx, a)
 	}
-	if perm.Name() == "create" {
-		// storage_vol:create and nwfilter_binding:create name an object
-		// the call's XML defines, not one of its arguments; libvirt
-		// passes polkit a NULL detail for a volume's key and a binding's
-		// missing linkdev then (viraccessdriverpolkit.c).
-		return acl.Object{}, fmt.Errorf("%w: %s is checked on the object the call's XML defines", errUnsupported, perm)
+	if t == acl.StorageVol {
+		switch a := args.(type) {
+		case *proto.RemoteStorageVolCreateXMLArgs:
+			return o.volumeFromXML(ctx, a.Pool, a.XML)
+		case *proto.RemoteStorageVolCreateXMLFromArgs:
+			return o.volumeFromXML(ctx, a.Pool, a.XML)
+		}
 	}
 	if doc, ok := definedXML(t, args); ok {
 		return o.fromXML(t, doc)
