@@ -14,13 +14,13 @@ VERSION  := $(shell cat VERSION)
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS  := -trimpath
 # Packages whose code runs concurrently: run under the race detector.
-RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon ./guard ./limit ./roles
+RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon ./guard ./limit ./roles ./xmlpolicy
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
 FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams \
             ./audit:FuzzFormat ./proc:FuzzLookup \
             ./libvirt/frame:FuzzRead ./libvirt/proto:FuzzDecodeCall ./libvirt/proto:FuzzDecodeReply \
             ./guard:FuzzCallDecision ./guard:FuzzObjectFromXML ./roles:FuzzParse \
-            ./guard:FuzzListFilter
+            ./guard:FuzzListFilter ./xmlpolicy:FuzzCheck ./xmlpolicy:FuzzParse
 FUZZTIME ?= 15s
 # How long make load runs its 64 clients.
 LOADTIME ?= 60s
@@ -59,18 +59,21 @@ vet:
 # than a stall for polkit's answers. The one rerun stays so that a rare
 # failure still leaves a green run that names it, rather than hiding it
 # or failing CI on what a rerun shows to be flaky.
+# One package's tests may run long (./tests starts libvirtd and real VMs);
+# go test's default of 10 minutes per package is not a bound we mean.
+TEST_TIMEOUT ?= 30m
 RERUN := --rerun-fails=1 --rerun-fails-max-failures=2 --rerun-fails-run-root-test
 
 test: $(GOTESTSUM)
 	@mkdir -p results
 	VIRT_ACL_HELPER_INTEGRATION=1 $(GOTESTSUM) --format standard-quiet $(RERUN) \
-		--rerun-fails-report=results/reruns.txt --packages ./... -- -p 1 -count=1
+		--rerun-fails-report=results/reruns.txt --packages ./... -- -p 1 -count=1 -timeout $(TEST_TIMEOUT)
 	@tests/report-reruns.sh results/reruns.txt
 
 race: $(GOTESTSUM)
 	@mkdir -p results
 	VIRT_ACL_HELPER_INTEGRATION=1 $(GOTESTSUM) --format standard-quiet $(RERUN) \
-		--rerun-fails-report=results/reruns-race.txt --packages "$(RACE_PKGS)" -- -p 1 -count=1 -race
+		--rerun-fails-report=results/reruns-race.txt --packages "$(RACE_PKGS)" -- -p 1 -count=1 -race -timeout $(TEST_TIMEOUT)
 	@tests/report-reruns.sh results/reruns-race.txt
 
 $(GOTESTSUM):
