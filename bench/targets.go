@@ -90,9 +90,10 @@ func (r *Report) judgeMemory() {
 	}
 }
 
-// ratio adds a/b as a ratio row and returns it (0 when b is not measured).
+// ratio adds a/b as a ratio row and returns it (0, and no row, when
+// either was not measured).
 func (r *Report) ratio(what string, a, b time.Duration) float64 {
-	if b <= 0 {
+	if a <= 0 || b <= 0 {
 		return 0
 	}
 	v := float64(a) / float64(b)
