@@ -21,10 +21,10 @@ const (
 // about the same client reads it once rather than five /proc files per
 // question. A process is reused only while its pin names it (pid and
 // start time), it is Current (it has not exited, so its pid cannot name
-// another process yet, and has executed nothing else) and it was read
-// less than seenFor ago; else it is read again. The pinned uid is
-// checked against what was read, as on a fresh read: the decision is
-// about the pinned uid either way (see Pinned).
+// another process yet, runs as the same effective uid, not root, and has
+// executed nothing else) and it was read less than seenFor ago, which
+// bounds how stale its login uid and session can be; else it is read
+// again. The pinned uid is then checked against it as on a fresh read.
 //
 // One Seen belongs to one connection; it is safe for concurrent use.
 // Close it when the connection ends: it holds a descriptor per process.

@@ -4,7 +4,9 @@ package identity
 
 import (
 	"errors"
+	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +25,9 @@ func children(t *testing.T, n int) []child {
 	out := make([]child, n)
 	for i := range out {
 		cmd := exec.Command("sleep", "60")
+		if os.Geteuid() == 0 { // a root process is never reused: run it as nobody
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

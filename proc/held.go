@@ -44,12 +44,20 @@ func (fs FS) Hold(pid int32) (*Held, error) {
 	return &Held{Process: p, d: d}, nil
 }
 
-// Current reports whether the held process still runs and its executable
-// is still the one read: it has not exited (its pid may since name
-// another process) and has not executed another program. A process
-// whose executable could not be read is never current.
+// Current reports whether the held process still runs, as the same
+// effective uid, and its executable is still the one read: it has not
+// exited (its pid may since name another process), not changed uid and
+// not executed another program. A process whose executable could not be
+// read, and one that ran as root, are never current: they are read again.
 func (h *Held) Current() bool {
-	if h.Exe == "" {
+	if h.Exe == "" || h.UID == 0 {
+		return false
+	}
+	// The owner of /proc/PID is the process's effective uid, whatever
+	// its dumpable flag (Linux 4.11 and later; earlier kernels show root
+	// for a non-dumpable process, which is never current here).
+	var st unix.Stat_t
+	if err := unix.Fstat(h.d.fd, &st); err != nil || st.Uid != h.UID {
 		return false
 	}
 	// One byte more than the path: a longer target fills it.

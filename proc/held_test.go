@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -15,6 +16,9 @@ import (
 func startSleep(t *testing.T) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command("sleep", "60")
+	if os.Geteuid() == 0 { // a root process is never current: run it as nobody
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,19 +74,33 @@ func TestHeld(t *testing.T) {
 	}
 }
 
-func TestHeldWithoutExecutable(t *testing.T) {
-	h, err := Hold(int32(os.Getpid()))
-	if err != nil {
-		t.Fatal(err)
+// A held process is current only while what Current checks is as read;
+// the test changes what was read, as a change of the process would.
+func TestHeldChanged(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(p *Process)
+	}{
+		{"executable unknown", func(p *Process) { p.Exe = "" }},
+		{"another executable", func(p *Process) { p.Exe = "/not/the/executable" }},
+		{"another uid", func(p *Process) { p.UID++ }},
+		{"root", func(p *Process) { p.UID = 0 }},
 	}
-	defer h.Close()
-	h.Exe = "" // as for a process whose executable cannot be read
-	if h.Current() {
-		t.Error("a process of unknown executable is current; it must be read again")
-	}
-	h.Exe = "/not/the/executable"
-	if h.Current() {
-		t.Error("a process running another executable is current")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := Hold(int32(os.Getpid()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			if h.UID != 0 && !h.Current() {
+				t.Fatal("this process is not current")
+			}
+			tt.change(&h.Process)
+			if h.Current() {
+				t.Errorf("current after %s; it must be read again", tt.name)
+			}
+		})
 	}
 }
 
