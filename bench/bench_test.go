@@ -50,12 +50,7 @@ type bench struct {
 
 func TestBench(t *testing.T) {
 	b, auditd := newBench(t)
-	b.limits()
-	off := b.activate("off", 0)
-	on := b.activate("on", 1)
-	b.single("audit off", off)
-	b.single("audit on", on)
-	b.self("audit on", on)
+	off, on := b.socket()
 	b.direct()
 	b.sustained(on, auditd)
 	b.checkMany(on)
@@ -100,15 +95,22 @@ func TestBenchGuard(t *testing.T) {
 // '^TestBenchSocket$' ./bench); make bench runs them within TestBench.
 func TestBenchSocket(t *testing.T) {
 	b, auditd := newBench(t)
-	b.limits()
-	off := b.activate("off", 0)
-	on := b.activate("on", 1)
-	b.single("audit off", off)
-	b.single("audit on", on)
-	b.self("audit on", on)
+	_, on := b.socket()
 	b.sustained(on, auditd)
 	b.report.judge()
 	b.report.Print(os.Stdout)
+}
+
+// socket measures the limits, then two daemons (audit off and on) from
+// activation to cached and uncached decisions, on behalf and about
+// itself, and returns them.
+func (b *bench) socket() (off, on *daemontest.Daemon) {
+	b.limits()
+	off, on = b.activate("off", 0), b.activate("on", 1)
+	b.single("audit off", off)
+	b.single("audit on", on)
+	b.self("audit on", on)
+	return off, on
 }
 
 // activate starts a daemon on a fresh socket and records the time from
