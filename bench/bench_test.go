@@ -54,6 +54,11 @@ type bench struct {
 
 func TestBench(t *testing.T) {
 	b, auditd := newBench(t)
+	t.Cleanup(func() { // what was measured before a failure
+		if t.Failed() {
+			b.report.Print(os.Stdout)
+		}
+	})
 	off, on := b.socket()
 	b.direct()
 	b.sustained(on, auditd)
