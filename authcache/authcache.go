@@ -65,11 +65,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-type entry struct {
-	Decision
-	expires time.Time
-}
-
 // Cache is an LRU cache of decisions with expiry.
 type Cache struct {
 	opts    Options
@@ -77,6 +72,8 @@ type Cache struct {
 	flights singleflight.Group
 	gen     atomic.Uint64 // bumped by every invalidation
 	stats   counters
+	start   time.Time // entries' expiry counts from here
+	drivers drivers
 }
 
 // New returns a cache configured by opts.
@@ -88,7 +85,7 @@ func New(opts Options) (*Cache, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Cache{opts: opts}
+	c := &Cache{opts: opts, start: opts.Now()}
 	if opts.Size > 0 {
 		l, err := lru.New[Key, entry](opts.Size)
 		if err != nil {
@@ -108,12 +105,12 @@ func (c *Cache) Get(k Key) (Decision, bool) {
 	if !ok {
 		return Decision{}, false
 	}
-	if !c.opts.Now().Before(e.expires) {
+	if c.age() >= e.expires {
 		c.lru.Remove(k)
 		c.stats.expired.Add(1)
 		return Decision{}, false
 	}
-	return e.Decision, true
+	return Decision{Allowed: e.allowed, Driver: c.drivers.name(e.driver)}, true
 }
 
 // Do returns the cached decision for k or, on a miss, calls decide. Callers
@@ -168,7 +165,11 @@ func (c *Cache) store(k Key, d Decision, gen uint64) {
 		c.stats.discarded.Add(1)
 		return
 	}
-	if c.lru.Add(k, entry{Decision: d, expires: c.opts.Now().Add(ttl)}) {
+	driver, ok := c.drivers.index(d.Driver)
+	if !ok {
+		return
+	}
+	if c.lru.Add(k, entry{allowed: d.Allowed, driver: driver, expires: c.age() + ttl}) {
 		c.stats.evictions.Add(1)
 	}
 	// An invalidation between the check above and Add must still win.
@@ -177,6 +178,11 @@ func (c *Cache) store(k Key, d Decision, gen uint64) {
 		c.stats.discarded.Add(1)
 	}
 }
+
+// age is the time since the cache started. Sub uses the monotonic
+// clock when both times carry it (time.Now's do), so setting the wall
+// clock back does not extend an entry's life.
+func (c *Cache) age() time.Duration { return c.opts.Now().Sub(c.start) }
 
 // Flush drops every cached decision.
 func (c *Cache) Flush() {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
@@ -29,9 +30,13 @@ const (
 	fillObjects   = 100000
 )
 
+// conf is the configuration of every daemon and guard the benchmark
+// starts. rate_limit is off: the guard's client is the benchmark's user,
+// whom the default (100 a second) would refuse mid-loop; the daemon's
+// callers are root, never limited.
 func conf(auditLevel int) string {
 	return fmt.Sprintf("access_drivers = [ \"polkit\" ]\naudit_level = %d\nlog_level = 3\nidle_timeout = 0\n"+
-		"cache_size = 200000\ncache_allow_ttl = 3600\nmax_objects = 16384\nmax_message_size = 33554432\n", auditLevel)
+		"cache_size = 200000\ncache_allow_ttl = 3600\nmax_objects = 16384\nmax_message_size = 33554432\nrate_limit = 0\n", auditLevel)
 }
 
 // bench is one run's shared state.
@@ -44,17 +49,20 @@ type bench struct {
 	token  string // marks this run's objects, and so its audit records
 
 	guardTargets []Target // the guard list benchmark's goals (guard_test.go)
+	rules        ruleFiles
 }
 
 func TestBench(t *testing.T) {
 	b, auditd := newBench(t)
-	off := b.activate("off", 0)
-	on := b.activate("on", 1)
-	b.single("audit off", off)
-	b.single("audit on", on)
+	t.Cleanup(func() { // what was measured before a failure
+		if t.Failed() {
+			b.report.Print(os.Stdout)
+		}
+	})
+	off, on := b.socket()
 	b.direct()
 	b.sustained(on, auditd)
-	b.checkMany(off)
+	b.checkMany(on)
 	b.memory(off)
 	b.guard()
 	b.guardList(b.user)
@@ -78,8 +86,8 @@ func newBench(t *testing.T) (*bench, *testsys.Auditd) {
 	b.user, b.subj = u, u.Start(t)
 	rules, withLibvirt := Rules(u.Name)
 	b.report.Machine.Rules = fmt.Sprintf("%d polkit.addRule calls (libvirt's example: %v)", strings.Count(rules, "polkit.addRule("), withLibvirt)
-	b.w.PK.AddRule(t, "bench-root", rootRule) // before libvirt's example, which would deny root
-	b.w.PK.AddRule(t, "bench", rules)
+	b.rules.watch(t)
+	b.rules.add(t, b.w.PK, "bench", rules)
 	return b, auditd
 }
 
@@ -90,6 +98,29 @@ func TestBenchGuard(t *testing.T) {
 	b, _ := newBench(t)
 	b.guard()
 	b.report.Print(os.Stdout)
+}
+
+// TestBenchSocket measures the socket path's rows alone, beside their
+// limits, and prints them with its targets (go test -tags bench -run
+// '^TestBenchSocket$' ./bench); make bench runs them within TestBench.
+func TestBenchSocket(t *testing.T) {
+	b, auditd := newBench(t)
+	_, on := b.socket()
+	b.sustained(on, auditd)
+	b.report.judge()
+	b.report.Print(os.Stdout)
+}
+
+// socket measures the limits, then two daemons (audit off and on) from
+// activation to cached and uncached decisions, on behalf and about
+// itself, and returns them.
+func (b *bench) socket() (off, on *daemontest.Daemon) {
+	b.limits()
+	off, on = b.activate("off", 0), b.activate("on", 1)
+	b.single("audit off", off)
+	b.single("audit on", on)
+	b.self("audit on", on)
+	return off, on
 }
 
 // activate starts a daemon on a fresh socket and records the time from
@@ -108,6 +139,30 @@ func (b *bench) activate(name string, level int) *daemontest.Daemon {
 	}
 	b.report.add("memory, audit "+name, "resident, idle after the first answer", mib(idle), "MiB")
 	return d
+}
+
+// self measures one client asking about itself (root, whose own
+// decisions are cached like anyone's), the same object in a row.
+func (b *bench) self(mode string, d *daemontest.Daemon) {
+	c := d.Dial(b.t)
+	obj := domain("bench-self-"+b.token, 3)
+	ask := func(int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		r, err := c.Check(ctx, accessapi.CheckParams{Object: obj, Permission: "start"})
+		if err == nil && !r.Allowed {
+			err = fmt.Errorf("denied: %+v", r)
+		}
+		return err
+	}
+	if err := ask(0); err != nil {
+		b.t.Fatalf("self, %s: %v", mode, err)
+	}
+	lat, err := loop(cachedCalls, ask)
+	if err != nil {
+		b.t.Fatalf("self cached, %s: %v", mode, err)
+	}
+	b.report.latency("socket cached self, "+mode, lat)
 }
 
 // single measures one client asking in a row: the same object (cached)
@@ -172,10 +227,9 @@ func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 	}
 	lostBefore := kernelLost(b.t)
 	rate, ok, failed := sustain(clients, sustainFor, func(c *client.Client) error { return check(c, b.subj, obj) })
-	b.report.add("sustained, audit on", fmt.Sprintf("%d clients, %v", sustainConns, sustainFor), rate, "decisions/s")
+	b.report.add(caseSustained, sustainedMeasure, rate, "decisions/s")
 	b.report.add("sustained, audit on", "failed calls", float64(failed), "calls")
 	found := countRecords(b.t, name, ok+1)
 	b.report.add("sustained, audit on", "audit records missing from the log", float64(ok+1-min(found, ok+1)), "records")
 	b.report.add("sustained, audit on", "kernel lost counter rise", float64(kernelLost(b.t)-lostBefore), "records")
-	b.report.sustainedRate = rate
 }

@@ -89,6 +89,10 @@ func (b *bench) guardList(u testsys.User) {
 	})
 	b.t.Run("libvirtd's polkit driver", func(t *testing.T) {
 		lv := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{AccessDrivers: []string{"polkit"}, Bus: b.w.Bus})
+		// Root's rule is broad (every libvirt action) and every polkitd
+		// on the machine reads it: it lives only while this part holds
+		// the machine's libvirtd, and goes before libvirtd stops.
+		b.rules.add(t, b.w.PK, "bench-root", rootRule)
 		t.Cleanup(func() { undefineAll(t, lv.URI, names) })
 		defineAll(t, lv.URI, names) // already defined: a no-op unless the first part failed
 		pkUser = medianRuns(t, guardSamples, func() { listAll(t, lv.URI, u, guardOwnVMs) })

@@ -47,7 +47,20 @@ const benchVM = `<domain type='qemu'><name>%s</name><uuid>b0000000-0000-4000-800
 // through the built guard in front of it (the decision cached after the
 // first call), in the same run, with a raw client: one connection each
 // way, one lookup, then the calls, so no virsh start-up is measured.
+//
+// It runs as a subtest, so that its libvirtd, and the machine-wide lock
+// StartLibvirtd holds, are gone before guardList starts one: a second
+// StartLibvirtd in the same test waited for the first's lock for ever.
 func (b *bench) guard() {
+	outer := b.t
+	outer.Run("the guard, one call", func(t *testing.T) {
+		b.t = t
+		defer func() { b.t = outer }()
+		b.guardCall()
+	})
+}
+
+func (b *bench) guardCall() {
 	lv := testsys.StartLibvirtd(b.t, testsys.LibvirtdOptions{}) // no access control of its own
 	vm := "bench-guard-" + b.token
 	lv.Define(b.t, vm, fmt.Sprintf(benchVM, vm))

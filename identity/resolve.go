@@ -108,6 +108,14 @@ type Pin struct {
 // have the pinned uid or start time, and proc.ErrNoProcess (or another
 // read error) when it cannot be read.
 func (r Resolver) Pinned(self proc.Process, pin Pin) (proc.Process, error) {
+	return r.PinnedSeen(self, pin, nil)
+}
+
+// PinnedSeen is Pinned for a caller whose earlier reads seen keeps: a
+// process pinned by start time is reused from it while it may be (see
+// Seen), with the same checks. A nil seen, a pin without a start time,
+// or a Resolver with its own Lookup reads /proc every time.
+func (r Resolver) PinnedSeen(self proc.Process, pin Pin, seen *Seen) (proc.Process, error) {
 	if pin.PID == self.PID {
 		if pin.UID != nil && *pin.UID != int64(self.UID) || pin.StartTime != nil && *pin.StartTime != self.StartTime {
 			return proc.Process{}, fmt.Errorf("%w: process %d is not the one pinned", ErrMismatch, pin.PID)
@@ -120,7 +128,13 @@ func (r Resolver) Pinned(self proc.Process, pin Pin) (proc.Process, error) {
 	if pin.UID == nil {
 		return proc.Process{}, fmt.Errorf("%w: process %d named without a uid", ErrUnpinned, pin.PID)
 	}
-	p, err := r.lookup(pin.PID)
+	var p proc.Process
+	var err error
+	if seen != nil && pin.StartTime != nil && r.Lookup == nil {
+		p, err = seen.lookup(pin.PID, *pin.StartTime)
+	} else {
+		p, err = r.lookup(pin.PID)
+	}
 	if err != nil {
 		return proc.Process{}, err
 	}

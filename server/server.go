@@ -119,9 +119,15 @@ func (s *Server) ConnContext(ctx context.Context, peer identity.Cred) (context.C
 	return nil, TooManyConnections(s.slots.PerUser())
 }
 
-// ConnDone gives back the slot of a connection that ends.
+// ConnDone gives back the slot of a connection that ends, and the
+// processes it held for reuse.
 func (s *Server) ConnDone(ctx context.Context) {
-	if c, err := caller(ctx); err == nil && c.slot {
+	c, err := caller(ctx)
+	if err != nil {
+		return
+	}
+	c.seen.Close()
+	if c.slot {
 		s.slots.Release(c.proc.UID)
 	}
 }
@@ -130,7 +136,8 @@ func (s *Server) ConnDone(ctx context.Context) {
 // privileges.
 type connCaller struct {
 	proc proc.Process
-	slot bool // holds one of Options.Slots
+	slot bool          // holds one of Options.Slots
+	seen identity.Seen // the processes it named lately, held for reuse
 
 	mu      sync.Mutex
 	answers map[string]answer // action -> polkit's last answer
@@ -228,7 +235,7 @@ func (s *Server) subject(ctx context.Context, g *engine.Generation, c *connCalle
 			return proc.Process{}, access.Origin{}, err
 		}
 	}
-	p, err := s.ident.Pinned(self, identity.Pin{PID: int32(sub.PID), UID: sub.UID, StartTime: sub.StartTime})
+	p, err := s.ident.PinnedSeen(self, identity.Pin{PID: int32(sub.PID), UID: sub.UID, StartTime: sub.StartTime}, &c.seen)
 	switch {
 	case errors.Is(err, identity.ErrUnpinned):
 		return proc.Process{}, access.Origin{}, InvalidRequest("subject: uid is required when naming another process: " +

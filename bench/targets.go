@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package bench
+
+import (
+	"fmt"
+	"time"
+)
+
+// Names of the measured cases the targets read.
+const (
+	caseOnBehalfOff = "socket cached, audit off"
+	caseOnBehalfOn  = "socket cached, audit on"
+	caseSelfOn      = "socket cached self, audit on"
+	casePolkit      = "polkit direct"
+	caseSustained   = "sustained, audit on"
+	caseListCached  = "CheckMany 10000, cached, audit on"
+
+	sustainedMeasure = "4 clients, 5s"
+)
+
+// rawRoundTrip and rawRecords name the limit rows.
+const rawRoundTrip = "limit: raw unix-socket round trip"
+
+func rawRecords(ack bool) string {
+	if ack {
+		return "limit: raw USER_AVC records, with ack"
+	}
+	return "limit: raw USER_AVC records, without ack"
+}
+
+// judge adds each daemon result as a ratio to its limit and compares the
+// run with the targets; it reports, it does not fail the run.
+func (r *Report) judge() {
+	raw := r.lat[rawRoundTrip].P50
+	r.Targets = nil
+	for _, c := range []string{caseOnBehalfOff, caseOnBehalfOn, caseSelfOn} {
+		l := r.lat[c]
+		p50, p99 := r.ratio(c+" p50 / raw round trip p50", l.P50, raw), r.ratio(c+" p99 / raw round trip p50", l.P99, raw)
+		if c == caseOnBehalfOff {
+			continue // audit off: reported, not a target
+		}
+		r.target(c+": p50 within 2x the raw round trip p50", fmt.Sprintf("%.2fx (%s)", p50, us(l.P50)), p50 > 0 && p50 <= 2)
+		r.target(c+": p99 within 6x the raw round trip p50", fmt.Sprintf("%.2fx (%s)", p99, us(l.P99)), p99 > 0 && p99 <= 6)
+	}
+	records := max(r.rows[rawRecords(true)+"/one sender in a row"], r.rows[rawRecords(false)+"/one sender in a row"])
+	r.judgeAudit(records)
+	r.judgeMemory()
+	direct, on := r.lat[casePolkit], r.lat[caseOnBehalfOn]
+	r.ratio("polkit direct p50 / socket cached p50 (audit on)", direct.P50, on.P50)
+}
+
+// judgeAudit compares the audited throughput and the cached CheckMany
+// with records (per second), the faster of the raw senders.
+func (r *Report) judgeAudit(records float64) {
+	rate := r.rows[caseSustained+"/"+sustainedMeasure]
+	missing := r.rows[caseSustained+"/audit records missing from the log"]
+	failed := r.rows[caseSustained+"/failed calls"]
+	share := 0.0
+	if records > 0 {
+		share = rate / records
+	}
+	r.add("ratio", "sustained audited decisions/s / raw USER_AVC records/s", share, "x")
+	r.target("sustained audited decisions, 4 clients, none lost: at least half the raw USER_AVC rate",
+		fmt.Sprintf("%.2fx (%.0f/s against %.0f/s), %.0f missing, %.0f failed", share, rate, records, missing, failed),
+		share >= 0.5 && missing == 0 && failed == 0)
+	list := r.rows[caseListCached+"/one call"] // ms
+	limit := 0.0
+	if records > 0 {
+		limit = 10000 / records * 1000
+	}
+	ratio := 0.0
+	if limit > 0 {
+		ratio = list / limit
+	}
+	r.add("ratio", "CheckMany 10000 cached (audit on) / 10,000 raw records", ratio, "x")
+	r.target("CheckMany of 10,000 cached objects within 1.5x of 10,000 raw records",
+		fmt.Sprintf("%.2fx (%.1f ms against %.1f ms)", ratio, list, limit), ratio > 0 && ratio <= 1.5)
+}
+
+// judgeMemory compares the memory and activation rows with their bounds.
+func (r *Report) judgeMemory() {
+	full := r.rows["memory/resident, 100,000 cached decisions"]
+	r.target("resident with 100,000 cached decisions < 64 MiB", fmt.Sprintf("%.1f MiB", full), full > 0 && full < 64)
+	for _, mode := range []string{"off", "on"} {
+		idle := r.rows["memory, audit "+mode+"/resident, idle after the first answer"]
+		r.target("idle resident < 15 MiB, audit "+mode, fmt.Sprintf("%.1f MiB", idle), idle > 0 && idle < 15)
+		act := r.rows["activation, audit "+mode+"/first connection to first answer"]
+		r.target("activation to first answer < 100 ms, audit "+mode, fmt.Sprintf("%.1f ms", act), act > 0 && act < 100)
+	}
+}
+
+// ratio adds a/b as a ratio row and returns it (0, and no row, when
+// either was not measured).
+func (r *Report) ratio(what string, a, b time.Duration) float64 {
+	if a <= 0 || b <= 0 {
+		return 0
+	}
+	v := float64(a) / float64(b)
+	r.add("ratio", what, v, "x")
+	return v
+}
+
+func (r *Report) target(goal, measured string, met bool) {
+	r.Targets = append(r.Targets, Target{goal, measured, met})
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1000) }
