@@ -14,7 +14,7 @@ VERSION  := $(shell cat VERSION)
 LDFLAGS  := -X main.version=$(VERSION)
 GOFLAGS  := -trimpath
 # Packages whose code runs concurrently: run under the race detector.
-RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon ./guard ./limit ./roles ./xmlpolicy
+RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon ./guard ./limit ./roles ./xmlpolicy ./identity ./proc
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
 FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./server:FuzzCheckParams \
             ./audit:FuzzFormat ./proc:FuzzLookup \
