@@ -154,7 +154,7 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 // listObject builds the object of type t that one list entry names: a
 // protocol object, or (node devices, whose name is all libvirt's access
 // check uses) a bare name. A storage volume's pool is looked up once per
-// list.
+// list, a binding's XML once per binding.
 func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]proto.RemoteNonnullStoragePool) (acl.Object, error) {
 	switch v := v.(type) {
 	case string:
@@ -173,8 +173,37 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 			pools[v.Pool] = pool
 		}
 		return c.objects.volume(pool, v)
+	case proto.RemoteNonnullNwfilterBinding:
+		return c.listedBinding(ctx, v)
 	}
 	return c.objects.fromValue(ctx, v)
+}
+
+// listedBinding builds the object of a listed nwfilter binding. libvirt
+// decides a binding on its port device, filter and link device
+// (src/access/viraccessdriverpolkit.c); a list names only the first two,
+// so the guard reads the link device from the binding's XML, as
+// libvirtd gives it. A binding gone since libvirtd listed it (its guest
+// stopped) is left out, not the whole list refused.
+func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
+	var r proto.RemoteNwfilterBindingGetXMLDescRet
+	err := c.objects.up.call(ctx, proto.RemoteProcNwfilterBindingGetXMLDesc, &proto.RemoteNwfilterBindingGetXMLDescArgs{Nwfilter: v}, &r)
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("binding %s: %v", v.Portdev, err) // not %w: a vanished binding is left out
+	}
+	e, err := readXML(r.XML, "filterbinding")
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("binding %s: %w", v.Portdev, err)
+	}
+	if pd, f := e.child("portdev"), e.child("filterref"); pd == nil || f == nil ||
+		pd.attrs["name"] != v.Portdev || f.attrs["filter"] != v.Filtername {
+		return acl.Object{}, fmt.Errorf("binding %s (filter %s): its XML names another", v.Portdev, v.Filtername)
+	}
+	attrs := map[string]string{"nwfilter_binding_portdev": v.Portdev, "nwfilter_binding_filter": v.Filtername}
+	if ld := e.child("linkdev"); ld != nil {
+		attrs["nwfilter_binding_linkdev"] = ld.attrs["name"]
+	}
+	return c.objects.object(acl.NWFilterBinding, attrs)
 }
 
 // needResults returns a ConnectListAll* call's need_results, or 1 for
