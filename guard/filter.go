@@ -119,7 +119,8 @@ func (c *checker) countAll(ctx context.Context, p *proto.Procedure, perm acl.Per
 }
 
 // allowed decides perm on each of the objects libvirtd described in vals,
-// in one CheckMany. An object the guard cannot identify is not allowed.
+// in one CheckMany, and audits the list (filteraudit.go). An object the
+// guard cannot identify is not allowed.
 func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Permission, vals []any) ([]bool, error) {
 	keep := make([]bool, len(vals))
 	objs := make([]acl.Object, 0, len(vals))
@@ -138,15 +139,27 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 		objs = append(objs, obj)
 		idx = append(idx, i)
 	}
-	if len(objs) == 0 {
+	if len(vals) == 0 {
 		return keep, nil
 	}
-	ds, err := c.engine.CheckMany(ctx, c.subject, perm, objs, access.Origin{FrontEnd: FrontEnd, Operation: p.Name()})
-	if err != nil {
-		return nil, fmt.Errorf("deciding %d objects: %w", len(objs), err)
+	var ds []access.Decision
+	if len(objs) > 0 {
+		var err error
+		if ds, err = c.engine.CheckMany(ctx, c.subject, perm, objs, listOrigin(p)); err != nil {
+			return nil, fmt.Errorf("deciding %d objects: %w", len(objs), err)
+		}
 	}
+	shown := 0
 	for j, d := range ds {
 		keep[idx[j]] = d.Allowed
+		if d.Allowed {
+			shown++
+		}
+	}
+	// At audit level required, a list whose record was not written is
+	// refused, as any decision would be.
+	if err := c.auditList(ctx, p, perm, len(vals), shown, ds); err != nil {
+		return nil, err
 	}
 	return keep, nil
 }

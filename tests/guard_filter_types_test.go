@@ -171,7 +171,7 @@ func (w *objectsWorld) checkEvents(t *testing.T, lv *testsys.Libvirtd, uri strin
 		for _, k := range eventKinds {
 			ch := make(chan string, 1)
 			outs[w.labels[i]+" "+k.cmd] = ch
-			go func() { ch <- virshEventLoop(uri, u, k.cmd, listen) }()
+			go func() { ch <- virshEventLoop(uri, u, listen, k.cmd, "--event", "lifecycle") }()
 		}
 	}
 	time.Sleep(3 * time.Second) // the clients register
@@ -208,10 +208,11 @@ func (w *objectsWorld) checkEvents(t *testing.T, lv *testsys.Libvirtd, uri strin
 	}
 }
 
-// virshEventLoop runs "virsh <cmd> --event lifecycle --loop" as u for
-// seconds and returns what it printed.
-func virshEventLoop(uri string, u testsys.User, cmd string, seconds int) string {
-	c := exec.Command("virsh", "-c", uri, cmd, "--event", "lifecycle", "--loop", "--timeout", fmt.Sprint(seconds))
+// virshEventLoop runs "virsh <args> --loop" as u for seconds and returns
+// what it printed, and how it ended if it failed.
+func virshEventLoop(uri string, u testsys.User, seconds int, args ...string) string {
+	args = append([]string{"-c", uri}, args...)
+	c := exec.Command("virsh", append(args, "--loop", "--timeout", fmt.Sprint(seconds))...)
 	c.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LC_ALL=C"}
 	c.Dir = "/"
 	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
