@@ -55,7 +55,8 @@ type listCall struct {
 	namesArgs    proto.Message
 }
 
-// listCalls are the old pairs and ListAll procedures of every object type
+// listCalls are the old pairs (the names asked for as many as the count
+// said) and ListAll procedures of every object type
 // TestGuardFiltersObjects creates; pool is the pool whose volumes are
 // listed.
 func listCalls(pool proto.RemoteNonnullStoragePool) []listCall {
@@ -119,6 +120,11 @@ func callViews(sock, poolName string) (map[string]listView, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: count: %w", lc.label, err)
 		}
+		if strings.HasPrefix(lc.label, "old ") {
+			// As libvirt's Python bindings do: as many names as the
+			// count said.
+			setMax(lc.namesArgs, retCount(cret))
+		}
 		nret, err := decodedCall(rc, lc.names, lc.namesArgs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: names: %w", lc.label, err)
@@ -150,6 +156,16 @@ func decodedCall(rc *rawClient, num proto.RemoteProcedure, args proto.Message) (
 		return nil, fmt.Errorf("procedure %d unknown", num)
 	}
 	return p.DecodeRet(m.Body)
+}
+
+// setMax sets an old list call's maximum (maxnames, maxuuids) to n.
+func setMax(args proto.Message, n int) {
+	v := reflect.ValueOf(args).Elem()
+	for i := range v.NumField() {
+		if strings.HasPrefix(v.Type().Field(i).Name, "Max") {
+			v.Field(i).SetInt(int64(n))
+		}
+	}
 }
 
 // retCount is a count reply's num, or a ListAll reply's ret.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/guard"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
@@ -36,7 +37,10 @@ func TestGuardFiltersObjects(t *testing.T) {
 		w.addRule(t, pk)
 		w.prepare(t, lv)
 		sock := filepath.Join(guardDir(t), "guard.sock")
-		uri := serveGuard(t, sock, guard.Options{Runtime: newGuardRuntime(t, bus, &memAuditor{}), Upstream: lv.Socket})
+		// Decisions cached, as in production: each user's lists ask
+		// polkitd once per object, not once per list call.
+		rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, bus, &memAuditor{})}, engine.Options{})
+		uri := serveGuard(t, sock, guard.Options{Runtime: rt, Upstream: lv.Socket})
 		root := virshViews(t, lv.URI, nil)
 		calls, err := callViews(lv.Socket, gfoPool)
 		if err != nil {
