@@ -182,7 +182,9 @@ func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	case !d.Allowed:
 		d.Reason = Policy
 	}
-	d = e.audit(ctx, r, d)
+	if !r.Origin.Listing || !d.Cached {
+		d = e.audit(ctx, r, d)
+	}
 	e.stats.record(d, time.Since(start))
 	return d, nil
 }

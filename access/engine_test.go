@@ -257,6 +257,34 @@ func TestCheckMany(t *testing.T) {
 	}
 }
 
+// TestListingAuditsFreshDecisions: a decision filtering a list is
+// audited when made, not when the cache repeats it; a request's always.
+func TestListingAuditsFreshDecisions(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		origin  Origin
+		records int
+	}{
+		{"request", Origin{FrontEnd: "guard", Operation: "DOMAIN_GET_INFO"}, 6},
+		{"listing", Origin{FrontEnd: "guard", Operation: "CONNECT_LIST_ALL_DOMAINS", Listing: true}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			e := newEngine(t, 16, rec, fixed("polkit", false, nil))
+			objs := []acl.Object{domainObj(t, "a", 1), domainObj(t, "b", 2)}
+			for range 3 {
+				ds, err := e.CheckMany(context.Background(), subject, permission(t, acl.Domain, "getattr"), objs, tc.origin)
+				if err != nil || len(ds) != 2 || ds[0].Allowed || ds[1].Allowed {
+					t.Fatalf("CheckMany: %+v, %v", ds, err)
+				}
+			}
+			if len(rec.seen) != tc.records {
+				t.Errorf("%d audit records for 6 decisions, want %d", len(rec.seen), tc.records)
+			}
+		})
+	}
+}
+
 func TestNewNeedsDrivers(t *testing.T) {
 	if _, err := New(Options{}); err == nil {
 		t.Error("New without drivers succeeded")

@@ -53,6 +53,13 @@ type Origin struct {
 	// end refuse (Engine.Refuse): a rule of its content policy and the
 	// element or attribute path it applies to. Empty otherwise.
 	Rule, Where string
+	// Listing marks a decision that filters what a list or an event
+	// stream shows, not a request the subject made about the object.
+	// The engine audits it when made afresh, not each time the cache
+	// repeats it: a user listing 1,000 VMs every few seconds would
+	// otherwise write 1,000 records each time, burying the requests
+	// auditors look for. The front end audits each list as a whole.
+	Listing bool
 }
 
 // Validate reports what makes r undecidable, wrapping ErrInvalid.

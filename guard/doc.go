@@ -53,10 +53,9 @@
 // on the object the XML describes (its name and UUID; without a UUID, a
 // new object).
 //
-// Not yet: network filter bindings in lists (left out: their polkit
-// details need each binding's XML), and the other procedures whose object
-// only the XML they carry defines (storage volumes, nwfilter bindings,
-// interfaces, node devices: they are denied). The guard is a boundary
+// Not yet: the procedures whose object only the XML they carry defines
+// (storage volumes, nwfilter bindings, interfaces, node devices: they are
+// denied). The guard is a boundary
 // only if its clients cannot reach
 // libvirtd's own read-write socket.
 package guard

@@ -116,7 +116,9 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 			s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
 			return false
 		}
-		d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: originOf(p)})
+		// An event is filtered like a list entry: audited when decided
+		// afresh, not for every event the cache decides.
+		d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: listOrigin(p)})
 		return err == nil && d.Allowed
 	}
 	if objectless[keyOf(p)] {

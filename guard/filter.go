@@ -3,7 +3,6 @@
 package guard
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,14 +120,13 @@ func (c *checker) countAll(ctx context.Context, p *proto.Procedure, perm acl.Per
 }
 
 // allowed decides perm on each of the objects libvirtd described in vals,
-// in one CheckMany. An object the guard cannot identify is not allowed.
+// in one CheckMany, and audits the list (filteraudit.go). An object the
+// guard cannot identify is not allowed.
 func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Permission, vals []any) ([]bool, error) {
 	keep := make([]bool, len(vals))
 	objs := make([]acl.Object, 0, len(vals))
 	idx := make([]int, 0, len(vals))
 	pools := map[string]proto.RemoteNonnullStoragePool{}
-	var leftOut int
-	var firstErr error
 	for i, v := range vals {
 		obj, err := c.listObject(ctx, perm.Object(), v, pools)
 		if err != nil {
@@ -136,28 +134,33 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 			if errors.As(err, &re) || ctx.Err() != nil {
 				return nil, err
 			}
-			leftOut++
-			firstErr = cmp.Or(firstErr, err)
+			c.warn("list entry left out", originOf(p), err)
 			continue
 		}
 		objs = append(objs, obj)
 		idx = append(idx, i)
 	}
-	if leftOut > 0 {
-		// One record per list for the entries no decision covers (the
-		// others have CheckMany's, one each), not one per entry: a list
-		// of thousands must not flood the audit log.
-		c.refuse(ctx, originOf(p), perm, objNone, fmt.Errorf("%d of %d list entries left out, not identifiable: first: %w", leftOut, len(vals), firstErr))
-	}
-	if len(objs) == 0 {
+	if len(vals) == 0 {
 		return keep, nil
 	}
-	ds, err := c.engine.CheckMany(ctx, c.subject, perm, objs, access.Origin{FrontEnd: FrontEnd, Operation: p.Name()})
-	if err != nil {
-		return nil, fmt.Errorf("deciding %d objects: %w", len(objs), err)
+	var ds []access.Decision
+	if len(objs) > 0 {
+		var err error
+		if ds, err = c.engine.CheckMany(ctx, c.subject, perm, objs, listOrigin(p)); err != nil {
+			return nil, fmt.Errorf("deciding %d objects: %w", len(objs), err)
+		}
 	}
+	shown := 0
 	for j, d := range ds {
 		keep[idx[j]] = d.Allowed
+		if d.Allowed {
+			shown++
+		}
+	}
+	// At audit level required, a list whose record was not written is
+	// refused, as any decision would be.
+	if err := c.auditList(ctx, p, perm, len(vals), shown, ds); err != nil {
+		return nil, err
 	}
 	return keep, nil
 }
@@ -165,7 +168,7 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 // listObject builds the object of type t that one list entry names: a
 // protocol object, or (node devices, whose name is all libvirt's access
 // check uses) a bare name. A storage volume's pool is looked up once per
-// list.
+// list, a binding's XML once per binding.
 func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]proto.RemoteNonnullStoragePool) (acl.Object, error) {
 	switch v := v.(type) {
 	case string:
@@ -184,8 +187,37 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 			pools[v.Pool] = pool
 		}
 		return c.objects.volume(pool, v)
+	case proto.RemoteNonnullNwfilterBinding:
+		return c.listedBinding(ctx, v)
 	}
 	return c.objects.fromValue(ctx, v)
+}
+
+// listedBinding builds the object of a listed nwfilter binding. libvirt
+// decides a binding on its port device, filter and link device
+// (src/access/viraccessdriverpolkit.c); a list names only the first two,
+// so the guard reads the link device from the binding's XML, as
+// libvirtd gives it. A binding gone since libvirtd listed it (its guest
+// stopped) is left out, not the whole list refused.
+func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
+	var r proto.RemoteNwfilterBindingGetXMLDescRet
+	err := c.objects.up.call(ctx, proto.RemoteProcNwfilterBindingGetXMLDesc, &proto.RemoteNwfilterBindingGetXMLDescArgs{Nwfilter: v}, &r)
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("binding %s: %v", v.Portdev, err) // not %w: a vanished binding is left out
+	}
+	e, err := readXML(r.XML, xmlKinds[acl.NWFilterBinding])
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("binding %s: %w", v.Portdev, err)
+	}
+	if pd, f := e.child("portdev"), e.child("filterref"); pd == nil || f == nil ||
+		pd.attrs["name"] != v.Portdev || f.attrs["filter"] != v.Filtername {
+		return acl.Object{}, fmt.Errorf("binding %s (filter %s): its XML names another", v.Portdev, v.Filtername)
+	}
+	attrs := map[string]string{"nwfilter_binding_portdev": v.Portdev, "nwfilter_binding_filter": v.Filtername}
+	if ld := e.child("linkdev"); ld != nil {
+		attrs["nwfilter_binding_linkdev"] = ld.attrs["name"]
+	}
+	return c.objects.object(acl.NWFilterBinding, attrs)
 }
 
 // needResults returns a ConnectListAll* call's need_results, or 1 for

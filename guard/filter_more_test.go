@@ -52,7 +52,7 @@ func moreListAnswer(args proto.Message) proto.Message {
 	case *proto.RemoteConnectListSecretsArgs:
 		return &proto.RemoteConnectListSecretsRet{UUIDs: []string{uuidString(sec1.UUID), uuidString(sec2.UUID)}}
 	}
-	return nil
+	return bindingAnswer(args)
 }
 
 func TestMoreListsFiltered(t *testing.T) {

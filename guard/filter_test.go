@@ -59,7 +59,8 @@ func listAnswer(h frame.Header, args proto.Message) (proto.Message, *frame.Messa
 	case *proto.RemoteConnectListDomainsArgs:
 		return &proto.RemoteConnectListDomainsRet{IDs: []int32{runA.ID, runB.ID}}, nil
 	case *proto.RemoteConnectListDefinedDomainsArgs:
-		return &proto.RemoteConnectListDefinedDomainsRet{Names: []string{defC.Name, defD.Name}}, nil
+		// libvirtd cuts the list to the client's maximum.
+		return &proto.RemoteConnectListDefinedDomainsRet{Names: []string{defC.Name, defD.Name}[:min(2, a.Maxnames)]}, nil
 	case *proto.RemoteConnectGetAllDomainStatsArgs:
 		var recs []proto.RemoteDomainStatsRecord
 		for _, d := range doms(0) {
@@ -159,6 +160,10 @@ func TestListsFiltered(t *testing.T) {
 			func(ret proto.Message) any { return ret.(*proto.RemoteConnectNumOfDomainsRet).Num }, int32(1)},
 		{"old defined names", proto.RemoteProcConnectListDefinedDomains, &proto.RemoteConnectListDefinedDomainsArgs{Maxnames: 10},
 			func(ret proto.Message) any { return ret.(*proto.RemoteConnectListDefinedDomainsRet).Names }, []string{"vmD"}},
+		{"old defined names, as many as the count", proto.RemoteProcConnectListDefinedDomains, &proto.RemoteConnectListDefinedDomainsArgs{Maxnames: 1},
+			func(ret proto.Message) any { return ret.(*proto.RemoteConnectListDefinedDomainsRet).Names }, []string{"vmD"}},
+		{"old defined names, none asked", proto.RemoteProcConnectListDefinedDomains, &proto.RemoteConnectListDefinedDomainsArgs{Maxnames: 0},
+			func(ret proto.Message) any { return ret.(*proto.RemoteConnectListDefinedDomainsRet).Names }, []string{}},
 		{"old defined count", proto.RemoteProcConnectNumOfDefinedDomains, &proto.Void{},
 			func(ret proto.Message) any { return ret.(*proto.RemoteConnectNumOfDefinedDomainsRet).Num }, int32(1)},
 		{"all domain stats", proto.RemoteProcConnectGetAllDomainStats, &proto.RemoteConnectGetAllDomainStatsArgs{},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
@@ -282,6 +283,15 @@ func (a *auditLog) Audit(_ context.Context, r access.Request, d access.Decision)
 		rec += fmt.Sprintf(" rule=%s at=%s", r.Origin.Rule, r.Origin.Where)
 	}
 	a.recs = append(a.recs, rec)
+	return nil
+}
+
+// WriteRecord keeps a record that is no decision (a list's), with its
+// details.
+func (a *auditLog) WriteRecord(_ context.Context, r audit.Record) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.recs = append(a.recs, fmt.Sprintf("%s %s %s %v %s %v", r.FrontEnd, r.Operation, r.Permission, r.Granted, r.Reason, r.Details))
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
@@ -153,11 +154,48 @@ func (c *checker) filterOld(ctx context.Context, p *proto.Procedure, perm acl.Pe
 	if !ok {
 		return fmt.Errorf("%w: no list of names in %T", errUnsupported, ret)
 	}
-	named := names.values()
-	keepNames := make([]bool, len(named))
-	for i, n := range named {
-		keepNames[i] = may[fmt.Sprint(n)]
+	return answerNames(names, maxNames(args), vals, keep, ol.key)
+}
+
+// answerNames sets names to those of the allowed objects of the whole
+// list vals, at most max of them. libvirt filters before it cuts the
+// list to the client's maximum: filtering libvirtd's own reply, already
+// cut, would leave a client that asks for as many names as the count
+// told it (as libvirt's Python bindings do) without some of its own.
+func answerNames(names entryList, max int, vals []any, keep []bool, key func(any) string) error {
+	out := reflect.MakeSlice(names.v.Type(), 0, len(vals))
+	for i, v := range vals {
+		if !keep[i] || out.Len() >= max {
+			continue
+		}
+		name := key(v)
+		e := reflect.New(names.v.Type().Elem()).Elem()
+		switch e.Kind() {
+		case reflect.String:
+			e.SetString(name)
+		case reflect.Int32:
+			id, err := strconv.ParseInt(name, 10, 32)
+			if err != nil {
+				return fmt.Errorf("ID %q: %w", name, err)
+			}
+			e.SetInt(id)
+		default:
+			return fmt.Errorf("%w: a list of %s", errUnsupported, e.Kind())
+		}
+		out = reflect.Append(out, e)
 	}
-	names.keep(keepNames)
+	names.v.Set(out)
 	return nil
+}
+
+// maxNames is an old list call's maximum (maxnames, maxids, maxuuids),
+// which libvirtd has checked: it answered the call.
+func maxNames(args proto.Message) int {
+	v := reflect.ValueOf(args).Elem()
+	for i := range v.NumField() {
+		if strings.HasPrefix(v.Type().Field(i).Name, "Max") && v.Field(i).Kind() == reflect.Int32 {
+			return int(v.Field(i).Int())
+		}
+	}
+	return 0
 }

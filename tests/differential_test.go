@@ -108,6 +108,13 @@ func TestDifferentialAgainstLibvirtd(t *testing.T) {
 
 func newPolkitEngine(t *testing.T, bus *testsys.Bus) *access.Engine {
 	t.Helper()
+	return newCachedEngine(t, bus, nil)
+}
+
+// newCachedEngine is an engine asking the polkitd on bus, caching its
+// answers for a minute, auditing to auditor (none when nil).
+func newCachedEngine(t *testing.T, bus *testsys.Bus, auditor access.Auditor) *access.Engine {
+	t.Helper()
 	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address, CallTimeout: testsys.PolkitAnswerTimeout})
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +126,7 @@ func newPolkitEngine(t *testing.T, bus *testsys.Bus) *access.Engine {
 	}
 	e, err := access.New(access.Options{
 		Drivers: []access.Driver{access.NewPolkit(auth)}, Cache: cache, DriverTimeout: testsys.PolkitAnswerTimeout,
+		Auditor: auditor,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,9 @@ package tests
 
 import (
 	"fmt"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -196,15 +194,7 @@ func otherVM(w *guardWorld, own []string) string {
 // virshEvents runs "virsh event --all --loop" as u for seconds and
 // returns what it printed.
 func virshEvents(uri string, u testsys.User, seconds int) string {
-	cmd := exec.Command("virsh", "-c", uri, "event", "--all", "--loop", "--timeout", fmt.Sprint(seconds))
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LC_ALL=C"}
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("%s\n(virsh: %v)", out, err)
-	}
-	return string(out)
+	return virshEventLoop(uri, u, seconds, "event", "--all")
 }
 
 // TestGuardFilterRawClient is TestGuardFilters' client of the old list

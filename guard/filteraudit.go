@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// What a filtered list leaves in the audit log (README.md, "What the
+// guard filters"): the per-object decisions, marked Listing, are audited
+// when made afresh, not each time the cache repeats them; and each list
+// call writes one record of its own, naming the client, the procedure,
+// the filter permission and how many objects it listed, showed and hid.
+// A list that hid something is a denial (reason=filtered), so that
+// "ausearch -m USER_AVC --success no" finds who was kept from seeing how
+// much, and, for the objects decided afresh, their own records (vm=,
+// uuid=) say which.
+
+// listOrigin is the origin of a list's per-object decisions.
+func listOrigin(p *proto.Procedure) access.Origin {
+	o := originOf(p)
+	o.Listing = true
+	return o
+}
+
+// auditList writes the record of one filtered list: listed objects in
+// libvirtd's reply, of which shown passed. ds are the engine's decisions
+// (none cached means the record says cached=no).
+func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
+	cached := len(ds) > 0
+	for _, d := range ds {
+		cached = cached && d.Cached
+	}
+	hidden := listed - shown
+	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: perm, Origin: originOf(p)},
+		access.Decision{Allowed: hidden == 0, Driver: c.engine.Stack(), Cached: cached})
+	rec.ObjectType = perm.Object().String()
+	if hidden > 0 {
+		rec.Reason = "filtered"
+	}
+	rec.Details = []audit.Detail{
+		{Key: "listed", Value: strconv.Itoa(listed)},
+		{Key: "shown", Value: strconv.Itoa(shown)},
+		{Key: "hidden", Value: strconv.Itoa(hidden)},
+	}
+	if _, err := c.engine.AuditEvent(ctx, rec); err != nil {
+		return fmt.Errorf("auditing the list: %w", err)
+	}
+	return nil
+}

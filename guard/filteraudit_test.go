@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// TestListAudited: a filtered list writes one record of its own, a
+// denial with reason=filtered when it hid something, with its counts;
+// a list that hid nothing, a grant.
+func TestListAudited(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		allow []string
+		want  string
+	}{
+		{"hid two", listed, "guard REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS getattr false filtered [{listed 4} {shown 2} {hidden 2}]"},
+		{"hid none", allDomains(), "guard REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS getattr true  [{listed 4} {shown 4} {hidden 0}]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, c := openWorld(t, tt.allow)
+			if code := errCode(t, c.reply(c.sendArgs(proto.RemoteProcConnectListAllDomains, &proto.RemoteConnectListAllDomainsArgs{NeedResults: 1}))); code != 0 {
+				t.Fatalf("error %d", code)
+			}
+			recs := w.audit.records()
+			lists := slices.DeleteFunc(slices.Clone(recs), func(r string) bool { return !strings.Contains(r, "{listed") })
+			if len(lists) != 1 || lists[0] != tt.want {
+				t.Errorf("list records %q, want [%q]; all: %q", lists, tt.want, recs)
+			}
+		})
+	}
+}
+
+// allDomains allows getattr on every domain of the fake libvirtd.
+func allDomains() []string {
+	var allow []string
+	for _, d := range []proto.RemoteNonnullDomain{runA, runB, defC, defD} {
+		allow = append(allow, "domain:getattr "+uuidString(d.UUID))
+	}
+	return allow
+}
