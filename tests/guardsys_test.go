@@ -22,13 +22,15 @@ import (
 // (no cache: every decision asks polkitd), auditing to auditor.
 func newGuardRuntime(t *testing.T, bus *testsys.Bus, auditor access.Auditor) *engine.Runtime {
 	t.Helper()
-	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address})
+	// Wait out a polkitd 122 stall (testsys.PolkitStall), as the
+	// differential test does: a test must not fail closed on it.
+	auth, err := polkit.Dial(context.Background(), polkit.Options{Address: bus.Address, CallTimeout: testsys.PolkitAnswerTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { auth.Close() })
 	e, err := access.New(access.Options{Drivers: []access.Driver{access.NewPolkit(auth)}, Auditor: auditor,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
+		DriverTimeout: testsys.PolkitAnswerTimeout, Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
