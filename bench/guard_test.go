@@ -62,6 +62,11 @@ func (b *bench) guard() {
 
 func (b *bench) guardCall() {
 	lv := testsys.StartLibvirtd(b.t, testsys.LibvirtdOptions{}) // no access control of its own
+	// A killed earlier run leaves its VMs defined (they are named by
+	// its token), and their fixed UUIDs would refuse this run's.
+	for _, uuid := range []string{"b0000000-0000-4000-8000-0000000000ff", "b0000000-0000-4000-8000-0000000000fe"} {
+		lv.Virsh(nil, "undefine", uuid) // fails harmlessly when not defined
+	}
 	vm := "bench-guard-" + b.token
 	lv.Define(b.t, vm, fmt.Sprintf(benchVM, vm))
 	sock := filepath.Join(b.w.Dir, "guard.sock")
