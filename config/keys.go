@@ -298,9 +298,11 @@ exits; socket activation starts it again on the next connection.
 			},
 			doc: `The XML content policy the guard applies to every domain XML a
 caller who is not an admin sends (define, create, attach, snapshot,
-block copy, backup, save and migrate XML). A missing or invalid file
-stops the guard from starting, and a reload from taking effect: the
-guard never runs unfiltered by accident. "" turns the content policy
+block copy, backup, save and migrate XML). An invalid file, or a
+missing one at another path than this default, stops the guard from
+starting, and a reload from taking effect: the guard never runs
+unfiltered by accident. Without the default file the built-in default
+policy (the same file) applies. "" turns the content policy
 off, which makes whoever may define or change a VM root on the host
 (libvirt's own model).`,
 		},

