@@ -290,6 +290,9 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 			s.checkReply(func() { s.checkLookupReply(c, p, args, r, rfds) })
 		}
 	}
+	if c.own != nil {
+		onReply = s.ownReply(c, p)
+	}
 	var stream streamKey
 	if p.Stream() != proto.StreamNone {
 		stream = streamKey{h.Prog, h.Proc, h.Serial}
