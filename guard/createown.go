@@ -40,8 +40,8 @@ var ownProcs = map[procKey]bool{
 	remote(proto.RemoteProcDomainDefineXMLFlags): true,
 }
 
-// ownTimeout bounds recording an owner (and undoing a definition): it
-// runs on after the client hangs up, so that no domain is left defined
+// ownTimeout bounds a create-own definition, recording its owner and
+// undoing it: it runs on after the client hangs up, so that no domain is left defined
 // without its owner recorded unless undefining it failed too.
 const ownTimeout = 30 * time.Second
 
@@ -119,12 +119,11 @@ func whoIs(uid uint32) (roles.Who, error) {
 }
 
 // recordOwner grants the creator their role on the domain libvirtd
-// defined. When that fails the domain is undefined again and the client
-// gets an error: no domain is left that nobody owns, and none that its
-// creator owns without a record of it.
+// defined. When that fails the domain is undefined again (on
+// c.objects.up, which must be writable) and the client gets an error: no
+// domain is left that nobody owns, and none that its creator owns without
+// a record of it.
 func (c *checker) recordOwner(ctx context.Context, origin access.Origin, dom proto.RemoteNonnullDomain) *frame.ErrorBody {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ownTimeout)
-	defer cancel()
 	uuid := uuidString(dom.UUID)
 	if _, err := c.content.owners.Own(ctx, c.own.user, c.own.role, uuid, dom.Name); err != nil {
 		undo := c.objects.up.call(ctx, proto.RemoteProcDomainUndefineFlags,
@@ -141,34 +140,66 @@ func (c *checker) recordOwner(ctx context.Context, origin access.Origin, dom pro
 	return nil
 }
 
-// ownReply records the creator of the domain a create-own definition
-// defined before the reply reaches the client, so that the creator's
-// next call (start) is allowed; a failure answers an error instead.
-func (s *session) ownReply(c *checker, p *proto.Procedure) func(*frame.Message, []int) {
-	return func(r *frame.Message, fds []int) {
-		if r.Header.Status != frame.OK {
-			s.forwardReply(r, fds)
-			return
-		}
-		s.checkReply(func() {
-			origin := originOf(p)
-			ret, err := p.DecodeRet(r.Body)
-			var eb *frame.ErrorBody
-			if err != nil {
-				eb = c.refuse(s.ctx, origin, aclNone, objNone, fmt.Errorf("libvirtd's reply: %w", err))
-			} else if dom, ok := definedDomain(ret); !ok {
-				eb = c.refuse(s.ctx, origin, aclNone, objNone, fmt.Errorf("libvirtd's reply to %s names no domain", p.Name()))
-			} else {
-				eb = c.recordOwner(s.ctx, origin, dom)
-			}
-			if eb != nil {
-				closeFDs(fds)
-				s.replyError(r.Header, eb)
-				return
-			}
-			s.forwardReply(r, fds)
-		})
+// defineOwn makes a definition create-own allowed itself, on a
+// connection of the guard's own that acts as root, records the creator,
+// and answers the client with libvirtd's reply. Not on the client's
+// connection: libvirtd acts there as the client (CONNECT_SET_IDENTITY),
+// and its own polkit access driver would decide domain:write on a UUID
+// no rule can grant before it exists, which is the question create-own
+// answers instead. It runs on after the client hangs up (bounded), so
+// that the domain is always either owned or undefined again.
+func (s *session) defineOwn(c *checker, p *proto.Procedure, h frame.Header, args proto.Message) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ownTimeout)
+	defer cancel()
+	origin := originOf(p)
+	ret, ok := definedRet(args)
+	if !ok {
+		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, fmt.Errorf("%w: %s is not a definition", errUnsupported, p.Name())))
+		return
 	}
+	s.mu.Lock()
+	name, flags := s.openName, s.openFlags
+	s.mu.Unlock()
+	conn, err := dialLibvirtd(ctx, s.srv.opts.Upstream, s.srv.table, name, flags)
+	if err != nil {
+		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, err))
+		return
+	}
+	defer conn.close()
+	c.objects.up = conn // the undefine, should recording fail, needs write access
+	err = conn.call(ctx, proto.RemoteProcedure(h.Proc), args, ret)
+	var re *RemoteError
+	switch {
+	case errors.As(err, &re):
+		s.replyError(h, re.Body) // libvirtd's own refusal: a bad document, a name taken meanwhile
+		return
+	case err != nil:
+		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, err))
+		return
+	}
+	dom, _ := definedDomain(ret)
+	if eb := c.recordOwner(ctx, origin, dom); eb != nil {
+		s.replyError(h, eb)
+		return
+	}
+	body, err := proto.Marshal(ret)
+	if err != nil {
+		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, err))
+		return
+	}
+	s.forwardReply(&frame.Message{Header: frame.Header{Prog: h.Prog, Vers: h.Vers, Proc: h.Proc, Type: frame.Reply,
+		Serial: h.Serial, Status: frame.OK}, Body: body}, nil)
+}
+
+// definedRet returns the reply a definition's call takes.
+func definedRet(args proto.Message) (proto.Message, bool) {
+	switch args.(type) {
+	case *proto.RemoteDomainDefineXMLArgs:
+		return &proto.RemoteDomainDefineXMLRet{}, true
+	case *proto.RemoteDomainDefineXMLFlagsArgs:
+		return &proto.RemoteDomainDefineXMLFlagsRet{}, true
+	}
+	return nil, false
 }
 
 // definedDomain returns the domain a definition's reply names.

@@ -69,6 +69,10 @@ type session struct {
 	streams map[streamKey]bool // allowed streams; true if sparse (STREAM_HOLE allowed)
 	lookup  *lookupClient      // set once open
 	driver  string             // connect_driver, set once open
+	// openName and openFlags are the client's CONNECT_OPEN, for the
+	// guard's own connections (createown.go).
+	openName  *string
+	openFlags uint32
 	serial  uint32             // the last serial of the guard's own calls on up
 	waiting int                // bytes of the calls waiting for a decision slot (startDecision)
 
@@ -277,6 +281,11 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 		s.replyError(h, eb)
 		return
 	}
+	if c.own != nil {
+		closeFDs(fds) // a definition takes none
+		s.defineOwn(c, p, h, args)
+		return
+	}
 	onReply := s.forwardReply
 	if filtersList(p) {
 		onReply = s.filterReply(c, p, args)
@@ -289,9 +298,6 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 			}
 			s.checkReply(func() { s.checkLookupReply(c, p, args, r, rfds) })
 		}
-	}
-	if c.own != nil {
-		onReply = s.ownReply(c, p)
 	}
 	var stream streamKey
 	if p.Stream() != proto.StreamNone {
