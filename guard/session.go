@@ -69,12 +69,13 @@ type session struct {
 	streams map[streamKey]bool // allowed streams; true if sparse (STREAM_HOLE allowed)
 	lookup  *lookupClient      // set once open
 	driver  string             // connect_driver, set once open
+	serial  uint32             // the last serial of the guard's own calls on up
+	waiting int                // bytes of the calls waiting for a decision slot (startDecision)
+
 	// openName and openFlags are the client's CONNECT_OPEN, for the
 	// guard's own connections (createown.go).
 	openName  *string
 	openFlags uint32
-	serial  uint32             // the last serial of the guard's own calls on up
-	waiting int                // bytes of the calls waiting for a decision slot (startDecision)
 
 	events chan *frame.Message // libvirtd's events, to be filtered in order (events.go)
 }
