@@ -24,7 +24,9 @@ import (
 
 // ownerRule lets the test's two users use the accepted corpus's volumes
 // of pool "default" and ports on network "default", which a definition
-// names. Nothing about domains: those come from roles only.
+// names. Nothing about domains, which come from roles, but create-own for
+// bob on one name (the document's name is a detail rules see): without a
+// create grant that names his role, the guard refuses it all the same.
 const ownerRule = `polkit.addRule(function(action, subject) {
     if (subject.user != %[1]q && subject.user != %[2]q) {
         return polkit.Result.NOT_HANDLED;
@@ -35,6 +37,10 @@ const ownerRule = `polkit.addRule(function(action, subject) {
         return polkit.Result.YES;
     }
     if (action.id == "org.libvirt.api.network-port.create" && action.lookup("network_name") == "default") {
+        return polkit.Result.YES;
+    }
+    if (subject.user == %[2]q && action.id == "io.github.virt-acl-helper.domain.create-own" &&
+        action.lookup("domain_name") == %[4]q) {
         return polkit.Result.YES;
     }
     return polkit.Result.NOT_HANDLED;
@@ -66,7 +72,8 @@ func TestGuardCreateOwn(t *testing.T) {
 	// on a UUID nobody could grant; her later calls it decides as hers.
 	w := newXMLHost(t, testsys.LibvirtdOptions{AccessDrivers: []string{"polkit"}, Bus: dw.Bus})
 	alice, bob := testsys.AddUser(t, "alice"), testsys.AddUser(t, "bob")
-	dw.PK.AddRule(t, "guard-create-own", fmt.Sprintf(ownerRule, alice.Name, bob.Name, jsList(w.vols)))
+	bobsName := "vah-own-bob-" + randHex(3)
+	dw.PK.AddRule(t, "guard-create-own", fmt.Sprintf(ownerRule, alice.Name, bob.Name, jsList(w.vols), bobsName))
 	staleUUID := randUUID()
 	owners := newOwners(t, dw.Bus, filepath.Join(w.dir, "roles"), fmt.Sprintf(ownerRoles, alice.Name, bob.Name, staleUUID))
 	var failRecord atomic.Bool // the audit record of a grant fails
@@ -118,6 +125,15 @@ func TestGuardCreateOwn(t *testing.T) {
 		}
 		// libvirt lets anyone getattr and read a domain (its name, state and
 		// XML without secrets); bob may do nothing more with alice's.
+		doc := strings.Replace(string(g.text), "<name>"+g.name+"</name>", "<name>"+bobsName+"</name>", 1)
+		out, err := w.virsh(&bob, "define", w.write(t, "bob.xml", doc))
+		if err == nil || !strings.Contains(out, "guard.create-own") || !strings.Contains(out, "no roles create grant") {
+			t.Errorf("bob's define with create-own from a polkit rule but no create grant: %v\n%s", err, out)
+		}
+		if _, err := w.lv.Virsh(nil, "dominfo", bobsName); err == nil {
+			t.Errorf("%s defined despite the refusal", bobsName)
+			w.lv.Virsh(nil, "undefine", "--nvram", bobsName)
+		}
 		for _, args := range [][]string{{"start", f.name}, {"dumpxml", "--security-info", f.name}, {"undefine", f.name}} {
 			if out, err := w.virsh(&bob, args...); err == nil || !strings.Contains(out, "access denied") {
 				t.Errorf("bob: virsh %s: %v\n%s", strings.Join(args, " "), err, out)
