@@ -56,6 +56,7 @@ var errNoOwner = errors.New("the new domain's owner could not be recorded")
 // they get on the domain libvirtd defines.
 type ownIntent struct {
 	user, role string
+	uses       xmlpolicy.Uses // the document's name and UUID ("" if none)
 }
 
 // checkNew decides a definition of a domain whose name and UUID belong to
@@ -101,7 +102,7 @@ func (c *checker) checkNew(ctx context.Context, origin access.Origin, p procKey,
 		return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleCreateOwn, Path: "/domain",
 			Reason: `polkit allows you to create domains of your own, but no roles create grant (domain = "new") names the role you would own them with`})
 	}
-	c.own = &ownIntent{user: who.User, role: g.Role}
+	c.own = &ownIntent{user: who.User, role: g.Role, uses: uses}
 	return nil
 }
 
@@ -138,77 +139,4 @@ func (c *checker) recordOwner(ctx context.Context, origin access.Origin, dom pro
 		return c.refuse(ctx, origin, c.content.perms.write, objNone, cause)
 	}
 	return nil
-}
-
-// defineOwn makes a definition create-own allowed itself, on a
-// connection of the guard's own that acts as root, records the creator,
-// and answers the client with libvirtd's reply. Not on the client's
-// connection: libvirtd acts there as the client (CONNECT_SET_IDENTITY),
-// and its own polkit access driver would decide domain:write on a UUID
-// no rule can grant before it exists, which is the question create-own
-// answers instead. It runs on after the client hangs up (bounded), so
-// that the domain is always either owned or undefined again.
-func (s *session) defineOwn(c *checker, p *proto.Procedure, h frame.Header, args proto.Message) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), ownTimeout)
-	defer cancel()
-	origin := originOf(p)
-	ret, ok := definedRet(args)
-	if !ok {
-		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, fmt.Errorf("%w: %s is not a definition", errUnsupported, p.Name())))
-		return
-	}
-	s.mu.Lock()
-	name, flags := s.openName, s.openFlags
-	s.mu.Unlock()
-	conn, err := dialLibvirtd(ctx, s.srv.opts.Upstream, s.srv.table, name, flags)
-	if err != nil {
-		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, err))
-		return
-	}
-	defer conn.close()
-	c.objects.up = conn // the undefine, should recording fail, needs write access
-	err = conn.call(ctx, proto.RemoteProcedure(h.Proc), args, ret)
-	var re *RemoteError
-	switch {
-	case errors.As(err, &re):
-		s.replyError(h, re.Body) // libvirtd's own refusal: a bad document, a name taken meanwhile
-		return
-	case err != nil:
-		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, err))
-		return
-	}
-	dom, _ := definedDomain(ret)
-	if eb := c.recordOwner(ctx, origin, dom); eb != nil {
-		s.replyError(h, eb)
-		return
-	}
-	body, err := proto.Marshal(ret)
-	if err != nil {
-		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, err))
-		return
-	}
-	s.forwardReply(&frame.Message{Header: frame.Header{Prog: h.Prog, Vers: h.Vers, Proc: h.Proc, Type: frame.Reply,
-		Serial: h.Serial, Status: frame.OK}, Body: body}, nil)
-}
-
-// definedRet returns the reply a definition's call takes.
-func definedRet(args proto.Message) (proto.Message, bool) {
-	switch args.(type) {
-	case *proto.RemoteDomainDefineXMLArgs:
-		return &proto.RemoteDomainDefineXMLRet{}, true
-	case *proto.RemoteDomainDefineXMLFlagsArgs:
-		return &proto.RemoteDomainDefineXMLFlagsRet{}, true
-	}
-	return nil, false
-}
-
-// definedDomain returns the domain a definition's reply names.
-func definedDomain(ret proto.Message) (proto.RemoteNonnullDomain, bool) {
-	switch r := ret.(type) {
-	case *proto.RemoteDomainDefineXMLRet:
-		return r.Dom, true
-	case *proto.RemoteDomainDefineXMLFlagsRet:
-		return r.Dom, true
-	}
-	return proto.RemoteNonnullDomain{}, false
 }

@@ -86,6 +86,9 @@ type Server struct {
 	limit        *ratelimit.Limiter
 	// turningAway bounds the clients over the limits answered at once.
 	turningAway chan struct{}
+	// owning serialises create-own definitions from checking that the
+	// domain is still new to recording its owner (createown.go).
+	owning sync.Mutex
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}

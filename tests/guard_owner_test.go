@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/guard"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
@@ -154,6 +155,39 @@ func TestGuardCreateOwn(t *testing.T) {
 		}
 		if managed, _ := os.ReadFile(roles.ManagedPath(owners.Dir)); strings.Contains(string(managed), g.name) {
 			t.Errorf("grants.toml keeps a grant on %s:\n%s", g.name, managed)
+		}
+	})
+	t.Run("two definitions of one new VM at once: one wins, one owner", func(t *testing.T) {
+		name, u := "vah-own-twice-"+randHex(3), randUUID()
+		doc := strings.Replace(string(f.text), "<name>"+f.name+"</name>", "<name>"+name+"</name><uuid>"+u+"</uuid>", 1)
+		path := w.write(t, "twice.xml", doc)
+		defer w.lv.Virsh(nil, "undefine", "--nvram", name)
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				out, err := w.virsh(&alice, "define", path)
+				if err != nil {
+					err = fmt.Errorf("%v: %s", err, out)
+				}
+				errs <- err
+			}()
+		}
+		var failed []error
+		for range 2 {
+			if err := <-errs; err != nil {
+				failed = append(failed, err)
+			}
+		}
+		if len(failed) != 1 {
+			t.Errorf("%d of two definitions failed, want one: %v", len(failed), failed)
+		}
+		w.root(t, "dominfo", name)
+		pol, err := owners.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gs := pol.GrantsOn(acl.Domain, u); len(gs) != 1 || gs[0].Subject.User != alice.Name {
+			t.Errorf("grants on %s: %v, want one to alice", u, gs)
 		}
 	})
 	t.Run("a UUID granted to someone else is refused to a new VM", func(t *testing.T) {
