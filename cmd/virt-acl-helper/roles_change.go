@@ -55,7 +55,7 @@ func changeGrant(op string, edit grantEdit, args []string, stdout, stderr io.Wri
 	group := fs.String("group", "", "grant to this group")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) != 2 {
-		fmt.Fprintf(stderr, "usage: virt-acl-helper roles %s ROLE OBJECT (--user U | --group G) (--name N | --uuid U | --all) [--uri URI] [--dir DIR] [--no-apply]\n", op)
+		fmt.Fprintf(stderr, "usage: virt-acl-helper roles %s ROLE OBJECT (--user U | --group G) (--name N | --uuid U | --all | --new) [--uri URI] [--dir DIR] [--no-apply]\n", op)
 		return 2
 	}
 	obj, name, err := tf.object(pos[1])
