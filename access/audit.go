@@ -65,7 +65,7 @@ func AuditRecord(r Request, d Decision) audit.Record {
 	// A refusal (Engine.Refuse) may name no permission or object: the
 	// record then leaves them empty ("?").
 	if r.Permission.Valid() {
-		rec.Permission, rec.ActionID = r.Permission.Name(), r.Permission.ActionID()
+		rec.Permission, rec.ActionID = r.Permission.Name(), r.ActionID()
 	}
 	if !r.Object.Valid() {
 		return rec

@@ -164,7 +164,7 @@ func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	if e.retired.Load() {
 		cd, err = e.decide(ctx, r)
 	} else {
-		key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission)
+		key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission).WithAction(r.Action)
 		cd, cached, err = e.cache.Do(ctx, key, func() (authcache.Decision, error) {
 			return e.decide(ctx, r)
 		})

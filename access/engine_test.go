@@ -99,6 +99,8 @@ func TestValidate(t *testing.T) {
 		{"no start time", Request{Subject: proc.Process{PID: 1}, Object: vm, Permission: start}, "no start time"},
 		{"no permission", Request{Subject: subject, Object: vm, Permission: acl.Permission{}}, "no permission"},
 		{"no object", Request{Subject: subject, Object: acl.Object{}, Permission: start}, "no object"},
+		{"libvirt action", Request{Subject: subject, Object: vm, Permission: start, Action: "org.libvirt.api.domain.start"}, "is not one of the helper's"},
+		{"bare prefix", Request{Subject: subject, Object: vm, Permission: start, Action: HelperActionPrefix}, "is not one of the helper's"},
 	}
 	e := newEngine(t, 16, nil, fixed("polkit", true, nil))
 	for _, tt := range tests {

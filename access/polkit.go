@@ -40,7 +40,7 @@ func (p *Polkit) Check(ctx context.Context, r Request) (bool, error) {
 	for _, d := range r.Object.Details() {
 		details[d.Key] = d.Value
 	}
-	res, err := p.auth.Check(ctx, polkit.ProcessSubject(r.Subject), r.Permission.ActionID(), details)
+	res, err := p.auth.Check(ctx, polkit.ProcessSubject(r.Subject), r.ActionID(), details)
 	switch {
 	case err != nil:
 		return false, err

@@ -12,6 +12,7 @@ package access
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/proc"
@@ -28,6 +29,13 @@ type Request struct {
 	Subject    proc.Process
 	Object     acl.Object
 	Permission acl.Permission
+	// Action, when set, is a polkit action of the helper's own (under
+	// HelperActionPrefix) asked instead of Permission's, with Object's
+	// details: a question libvirt's actions cannot put, such as whether
+	// a user may create a domain of their own (policy.ActionCreateOwn).
+	// Permission still names the libvirt permission the action stands in
+	// for, and the object must be of its type.
+	Action string
 	// Origin says where the request came from, for the audit record. It
 	// is optional, and no part of the decision or of its cache key.
 	Origin Origin
@@ -70,8 +78,21 @@ func (r Request) Validate() error {
 	return nil
 }
 
+// HelperActionPrefix starts every action a Request may name in Action.
+const HelperActionPrefix = "io.github.virt-acl-helper."
+
+// ActionID returns the polkit action asked: Action, or Permission's.
+func (r Request) ActionID() string {
+	if r.Action != "" {
+		return r.Action
+	}
+	return r.Permission.ActionID()
+}
+
 func (r Request) validate() error {
 	switch {
+	case r.Action != "" && (!strings.HasPrefix(r.Action, HelperActionPrefix) || len(r.Action) == len(HelperActionPrefix)):
+		return fmt.Errorf("action %q is not one of the helper's (%s...)", r.Action, HelperActionPrefix)
 	case r.Subject.PID <= 0:
 		return fmt.Errorf("subject: invalid pid %d", r.Subject.PID)
 	case r.Subject.StartTime == 0:

@@ -32,11 +32,19 @@ type Key struct {
 	perm     acl.Permission
 	object   acl.Digest // acl.Object.Key: everything polkit sees of the object
 	identity acl.Digest // acl.Object.Identity: which object, for invalidation
+	action   string     // a helper action asked instead of perm's (access.Request.Action)
 }
 
 // NewKey returns the key of the decision whether uid may use perm on obj.
 func NewKey(uid uint32, obj acl.Object, perm acl.Permission) Key {
 	return Key{uid: uid, perm: perm, object: obj.Key(), identity: obj.Identity()}
+}
+
+// WithAction returns k for the question asked with the helper's polkit
+// action instead of the permission's: a different answer, cached apart.
+func (k Key) WithAction(action string) Key {
+	k.action = action
+	return k
 }
 
 // UID returns the subject's uid.
@@ -45,7 +53,7 @@ func (k Key) UID() uint32 { return k.uid }
 // flightKey names k for singleflight, within one cache generation.
 func (k Key) flightKey(gen uint64) string {
 	return strconv.FormatUint(gen, 10) + "|" + strconv.FormatUint(uint64(k.uid), 10) + "|" +
-		k.perm.String() + "|" + string(k.object[:])
+		k.perm.String() + "|" + k.action + "|" + string(k.object[:])
 }
 
 // Decision is what the cache keeps: the answer and the access driver that

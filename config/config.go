@@ -75,6 +75,7 @@ type Config struct {
 	GuardIdleTimeout   time.Duration // guard_idle_timeout: the socket-activated guard exits after this long without clients; 0 never
 	XMLPolicy          string        // xml_policy: the guard's XML content policy file; "" none
 	AllowHostPathCalls bool          // allow_host_path_calls: the guard lets non-admins name host paths
+	GuardCreateOwn     bool          // guard_create_own: roles create grants let users define domains of their own
 }
 
 // Default returns the configuration used for keys the file does not set.

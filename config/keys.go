@@ -320,6 +320,19 @@ with a copy. With 0, the default, the guard refuses them while
 xml_policy is set.`,
 		},
 		{
+			name:    "guard_create_own",
+			section: sectionGuard,
+			kind: integer{
+				def: 0, min: 0, max: 1,
+				accessor: flag(func(c *Config) *bool { return &c.GuardCreateOwn }),
+			},
+			doc: `Set to 1 to let users with a roles create grant (domain = "new")
+define domains of their own through the guard: the guard records each
+one's creator with the grant's role in the roles' grants.toml and
+applies the roles' polkit rule before the define returns. Needs
+xml_policy. Read at start only.`,
+		},
+		{
 			name:    "guard_idle_timeout",
 			section: sectionGuard,
 			kind: integer{

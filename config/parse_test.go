@@ -324,6 +324,7 @@ var integerKeys = []struct {
 	{"max_large_requests", 1, 1024, func(c Config) int64 { return int64(c.MaxLargeRequests) }},
 	{"polkit_max_calls", 1, 120, func(c Config) int64 { return int64(c.PolkitMaxCalls) }},
 	{"allow_host_path_calls", 0, 1, func(c Config) int64 { return boolInt(c.AllowHostPathCalls) }},
+	{"guard_create_own", 0, 1, func(c Config) int64 { return boolInt(c.GuardCreateOwn) }},
 }
 
 func boolInt(b bool) int64 {

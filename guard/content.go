@@ -50,5 +50,5 @@ func (s *Server) contentGate() *contentGate {
 		return nil
 	}
 	return &contentGate{policy: st.policy, allowHostPaths: st.allowHostPaths, calls: s.xmlCalls, perms: s.contentPerms,
-		rootIsAdmin: s.opts.rootIsAdmin}
+		rootIsAdmin: s.opts.rootIsAdmin, owners: s.opts.Owners}
 }

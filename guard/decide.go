@@ -31,8 +31,12 @@ type checker struct {
 	objects   *objects
 	allowQEMU bool
 	content   *contentGate // nil: no content policy
-	log       *slog.Logger
-	limit     *ratelimit.Limiter
+	// own is set when create-own allowed this call (createown.go): the
+	// domain's permissions are not asked, and its creator is recorded
+	// once libvirtd has defined it.
+	own   *ownIntent
+	log   *slog.Logger
+	limit *ratelimit.Limiter
 }
 
 // checkCall decides a call before it is forwarded: every @acl rule that
@@ -57,8 +61,8 @@ func (c *checker) checkCall(ctx context.Context, p *proto.Procedure, args proto.
 		if err != nil {
 			return c.refuse(ctx, origin, r.Permission(), acl.Object{}, err)
 		}
-		if !applies {
-			continue
+		if !applies || c.own != nil && r.Permission().Object() == acl.Domain {
+			continue // create-own decided the new domain's permissions
 		}
 		obj, err := c.objects.fromArgs(ctx, r.Permission(), args)
 		if eb := c.objectError(ctx, origin, r.Permission(), err); eb != nil {
@@ -139,7 +143,7 @@ func (c *checker) check(ctx context.Context, origin access.Origin, perm acl.Perm
 // (rate-limited).
 func (c *checker) refuse(ctx context.Context, origin access.Origin, perm acl.Permission, obj acl.Object, cause error) *frame.ErrorBody {
 	c.audit(ctx, origin, perm, obj, cause)
-	if errors.Is(cause, errQEMUCommand) || errors.Is(cause, errUnsupported) {
+	if errors.Is(cause, errQEMUCommand) || errors.Is(cause, errUnsupported) || errors.Is(cause, errNoOwner) {
 		return denied(fmt.Sprintf("'%s' refused %s: %v", FrontEnd, origin.Operation, cause))
 	}
 	return denied(fmt.Sprintf("'%s' refused %s", FrontEnd, origin.Operation))

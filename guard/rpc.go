@@ -39,6 +39,13 @@ type lookupClient struct {
 // dialLookup connects to libvirtd at path and opens the connection
 // read-only with name.
 func dialLookup(ctx context.Context, path string, table *proto.Table, name *string, flags uint32) (*lookupClient, error) {
+	return dialLibvirtd(ctx, path, table, name, flags|connectRO)
+}
+
+// dialLibvirtd connects to libvirtd at path and opens the connection with
+// name and flags, as root: read-write unless flags say otherwise. Only
+// the guard's own calls go on it (createown.go).
+func dialLibvirtd(ctx context.Context, path string, table *proto.Table, name *string, flags uint32) (*lookupClient, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
@@ -51,10 +58,10 @@ func dialLookup(ctx context.Context, path string, table *proto.Table, name *stri
 	c := &lookupClient{w: newWire(nc.(*net.UnixConn)), table: table,
 		pending: map[uint32]chan *frame.Message{}, done: make(chan struct{})}
 	go c.readLoop()
-	args := &proto.RemoteConnectOpenArgs{Name: name, Flags: flags | connectRO}
+	args := &proto.RemoteConnectOpenArgs{Name: name, Flags: flags}
 	if err := c.call(ctx, proto.RemoteProcConnectOpen, args, nil); err != nil {
 		c.close()
-		return nil, fmt.Errorf("open lookup connection: %w", err)
+		return nil, fmt.Errorf("open a connection of the guard's own: %w", err)
 	}
 	return c, nil
 }

@@ -68,6 +68,11 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 		return err
 	}
 	content := NewContentPolicy(policy, cfg.AllowHostPathCalls)
+	owners, stopOwners, err := startOwners(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopOwners()
 	rt, err := engine.Start(ctx, cfg, engine.Options{NewAuditor: opts.NewAuditor, Logger: log})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -95,7 +100,7 @@ func run(ctx context.Context, opts RunOptions, log *slog.Logger) error {
 	slots := limit.NewConns(cfg.MaxClients, cfg.MaxClientsReserved, cfg.MaxClientsPerUser)
 	for _, sock := range socks {
 		srv, err := New(Options{Runtime: rt, Upstream: opts.Upstream, ReadOnly: sock.ro,
-			AllowQEMUCommands: opts.AllowQEMUCommands, Content: content, Slots: slots, Conns: idle.conns, Logger: log})
+			AllowQEMUCommands: opts.AllowQEMUCommands, Content: content, Owners: owners, Slots: slots, Conns: idle.conns, Logger: log})
 		if err != nil {
 			return err
 		}

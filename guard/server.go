@@ -16,6 +16,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 	"github.com/virt-acl-helper/virt-acl-helper/limit"
+	"github.com/virt-acl-helper/virt-acl-helper/roles"
 )
 
 // DefaultUpstream is libvirtd's read-write socket.
@@ -41,6 +42,12 @@ type Options struct {
 	// then root on the host, as in libvirt's own model. Run always sets
 	// one unless the configuration says xml_policy = "".
 	Content *ContentPolicy
+	// Owners, with a content policy in force, lets users with a roles
+	// create grant define domains of their own and records them as
+	// their owners (createown.go). nil: nobody creates their own. Without
+	// a content policy it does nothing: whoever defines a domain's XML
+	// unchecked is root on the host, which no create grant should give.
+	Owners *roles.Owners
 	// Resolver reads the client's process (zero value: /proc).
 	Resolver identity.Resolver
 	// MaxPending bounds the calls of one client being decided at a time
@@ -79,6 +86,9 @@ type Server struct {
 	limit        *ratelimit.Limiter
 	// turningAway bounds the clients over the limits answered at once.
 	turningAway chan struct{}
+	// owning serialises create-own definitions from checking that the
+	// domain is still new to recording its owner (createown.go).
+	owning sync.Mutex
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}

@@ -72,6 +72,11 @@ type session struct {
 	serial  uint32             // the last serial of the guard's own calls on up
 	waiting int                // bytes of the calls waiting for a decision slot (startDecision)
 
+	// openName and openFlags are the client's CONNECT_OPEN, for the
+	// guard's own connections (createown.go).
+	openName  *string
+	openFlags uint32
+
 	events chan *frame.Message // libvirtd's events, to be filtered in order (events.go)
 }
 
@@ -275,6 +280,11 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	if eb != nil {
 		closeFDs(fds)
 		s.replyError(h, eb)
+		return
+	}
+	if c.own != nil {
+		closeFDs(fds) // a definition takes none
+		s.defineOwn(c, p, h, args)
 		return
 	}
 	onReply := s.forwardReply

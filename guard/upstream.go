@@ -193,6 +193,12 @@ func (s *session) finishOpen(reply *frame.Message, args *proto.RemoteConnectOpen
 		fail("cannot pass the client's identity to libvirtd", err, nil)
 		return
 	}
+	s.mu.Lock()
+	s.openName, s.openFlags = args.Name, args.Flags
+	if s.srv.opts.ReadOnly {
+		s.openFlags |= connectRO
+	}
+	s.mu.Unlock()
 	lc, err := dialLookup(ctx, s.srv.opts.Upstream, s.srv.table, args.Name, args.Flags)
 	if err != nil {
 		fail("cannot open the lookup connection", err, nil)

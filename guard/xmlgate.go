@@ -11,6 +11,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"github.com/virt-acl-helper/virt-acl-helper/roles"
 	"github.com/virt-acl-helper/virt-acl-helper/xmlpolicy"
 )
 
@@ -23,6 +24,9 @@ type contentGate struct {
 	calls          map[procKey]xmlCall
 	perms          contentPerms
 	rootIsAdmin    func(uid uint32) bool
+	// owners records who owns the domains users create (createown.go);
+	// nil: nobody creates domains of their own.
+	owners *roles.Owners
 }
 
 // contentPerms are the permissions the gate asks the engine about.
@@ -41,6 +45,9 @@ type contentPerms struct {
 	// creates a port on it for the guest (networkPortCreateXML) when it
 	// starts.
 	network acl.Permission
+	// write is the permission create-own stands in for (domain:write,
+	// which a definition needs): its object's type and its audit name.
+	write acl.Permission
 }
 
 func newContentPerms() (contentPerms, error) {
@@ -54,6 +61,7 @@ func newContentPerms() (contentPerms, error) {
 	ps.admin = parse(acl.Connect, "write")
 	ps.volume = []acl.Permission{parse(acl.StorageVol, "data_read"), parse(acl.StorageVol, "data_write")}
 	ps.network = parse(acl.NetworkPort, "create")
+	ps.write = parse(acl.Domain, "write")
 	return ps, err
 }
 
@@ -83,11 +91,11 @@ func (c *checker) checkContent(ctx context.Context, p *proto.Procedure, args pro
 	if err != nil {
 		return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleMalformedParam, Path: p.Name(), Reason: err.Error()})
 	}
-	return c.checkDocs(ctx, origin, call, docs)
+	return c.checkDocs(ctx, origin, keyOf(p), call, docs)
 }
 
 // checkDocs checks each document with the policy, then what it names.
-func (c *checker) checkDocs(ctx context.Context, origin access.Origin, call xmlCall, docs []xmlDoc) *frame.ErrorBody {
+func (c *checker) checkDocs(ctx context.Context, origin access.Origin, p procKey, call xmlCall, docs []xmlDoc) *frame.ErrorBody {
 	for _, d := range docs {
 		uses, err := c.content.policy.Check(d.kind, []byte(d.text))
 		if err != nil {
@@ -97,8 +105,14 @@ func (c *checker) checkDocs(ctx context.Context, origin access.Origin, call xmlC
 			if eb := c.sameIdentity(ctx, origin, d.text, uses); eb != nil {
 				return eb
 			}
-			if eb := c.checkIdentity(ctx, origin, uses); eb != nil {
+			isNew, eb := c.checkIdentity(ctx, origin, uses)
+			if eb != nil {
 				return eb
+			}
+			if isNew {
+				if eb := c.checkNew(ctx, origin, p, uses); eb != nil {
+					return eb
+				}
 			}
 		}
 		if !call.detaches {

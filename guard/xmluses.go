@@ -49,33 +49,36 @@ func (c *checker) checkUses(ctx context.Context, origin access.Origin, uses xmlp
 // both too ("already defined with uuid", "already exists with uuid");
 // the guard says so first, naming the element, and audits it. A
 // definition of the same name and UUID redefines that domain, which the
-// permissions already decided on that very object.
-func (c *checker) checkIdentity(ctx context.Context, origin access.Origin, uses xmlpolicy.Uses) *frame.ErrorBody {
+// permissions already decided on that very object. isNew reports that
+// neither the name nor the UUID belongs to a domain.
+func (c *checker) checkIdentity(ctx context.Context, origin access.Origin, uses xmlpolicy.Uses) (isNew bool, eb *frame.ErrorBody) {
+	byUUID := false
 	if uses.UUID != "" {
 		u, err := parseUUID(uses.UUID)
 		if err != nil {
-			return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/uuid", Reason: err.Error()})
+			return false, c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/uuid", Reason: err.Error()})
 		}
 		var r proto.RemoteDomainLookupByUUIDRet
 		found, err := c.lookupDomain(ctx, proto.RemoteProcDomainLookupByUUID, &proto.RemoteDomainLookupByUUIDArgs{UUID: u}, &r)
 		if err != nil {
-			return c.refuse(ctx, origin, aclNone, objNone, err)
+			return false, c.refuse(ctx, origin, aclNone, objNone, err)
 		}
 		if found && r.Dom.Name != uses.Name {
-			return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/uuid",
+			return false, c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/uuid",
 				Reason: fmt.Sprintf("uuid %s belongs to the domain %q; a definition may not take another domain's UUID", uses.UUID, r.Dom.Name)})
 		}
+		byUUID = found
 	}
 	var r proto.RemoteDomainLookupByNameRet
 	found, err := c.lookupDomain(ctx, proto.RemoteProcDomainLookupByName, &proto.RemoteDomainLookupByNameArgs{Name: uses.Name}, &r)
 	if err != nil {
-		return c.refuse(ctx, origin, aclNone, objNone, err)
+		return false, c.refuse(ctx, origin, aclNone, objNone, err)
 	}
 	if found && uuidString(r.Dom.UUID) != uses.UUID {
-		return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/name",
+		return false, c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain/name",
 			Reason: fmt.Sprintf("a domain named %q exists with uuid %s; a definition may not take another domain's name", uses.Name, uuidString(r.Dom.UUID))})
 	}
-	return nil
+	return !byUUID && !found, nil
 }
 
 // sameIdentity makes sure the guard's permissions are decided on the

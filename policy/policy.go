@@ -31,6 +31,13 @@ const (
 	ActionStats      = "io.github.virt-acl-helper.stats"
 )
 
+// ActionCreateOwn lets a user define a new domain through the guard and
+// own it (README "Users who create their own VMs"). polkit answers it
+// without knowing which UUIDs exist, which no org.libvirt.api action can
+// for a domain that does not exist yet. Nobody holds it by default; roles
+// grant it (a grant with domain = "new").
+const ActionCreateOwn = "io.github.virt-acl-helper.domain.create-own"
+
 // Defaults are an action's implicit authorizations for subjects in any,
 // inactive and active sessions.
 type Defaults struct{ Any, Inactive, Active string }
@@ -69,7 +76,8 @@ func Libvirt() Set {
 	return Set{Vendor: "Libvirt Project", VendorURL: "https://libvirt.org", Actions: actions}
 }
 
-// Helper returns the helper's own actions. Each admits only administrators.
+// Helper returns the helper's own actions. Each admits only
+// administrators, except create-own, which admits nobody by default.
 func Helper() Set {
 	admin := Defaults{No, No, AuthAdmin}
 	return Set{
@@ -82,6 +90,8 @@ func Helper() Set {
 				"Flushing cached libvirt access decisions requires authorization", admin},
 			{ActionStats, "Read libvirt access decision statistics",
 				"Reading libvirt access decision statistics requires authorization", admin},
+			{ActionCreateOwn, "Define new libvirt domains and own them",
+				"Defining a new virtual machine of your own requires authorization", Defaults{No, No, No}},
 		},
 	}
 }

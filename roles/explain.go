@@ -76,7 +76,9 @@ func (p *Policy) Explain(req Request) Explanation {
 }
 
 func grantAllows(p *Policy, g *Grant, req Request) bool {
-	if !req.Who.matches(g.Subject) || !p.Roles[g.Role].Has(req.Perm) {
+	// A create grant allows only policy.ActionCreateOwn, no libvirt
+	// permission: the role is what the creator gets on each new domain.
+	if g.Creates() || !req.Who.matches(g.Subject) || !p.Roles[g.Role].Has(req.Perm) {
 		return false
 	}
 	if req.Perm.Object() == acl.Connect {
@@ -100,7 +102,11 @@ func (p *Policy) Show(who Who) []Entitlement {
 			continue
 		}
 		r := p.Roles[g.Role]
-		out = append(out, Entitlement{Grant: g, Connect: r.PermsOf(acl.Connect), Object: r.PermsOf(g.Object.Type)})
+		e := Entitlement{Grant: g, Connect: r.PermsOf(acl.Connect), Object: r.PermsOf(g.Object.Type)}
+		if g.Creates() {
+			e.Connect = nil // what the role gives comes with each domain created
+		}
+		out = append(out, e)
 	}
 	return out
 }

@@ -32,6 +32,8 @@ func TestExplain(t *testing.T) {
 		{"admin any domain", root, "domain:delete", uuidDave, "allowed by the grant at /r/roles.d/10-team.toml:7: role admin (built-in) to user root on every domain"},
 		{"admin not network", root, "network:delete", uuidDave, "not granted"},
 		{"admin not host", root, "connect:write", "", "not granted"},
+		{"create grant gives no connect permission", Who{User: "eve", Groups: []string{"vmops"}}, "connect:search_domains", "", "not granted"},
+		{"create grant gives nothing on a domain", Who{User: "eve", Groups: []string{"vmops"}}, "domain:start", "new", "not granted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +54,8 @@ func TestShow(t *testing.T) {
 		{Who{User: "carol"}, []string{"operator to user carol on domain " + uuidCarol + " (vm-carol)"}},
 		{Who{User: "dave", Groups: []string{"vmops"}}, []string{
 			"operator to user dave on domain " + uuidDave + " (vm-dave)",
-			"starter to group vmops on domain " + uuidShared + " (vm-shared)"}},
+			"starter to group vmops on domain " + uuidShared + " (vm-shared)",
+			"operator to group vmops on each new domain they create"}},
 		{Who{User: "eve"}, nil},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,12 @@ import (
 // Any, as a grant's object, stands for every object of the type.
 const Any = "*"
 
+// New, as a domain grant's object, stands for the domains the grantee
+// creates: the grant lets them define new domains through the guard
+// (policy.ActionCreateOwn), and the guard grants its role to the creator
+// on each one it defines.
+const New = "new"
+
 // Pos is where something was written: a file and a 1-based line. Built-in
 // roles have no file.
 type Pos struct {
@@ -72,15 +78,18 @@ func (s Subject) String() string {
 }
 
 // Object is what a grant is on: a domain, network or storage pool by
-// UUID (lower case), or Any.
+// UUID (lower case), Any, or (domains only) New.
 type Object struct {
 	Type acl.ObjectType
 	UUID string
 }
 
 func (o Object) String() string {
-	if o.UUID == Any {
+	switch o.UUID {
+	case Any:
 		return "every " + o.Type.String()
+	case New:
+		return "each new " + o.Type.String() + " they create"
 	}
 	return o.Type.String() + " " + o.UUID
 }
@@ -109,6 +118,9 @@ func (g Grant) String() string {
 	}
 	return s
 }
+
+// Creates reports whether g lets its subject create domains (New).
+func (g Grant) Creates() bool { return g.Object.UUID == New }
 
 // Source is one file the policy was read from.
 type Source struct {

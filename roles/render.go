@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/policy"
 )
 
 // ProbeKey is the polkit detail that makes the rendered rule answer NO to
@@ -50,7 +51,8 @@ func renderBody(pol *Policy, digest string) string {
 	var b strings.Builder
 	b.WriteString("polkit.addRule(function(action, subject) {\n")
 	b.WriteString("    \"use strict\";\n")
-	fmt.Fprintf(&b, "    if (action.id.indexOf(%s) !== 0) {\n        return polkit.Result.NOT_HANDLED;\n    }\n", js(acl.ActionPrefix))
+	fmt.Fprintf(&b, "    var createOwn = %s;\n", js(policy.ActionCreateOwn))
+	fmt.Fprintf(&b, "    if (action.id.indexOf(%s) !== 0 && action.id !== createOwn) {\n        return polkit.Result.NOT_HANDLED;\n    }\n", js(acl.ActionPrefix))
 	fmt.Fprintf(&b, "    if (action.id === %s && action.lookup(%s) === %s) {\n        return polkit.Result.NO;\n    }\n",
 		js(ProbeAction), js(ProbeKey), js(digest))
 	renderRoles(&b, pol)
@@ -62,9 +64,17 @@ func renderBody(pol *Policy, digest string) string {
 // ruleLoop allows an action when a grant's subject is the caller and its
 // role holds the action: a connect action on any grant, an object's
 // action only on the grant's object (by UUID, or every one of its type).
+// A create grant (uuid "new") allows create-own and nothing else: its
+// role is granted on each domain created, by a grant of its own.
 const ruleLoop = `    for (var i = 0; i < grants.length; i++) {
         var g = grants[i];
         if (g.user !== null ? subject.user !== g.user : !subject.isInGroup(g.group)) {
+            continue;
+        }
+        if (g.uuid === "new") {
+            if (action.id === createOwn) {
+                return polkit.Result.YES;
+            }
             continue;
         }
         if (roles[g.role][action.id] !== true) {

@@ -62,6 +62,11 @@ name = "vm-shared"
 role = "admin"
 user = "root"
 domain = "*"
+
+[[grant]]
+role = "operator"
+group = "vmops"
+domain = "new"
 `
 
 func testPolicy(t *testing.T) *Policy {
@@ -163,8 +168,8 @@ func TestRedefinedAcrossFiles(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	pol := testPolicy(t)
-	if got := len(pol.Grants); got != 4 {
-		t.Fatalf("%d grants, want 4", got)
+	if got := len(pol.Grants); got != 5 {
+		t.Fatalf("%d grants, want 5", got)
 	}
 	g := pol.Grants[2]
 	want := Grant{Role: "starter", Subject: Subject{Group: "vmops"}, Object: Object{acl.Domain, uuidShared},

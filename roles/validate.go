@@ -100,6 +100,9 @@ func makeGrant(pol *Policy, d *decoded, table string, g grantDoc, accts Accounts
 	if err != nil {
 		return gr, err
 	}
+	if obj.UUID == New && len(pol.Roles[g.Role].PermsOf(acl.Domain)) == 0 {
+		return gr, d.errorf(table, "role", "role %q has no domain permissions: whoever creates a domain would own nothing of it", g.Role)
+	}
 	gr.Subject, gr.Object = sub, obj
 	return gr, nil
 }
@@ -134,10 +137,13 @@ func grantObject(d *decoded, table string, g grantDoc) (Object, error) {
 		}
 	}
 	if len(objs) != 1 {
-		return Object{}, d.errorf(table, "", "a grant names exactly one object: domain, network or storage_pool (a UUID, or %q for every one)", Any)
+		return Object{}, d.errorf(table, "", "a grant names exactly one object: domain, network or storage_pool (a UUID, %q for every one, or for a domain %q for those the grantee creates)", Any, New)
 	}
 	o := objs[0]
-	if o.UUID != Any {
+	if o.UUID == New && o.Type != acl.Domain {
+		return Object{}, d.errorf(table, key, "%s = %q: only domains are created by their owners", key, New)
+	}
+	if o.UUID != Any && o.UUID != New {
 		u, err := CanonicalUUID(o.UUID)
 		if err != nil {
 			return Object{}, d.errorf(table, key, "%s: %v", key, err)

@@ -62,6 +62,7 @@ type xmlWorld struct {
 	policy      *xmlpolicy.Policy
 	user, admin testsys.User
 	uri, dir    string
+	vols        []string // the accepted corpus's volumes in pool "default"
 	accepted    []corpusFile
 	refused     []corpusFile
 	other       []corpusFile
@@ -69,22 +70,39 @@ type xmlWorld struct {
 
 func newXMLWorld(t *testing.T) *xmlWorld {
 	testsys.NeedRoot(t)
-	w := &xmlWorld{policy: xmlpolicy.Default(), dir: guardDir(t),
-		accepted: readCorpus(t, "accepted"), refused: readCorpus(t, "refused"), other: readCorpus(t, "refused-other")}
 	bus := testsys.StartBus(t)
 	pk := testsys.StartPolkitd(t, bus)
-	w.auditd = testsys.StartAuditd(t)
+	w := newXMLHost(t, testsys.LibvirtdOptions{}) // access_drivers: none; the guard decides
 	w.user, w.admin = testsys.AddUser(t, "xmluser"), testsys.AddUser(t, "xmladm")
-	w.lv = testsys.StartLibvirtd(t, testsys.LibvirtdOptions{}) // access_drivers: none; the guard decides
-	vols := w.storage(t)
-	w.network(t)
 	var names []string
 	for _, f := range append(append([]corpusFile(nil), w.accepted...), w.refused...) {
 		names = append(names, f.name)
 	}
 	names = append(names, "vah-xml-uuid-thief", "vah-xml-other-vol")
-	pk.AddRule(t, "guard-xml-policy", fmt.Sprintf(xmlRule, w.user.Name, w.admin.Name, jsList(names), jsList(vols)))
+	pk.AddRule(t, "guard-xml-policy", fmt.Sprintf(xmlRule, w.user.Name, w.admin.Name, jsList(names), jsList(w.vols)))
+	w.serve(t, bus, guard.Options{})
+	return w
+}
 
+// newXMLHost starts what the XML policy's tests share: auditd, libvirtd
+// (with lv's options), pool "default" with the accepted corpus's volumes
+// and network "default". serve then puts the guard in front.
+func newXMLHost(t *testing.T, lv testsys.LibvirtdOptions) *xmlWorld {
+	testsys.NeedRoot(t)
+	w := &xmlWorld{policy: xmlpolicy.Default(), dir: guardDir(t),
+		accepted: readCorpus(t, "accepted"), refused: readCorpus(t, "refused"), other: readCorpus(t, "refused-other")}
+	w.auditd = testsys.StartAuditd(t)
+	w.lv = testsys.StartLibvirtd(t, lv)
+	w.vols = w.storage(t)
+	w.network(t)
+	return w
+}
+
+// serve starts the guard with the default XML policy in front of
+// libvirtd, asking polkitd on bus, auditing to auditd (required); opts
+// may add to it.
+func (w *xmlWorld) serve(t *testing.T, bus *testsys.Bus, opts guard.Options) {
+	t.Helper()
 	writer, err := audit.Open(audit.Config{Level: audit.Required})
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +116,9 @@ func newXMLWorld(t *testing.T) *xmlWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := newGuardRuntime(t, bus, access.AuditTo(writer))
-	w.uri = serveGuard(t, filepath.Join(w.dir, "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket,
-		Content: guard.NewContentPolicy(loaded, false)})
-	return w
+	opts.Runtime, opts.Upstream = newGuardRuntime(t, bus, access.AuditTo(writer)), w.lv.Socket
+	opts.Content = guard.NewContentPolicy(loaded, false)
+	w.uri = serveGuard(t, filepath.Join(w.dir, "guard.sock"), opts)
 }
 
 // readCorpus reads the corpus's files of one kind.

@@ -55,7 +55,7 @@ func changeGrant(op string, edit grantEdit, args []string, stdout, stderr io.Wri
 	group := fs.String("group", "", "grant to this group")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) != 2 {
-		fmt.Fprintf(stderr, "usage: virt-acl-helper roles %s ROLE OBJECT (--user U | --group G) (--name N | --uuid U | --all) [--uri URI] [--dir DIR] [--no-apply]\n", op)
+		fmt.Fprintf(stderr, "usage: virt-acl-helper roles %s ROLE OBJECT (--user U | --group G) (--name N | --uuid U | --all | --new) [--uri URI] [--dir DIR] [--no-apply]\n", op)
 		return 2
 	}
 	obj, name, err := tf.object(pos[1])
@@ -82,7 +82,7 @@ func (cf changeFlags) editAndApply(op string, edit grantEdit, g roles.Grant, std
 	defer unlock()
 	e, err := edit(*cf.dir, g, roles.System{})
 	if err != nil {
-		cf.record(stderr, "roles-"+op, grantFields(g, ""), false)
+		cf.record(stderr, "roles-"+op, roles.ChangeFields(g, ""), false)
 		fmt.Fprintf(stderr, "roles %s: %v\n", op, err)
 		return 1
 	}
@@ -96,36 +96,10 @@ func (cf changeFlags) editAndApply(op string, edit grantEdit, g roles.Grant, std
 			applied = "yes"
 		}
 	}
-	if !cf.record(stderr, "roles-"+op, grantFields(e.Grant, applied), true) {
+	if !cf.record(stderr, "roles-"+op, roles.ChangeFields(e.Grant, applied), true) {
 		status = 1
 	}
 	return status
-}
-
-func grantFields(g roles.Grant, applied string) []audit.Detail {
-	fs := []audit.Detail{{Key: "role", Value: g.Role}, {Key: "object_type", Value: g.Object.Type.String()}}
-	if g.Subject.Group != "" {
-		fs = append(fs, audit.Detail{Key: "grp", Value: g.Subject.Group})
-	} else {
-		fs = append(fs, audit.Detail{Key: "acct", Value: g.Subject.User})
-	}
-	if g.Source.File != "" {
-		fs = append(fs, audit.Detail{Key: "file", Value: g.Source.File})
-	}
-	if applied != "" {
-		fs = append(fs, audit.Detail{Key: "applied", Value: applied})
-	}
-	if g.Object.Type.String() == "domain" && g.Name != "" {
-		fs = append(fs, audit.Detail{Key: "vm", Value: g.Name})
-	} else if g.Name != "" {
-		fs = append(fs, audit.Detail{Key: "object_name", Value: g.Name})
-	}
-	if g.Object.UUID != roles.Any {
-		fs = append(fs, audit.Detail{Key: "uuid", Value: g.Object.UUID})
-	} else {
-		fs = append(fs, audit.Detail{Key: "object", Value: "all"})
-	}
-	return fs
 }
 
 func runRolesApply(args []string, stdout, stderr io.Writer) int {

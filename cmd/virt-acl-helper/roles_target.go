@@ -17,15 +17,16 @@ import (
 // or UUID.
 type targetFlags struct {
 	name, uuid, uri *string
-	all             *bool
+	all, isNew      *bool
 }
 
 func addTargetFlags(fs *flag.FlagSet) targetFlags {
 	return targetFlags{
-		name: fs.String("name", "", "the object's name, resolved to its UUID through libvirtd (--uri)"),
-		uuid: fs.String("uuid", "", "the object's UUID"),
-		uri:  fs.String("uri", "qemu:///system", "libvirt URI used to resolve --name"),
-		all:  fs.Bool("all", false, "every object of the type (grant and revoke)"),
+		name:  fs.String("name", "", "the object's name, resolved to its UUID through libvirtd (--uri)"),
+		uuid:  fs.String("uuid", "", "the object's UUID"),
+		uri:   fs.String("uri", "qemu:///system", "libvirt URI used to resolve --name"),
+		all:   fs.Bool("all", false, "every object of the type (grant and revoke)"),
+		isNew: fs.Bool("new", false, "each new domain the grantee creates through the guard (grant and revoke: a create grant)"),
 	}
 }
 
@@ -52,15 +53,19 @@ func (f targetFlags) object(typ string) (roles.Object, string, error) {
 		return roles.Object{}, "", fmt.Errorf("roles are granted on domains, networks and storage pools, not on %s", t)
 	}
 	n := 0
-	for _, set := range []bool{*f.name != "", *f.uuid != "", *f.all} {
+	for _, set := range []bool{*f.name != "", *f.uuid != "", *f.all, *f.isNew} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return roles.Object{}, "", errors.New("name the object with exactly one of --name, --uuid and --all")
+		return roles.Object{}, "", errors.New("name the object with exactly one of --name, --uuid, --all and --new")
 	}
 	switch {
+	case *f.isNew && t != acl.Domain:
+		return roles.Object{}, "", fmt.Errorf("--new: only domains are created by their owners, not %s", t)
+	case *f.isNew:
+		return roles.Object{Type: t, UUID: roles.New}, "", nil
 	case *f.all:
 		return roles.Object{Type: t, UUID: roles.Any}, "", nil
 	case *f.uuid != "":

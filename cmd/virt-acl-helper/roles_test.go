@@ -39,6 +39,10 @@ func TestRolesCommands(t *testing.T) {
 		{"explain two names", []string{"explain", "--user", "nobody", "domain", "start", "--uuid", uuid, "--name", "vm1"}, 2, "exactly one of"},
 		{"explain unknown user", []string{"explain", "--user", "no-such-user-x", "domain", "start", "--uuid", uuid, "--dir", dir}, 1, `user "no-such-user-x"`},
 		{"grant bad type", []string{"grant", "viewer", "secret", "--user", "nobody", "--all", "--dir", dir}, 2, "not on secret"},
+		{"grant new network", []string{"grant", "operator", "network", "--user", "nobody", "--new", "--dir", dir}, 2, "only domains are created by their owners"},
+		{"grant new and all", []string{"grant", "operator", "domain", "--user", "nobody", "--new", "--all", "--dir", dir}, 2, "exactly one of"},
+		{"grant create", []string{"grant", "operator", "domain", "--user", "nobody", "--new", "--no-apply", "--no-audit", "--dir", dir}, 0,
+			"granted operator to user nobody on each new domain they create"},
 		{"unknown command", []string{"fly"}, 2, `unknown command "fly"`},
 		{"usage", nil, 2, "explain"},
 	}
