@@ -20,17 +20,36 @@ import (
 
 // checkMany filters lists of 1,000 and 10,000 domains for one user, cold
 // (every object asked of polkit) and again from the cache, with audit on:
-// every object's decision is a record.
+// every object's decision is a record. The cold pass is timed once; if
+// some of its objects were not allowed (a polkitd stall outlasting
+// polkit_timeout), it is asked again untimed, and the retries are a row,
+// so that the cached pass measures the cache. The cached pass must allow
+// every object from the cache: its row counts those that were not.
 func (b *bench) checkMany(d *daemontest.Daemon) {
 	c := d.Dial(b.t)
 	for _, n := range []int{1000, 10000} {
 		objs := objects(fmt.Sprintf("bench-list%d-%s", n, b.token), n)
-		for _, pass := range []string{"cold", "cached"} {
-			start := time.Now()
-			if err := checkMany(c, b.subj, objs); err != nil {
-				b.t.Fatalf("CheckMany %d %s: %v", n, pass, err)
-			}
-			b.report.add(fmt.Sprintf("CheckMany %d, %s, audit on", n, pass), "one call", ms(time.Since(start)), "ms")
+		cold := fmt.Sprintf("CheckMany %d, cold, audit on", n)
+		start := time.Now()
+		_, err := checkMany(c, b.subj, objs)
+		b.report.add(cold, "one call", ms(time.Since(start)), "ms")
+		retries := 0
+		if err != nil {
+			b.t.Logf("%s: %v; asking again", cold, err)
+			retries, err = checkManyRetrying(c, b.subj, objs, 3)
+			retries++
+		}
+		b.report.add(cold, "calls asked again", float64(retries), "calls")
+		if err != nil {
+			b.t.Fatalf("%s: %v", cold, err)
+		}
+		warm := fmt.Sprintf("CheckMany %d, cached, audit on", n)
+		start = time.Now()
+		hits, err := checkMany(c, b.subj, objs)
+		b.report.add(warm, "one call", ms(time.Since(start)), "ms")
+		b.report.add(warm, "results not from the cache", float64(n-hits), "results")
+		if err != nil {
+			b.t.Errorf("%s: %v", warm, err)
 		}
 	}
 }
@@ -43,11 +62,7 @@ func (b *bench) memory(d *daemontest.Daemon) {
 	// answer in time (polkit_timeout) is asked again.
 	for i := 0; i < fillObjects; i += 5000 {
 		objs := objects(fmt.Sprintf("bench-fill%d-%s", i, b.token), 5000)
-		err := checkMany(c, b.subj, objs)
-		for retry := 0; err != nil && retry < 3; retry++ {
-			err = checkMany(c, b.subj, objs)
-		}
-		if err != nil {
+		if _, err := checkManyRetrying(c, b.subj, objs, 4); err != nil {
 			b.t.Fatalf("fill: %v", err)
 		}
 	}

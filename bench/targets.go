@@ -74,8 +74,11 @@ func (r *Report) judgeAudit(records float64) {
 		ratio = list / limit
 	}
 	r.add("ratio", "CheckMany 10000 cached (audit on) / 10,000 raw records", ratio, "x")
+	// A cached pass that asked polkit again measured polkit, not the cache.
+	uncached, ok := r.rows[caseListCached+"/results not from the cache"]
 	r.target("CheckMany of 10,000 cached objects within 1.5x of 10,000 raw records",
-		fmt.Sprintf("%.2fx (%.1f ms against %.1f ms)", ratio, list, limit), ratio > 0 && ratio <= 1.5)
+		fmt.Sprintf("%.2fx (%.1f ms against %.1f ms), %.0f results not from the cache", ratio, list, limit, uncached),
+		ratio > 0 && ratio <= 1.5 && ok && uncached == 0)
 }
 
 // judgeMemory compares the memory and activation rows with their bounds.
