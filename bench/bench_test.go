@@ -111,6 +111,15 @@ func TestBenchSocket(t *testing.T) {
 	b.report.Print(os.Stdout)
 }
 
+// TestBenchCheckMany measures the CheckMany rows alone and prints them
+// (go test -tags bench -run '^TestBenchCheckMany$' ./bench); make bench
+// runs them within TestBench.
+func TestBenchCheckMany(t *testing.T) {
+	b, _ := newBench(t)
+	b.checkMany(b.activate("on", 1))
+	b.report.Print(os.Stdout)
+}
+
 // socket measures the limits, then two daemons (audit off and on) from
 // activation to cached and uncached decisions, on behalf and about
 // itself, and returns them.
