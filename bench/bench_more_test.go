@@ -133,22 +133,15 @@ const auditLossLine = "audit record not written"
 // by default hold about 60,000 of the daemon's records), and a count of
 // them in the log is no proof of loss.
 func rotatedSince(t time.Time) bool {
-	paths, _ := filepath.Glob("/var/log/audit/audit.log*")
 	oldest := time.Now()
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			continue
+	scanLogs(func(sc *bufio.Scanner) {
+		if !sc.Scan() {
+			return
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		if sc.Scan() {
-			if ts, ok := recordTime(sc.Text()); ok && ts.Before(oldest) {
-				oldest = ts
-			}
+		if ts, ok := recordTime(sc.Text()); ok && ts.Before(oldest) {
+			oldest = ts
 		}
-		f.Close()
-	}
+	})
 	return !oldest.Before(t)
 }
 
@@ -175,8 +168,20 @@ func boolRow(b bool) float64 {
 
 // grepLogs counts the lines holding s in auditd's log and its rotations.
 func grepLogs(t *testing.T, s string) uint64 {
-	paths, _ := filepath.Glob("/var/log/audit/audit.log*")
 	var n uint64
+	scanLogs(func(sc *bufio.Scanner) {
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), s) {
+				n++
+			}
+		}
+	})
+	return n
+}
+
+// scanLogs hands read a scanner of each of auditd's logs in turn.
+func scanLogs(read func(*bufio.Scanner)) {
+	paths, _ := filepath.Glob("/var/log/audit/audit.log*")
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
@@ -184,14 +189,9 @@ func grepLogs(t *testing.T, s string) uint64 {
 		}
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), s) {
-				n++
-			}
-		}
+		read(sc)
 		f.Close()
 	}
-	return n
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
