@@ -64,7 +64,12 @@ func TestKernelFullBacklog(t *testing.T) {
 	a.Resume(t)
 	// A send the kernel held may wait out the whole backlog_wait_time
 	// (1000 jiffies: 4 s at HZ=250, 10 s at HZ=100) before the queue moves.
-	waitWithin(t, 30*time.Second, "the queue to drain", func() bool { return auto.Stats().Queued == 0 })
+	// The writer holds a batch of records besides the queue: wait for
+	// every record's outcome.
+	waitWithin(t, 30*time.Second, "the queue to drain", func() bool {
+		st := auto.Stats()
+		return st.Queued == 0 && int(st.Sent+st.Lost.Total()) == writes
+	})
 	st := auto.Stats()
 	t.Logf("level 1 after %d writes: %+v", writes, st)
 	if int(st.Sent+st.Lost.Total()) != writes {
@@ -147,7 +152,7 @@ func writeParallel(b *testing.B, w *Writer, r Record) {
 
 // logged counts the records of vm in the audit log, waiting up to 30 s for
 // auditd to write want of them.
-func logged(b *testing.B, a *testsys.Auditd, vm string, want int) int {
+func logged(b testing.TB, a *testsys.Auditd, vm string, want int) int {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		n := strings.Count(a.Search(b, "--raw", "-m", "USER_AVC", "-w", "--vm-name", vm), "type=USER_AVC ")

@@ -99,7 +99,7 @@ func WriteChange(c Change) error {
 	if len(text) > MaxText {
 		return &Error{Netlink, fmt.Errorf("change record of %d bytes exceeds the kernel's %d", len(text), MaxText)}
 	}
-	if err := s.sendType(ChangeRecordType, text); err != nil {
+	if err := s.sendType(ChangeRecordType, [][]byte{text})[0]; err != nil {
 		return kernelError(err)
 	}
 	return nil

@@ -56,8 +56,12 @@
 //
 // The kernel holds a sender for up to backlog_wait_time (60 s by default)
 // when its backlog is over backlog_limit. One goroutine owns the netlink
-// socket (go-libaudit's client is not safe for concurrent use) and takes
-// records from a bounded queue; at level Auto, Write only queues, so
+// socket and takes records from a bounded queue, as many as wait (up to
+// 64) in one write: the kernel handles each message of a write in turn
+// and acknowledges each, so every record's outcome is still known, and a
+// held write holds a batch rather than one record. At level Required,
+// concurrent callers share a write, each answered by its own record's
+// acknowledgement. At level Auto, Write only queues, so
 // decisions never wait for the kernel, and a record that finds the queue
 // full is lost. Every lost record is counted by cause (Stats.Lost) and
 // logged, at most once per 10 s per cause. The kernel's own lost counter,

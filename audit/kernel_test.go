@@ -441,13 +441,21 @@ func noCapChild(t *testing.T) {
 	}
 
 	// The kernel itself refuses, too: the capability check is not a guess.
+	// It answers each record of a batch.
 	s, err := dialSender()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.close()
-	if err := s.send(nulTerminated(Format(webRecord()))); !errors.Is(err, syscall.EPERM) {
-		t.Fatalf("kernel answered %v, want EPERM", err)
+	text := nulTerminated(Format(webRecord()))
+	errs := s.send([][]byte{text, text, text})
+	if len(errs) != 3 {
+		t.Fatalf("%d answers to 3 records", len(errs))
+	}
+	for i, err := range errs {
+		if !errors.Is(err, syscall.EPERM) {
+			t.Fatalf("kernel answered record %d with %v, want EPERM", i, err)
+		}
 	}
 }
 

@@ -9,38 +9,79 @@ import (
 	"time"
 )
 
-// run sends the queued records, in order, until Close; it owns s.
+// run sends the queued records, in order and in batches, until Close; it
+// owns s. A batch is what waits when the sender is free (at most maxBatch
+// records): under load, concurrent level Required callers share one write
+// and each is answered from its own record's ack.
 func (w *Writer) run(s sender) {
 	defer w.running.Done()
 	defer s.close()
+	var b batch
 	for {
 		select {
 		case j := <-w.jobs:
-			w.handle(s, j)
+			w.handle(s, b.fill(j, w.jobs))
 		case <-w.stop:
-			w.drain(s)
+			w.drain(s, &b)
 			return
 		}
 	}
 }
 
-// handle writes one record. A level Required record whose caller stopped
-// waiting is not sent: it would say "granted" for a request that the caller
-// has denied.
-func (w *Writer) handle(s sender, j job) {
-	if j.ctx != nil && j.ctx.Err() != nil {
-		w.finish(j, &Error{Timeout, j.ctx.Err()})
-		return
+// batch gathers the jobs of one write; its slices are reused.
+type batch struct {
+	jobs  []job
+	texts [][]byte
+}
+
+// fill starts a batch with j and adds the jobs already queued, within the
+// batch's bounds.
+func (b *batch) fill(j job, jobs <-chan job) []job {
+	b.jobs = append(b.jobs[:0], j)
+	size := len(j.text)
+	for len(b.jobs) < maxBatch && size < maxBatchBytes {
+		select {
+		case j := <-jobs:
+			b.jobs = append(b.jobs, j)
+			size += nlmsgHdrLen + len(j.text)
+		default:
+			return b.jobs
+		}
 	}
+	return b.jobs
+}
+
+// handle writes a batch of records. A level Required record whose caller
+// stopped waiting is not sent: it would say "granted" for a request that
+// the caller has denied.
+func (w *Writer) handle(s sender, jobs []job) {
+	disabled := false
 	if st := w.status.Load(); st.Known && st.Enabled == 0 {
-		w.finish(j, &Error{Disabled, errDisabled})
+		disabled = true
+	}
+	send := jobs[:0:0]
+	var texts [][]byte
+	for _, j := range jobs {
+		switch {
+		case j.ctx != nil && j.ctx.Err() != nil:
+			w.finish(j, &Error{Timeout, j.ctx.Err()})
+		case disabled:
+			w.finish(j, &Error{Disabled, errDisabled})
+		default:
+			send = append(send, j)
+			texts = append(texts, j.text)
+		}
+	}
+	if len(send) == 0 {
 		return
 	}
-	if err := s.send(j.text); err != nil {
-		w.finish(j, kernelError(err))
-		return
+	for i, err := range s.send(texts) {
+		if err != nil {
+			w.finish(send[i], kernelError(err))
+		} else {
+			w.finish(send[i], nil)
+		}
 	}
-	w.finish(j, nil)
 }
 
 // finish counts the outcome of j and tells its caller, if one waits.
@@ -56,7 +97,7 @@ func (w *Writer) finish(j job, e *Error) {
 }
 
 // drain writes what was queued before Close, until closeFlush passes.
-func (w *Writer) drain(s sender) {
+func (w *Writer) drain(s sender, b *batch) {
 	deadline := time.Now().Add(closeFlush)
 	for {
 		select {
@@ -65,7 +106,7 @@ func (w *Writer) drain(s sender) {
 				w.finish(j, &Error{Closed, errClosed})
 				continue
 			}
-			w.handle(s, j)
+			w.handle(s, b.fill(j, w.jobs))
 		default:
 			return
 		}

@@ -23,13 +23,15 @@ import (
 type fakeSender struct {
 	mu      sync.Mutex
 	texts   []string
-	err     error
+	batches []int         // the size of each send
+	err     error         // every record fails with it
+	refuse  string        // a record containing it fails with EPERM
 	blocked chan struct{} // non-nil: send waits until it is closed
 	entered chan struct{} // told, when it has room, that a send started
 	closed  bool
 }
 
-func (f *fakeSender) send(text []byte) error {
+func (f *fakeSender) send(texts [][]byte) []error {
 	f.mu.Lock()
 	blocked, entered := f.blocked, f.entered
 	f.mu.Unlock()
@@ -44,14 +46,21 @@ func (f *fakeSender) send(text []byte) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil {
-		return f.err
+	f.batches = append(f.batches, len(texts))
+	errs := make([]error, len(texts))
+	for i, text := range texts {
+		switch {
+		case f.err != nil:
+			errs[i] = f.err
+		case f.refuse != "" && bytes.Contains(text, []byte(f.refuse)):
+			errs[i] = fmt.Errorf("kernel refused the record: %w", syscall.EPERM)
+		case len(text) == 0 || text[len(text)-1] != 0:
+			errs[i] = errors.New("record not NUL-terminated")
+		default:
+			f.texts = append(f.texts, string(text[:len(text)-1]))
+		}
 	}
-	if len(text) == 0 || text[len(text)-1] != 0 {
-		return errors.New("record not NUL-terminated")
-	}
-	f.texts = append(f.texts, string(text[:len(text)-1]))
-	return nil
+	return errs
 }
 
 func (f *fakeSender) close() error {

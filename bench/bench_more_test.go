@@ -6,6 +6,7 @@ package bench
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,23 +15,47 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
 // checkMany filters lists of 1,000 and 10,000 domains for one user, cold
 // (every object asked of polkit) and again from the cache, with audit on:
-// every object's decision is a record.
+// every object's decision is a record. The cold pass is timed once; if
+// some of its objects were not allowed (a polkitd stall outlasting
+// polkit_timeout), it is asked again untimed, and the retries are a row,
+// so that the cached pass measures the cache. The cached pass must allow
+// every object from the cache: its row counts those that were not, and
+// another how often the cache was emptied meanwhile (polkit rules
+// changed by other processes on the machine empty it).
 func (b *bench) checkMany(d *daemontest.Daemon) {
 	c := d.Dial(b.t)
 	for _, n := range []int{1000, 10000} {
 		objs := objects(fmt.Sprintf("bench-list%d-%s", n, b.token), n)
-		for _, pass := range []string{"cold", "cached"} {
-			start := time.Now()
-			if err := checkMany(c, b.subj, objs); err != nil {
-				b.t.Fatalf("CheckMany %d %s: %v", n, pass, err)
-			}
-			b.report.add(fmt.Sprintf("CheckMany %d, %s, audit on", n, pass), "one call", ms(time.Since(start)), "ms")
+		cold := fmt.Sprintf("CheckMany %d, cold, audit on", n)
+		before := invalidations(b.t, c)
+		start := time.Now()
+		_, err := checkMany(c, b.subj, objs)
+		b.report.add(cold, "one call", ms(time.Since(start)), "ms")
+		retries := 0
+		if err != nil {
+			b.t.Logf("%s: %v; asking again", cold, err)
+			retries, err = checkManyRetrying(c, b.subj, objs, 3)
+			retries++
+		}
+		b.report.add(cold, "calls asked again", float64(retries), "calls")
+		if err != nil {
+			b.t.Fatalf("%s: %v", cold, err)
+		}
+		warm := fmt.Sprintf("CheckMany %d, cached, audit on", n)
+		start = time.Now()
+		hits, err := checkMany(c, b.subj, objs)
+		b.report.add(warm, "one call", ms(time.Since(start)), "ms")
+		b.report.add(warm, "results not from the cache", float64(n-hits), "results")
+		b.report.add(warm, "cache invalidations since the cold pass began", float64(invalidations(b.t, c)-before), "invalidations")
+		if err != nil {
+			b.t.Errorf("%s: %v", warm, err)
 		}
 	}
 }
@@ -43,11 +68,7 @@ func (b *bench) memory(d *daemontest.Daemon) {
 	// answer in time (polkit_timeout) is asked again.
 	for i := 0; i < fillObjects; i += 5000 {
 		objs := objects(fmt.Sprintf("bench-fill%d-%s", i, b.token), 5000)
-		err := checkMany(c, b.subj, objs)
-		for retry := 0; err != nil && retry < 3; retry++ {
-			err = checkMany(c, b.subj, objs)
-		}
-		if err != nil {
+		if _, err := checkManyRetrying(c, b.subj, objs, 4); err != nil {
 			b.t.Fatalf("fill: %v", err)
 		}
 	}
@@ -87,10 +108,80 @@ func countRecords(t *testing.T, vm string, want uint64) uint64 {
 	return n
 }
 
+// invalidations is how often the daemon's cache was emptied so far, for
+// any reason (a polkit rules change, a reload, a flush).
+func invalidations(t *testing.T, c *client.Client) uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	st, err := c.Stats(ctx)
+	if err != nil {
+		t.Fatalf("Stats: %v", err)
+	}
+	var n uint64
+	for _, k := range st.Invalidations {
+		n += k
+	}
+	return n
+}
+
+// auditLossLine is what the daemon logs, at least once per 10 s, while its
+// audit writer loses records (audit.Writer's warning).
+const auditLossLine = "audit record not written"
+
+// rotatedSince reports whether auditd's oldest kept log starts after t:
+// then records written since t may have been rotated away (5 logs of 8 MB
+// by default hold about 60,000 of the daemon's records), and a count of
+// them in the log is no proof of loss.
+func rotatedSince(t time.Time) bool {
+	oldest := time.Now()
+	scanLogs(func(sc *bufio.Scanner) {
+		if !sc.Scan() {
+			return
+		}
+		if ts, ok := recordTime(sc.Text()); ok && ts.Before(oldest) {
+			oldest = ts
+		}
+	})
+	return !oldest.Before(t)
+}
+
+// recordTime reads the time of an audit log line, msg=audit(SECONDS.MS:N).
+func recordTime(line string) (time.Time, bool) {
+	_, rest, ok := strings.Cut(line, "msg=audit(")
+	if !ok {
+		return time.Time{}, false
+	}
+	secs, _, ok := strings.Cut(rest, ".")
+	n, err := strconv.ParseInt(secs, 10, 64)
+	if !ok || err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(n, 0), true
+}
+
+func boolRow(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // grepLogs counts the lines holding s in auditd's log and its rotations.
 func grepLogs(t *testing.T, s string) uint64 {
-	paths, _ := filepath.Glob("/var/log/audit/audit.log*")
 	var n uint64
+	scanLogs(func(sc *bufio.Scanner) {
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), s) {
+				n++
+			}
+		}
+	})
+	return n
+}
+
+// scanLogs hands read a scanner of each of auditd's logs in turn.
+func scanLogs(read func(*bufio.Scanner)) {
+	paths, _ := filepath.Glob("/var/log/audit/audit.log*")
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
@@ -98,14 +189,9 @@ func grepLogs(t *testing.T, s string) uint64 {
 		}
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), s) {
-				n++
-			}
-		}
+		read(sc)
 		f.Close()
 	}
-	return n
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

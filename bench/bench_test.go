@@ -111,6 +111,15 @@ func TestBenchSocket(t *testing.T) {
 	b.report.Print(os.Stdout)
 }
 
+// TestBenchCheckMany measures the CheckMany rows alone and prints them
+// (go test -tags bench -run '^TestBenchCheckMany$' ./bench); make bench
+// runs them within TestBench.
+func TestBenchCheckMany(t *testing.T) {
+	b, _ := newBench(t)
+	b.checkMany(b.activate("on", 1))
+	b.report.Print(os.Stdout)
+}
+
 // socket measures the limits, then two daemons (audit off and on) from
 // activation to cached and uncached decisions, on behalf and about
 // itself, and returns them.
@@ -226,10 +235,14 @@ func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 		b.t.Fatal(err)
 	}
 	lostBefore := kernelLost(b.t)
+	lossesBefore := strings.Count(d.Output(), auditLossLine)
+	start := time.Now()
 	rate, ok, failed := sustain(clients, sustainFor, func(c *client.Client) error { return check(c, b.subj, obj) })
 	b.report.add(caseSustained, sustainedMeasure, rate, "decisions/s")
-	b.report.add("sustained, audit on", "failed calls", float64(failed), "calls")
+	b.report.add(caseSustained, "failed calls", float64(failed), "calls")
 	found := countRecords(b.t, name, ok+1)
-	b.report.add("sustained, audit on", "audit records missing from the log", float64(ok+1-min(found, ok+1)), "records")
-	b.report.add("sustained, audit on", "kernel lost counter rise", float64(kernelLost(b.t)-lostBefore), "records")
+	b.report.add(caseSustained, measureMissing, float64(ok+1-min(found, ok+1)), "records")
+	b.report.add(caseSustained, measureRotated, boolRow(rotatedSince(start)), "yes=1")
+	b.report.add(caseSustained, measureDaemonLost, float64(strings.Count(d.Output(), auditLossLine)-lossesBefore), "warnings")
+	b.report.add(caseSustained, "kernel lost counter rise", float64(kernelLost(b.t)-lostBefore), "records")
 }

@@ -16,7 +16,10 @@ const (
 	caseSustained   = "sustained, audit on"
 	caseListCached  = "CheckMany 10000, cached, audit on"
 
-	sustainedMeasure = "4 clients, 5s"
+	sustainedMeasure  = "4 clients, 5s"
+	measureMissing    = "audit records missing from the log"
+	measureRotated    = "log rotated over the run's records"
+	measureDaemonLost = "daemon's audit loss warnings"
 )
 
 // rawRoundTrip and rawRecords name the limit rows.
@@ -54,7 +57,10 @@ func (r *Report) judge() {
 // with records (per second), the faster of the raw senders.
 func (r *Report) judgeAudit(records float64) {
 	rate := r.rows[caseSustained+"/"+sustainedMeasure]
-	missing := r.rows[caseSustained+"/audit records missing from the log"]
+	missing := r.rows[caseSustained+"/"+measureMissing]
+	rotated := r.rows[caseSustained+"/"+measureRotated] == 1
+	daemonLost := r.rows[caseSustained+"/"+measureDaemonLost]
+	kernelLost := r.rows[caseSustained+"/kernel lost counter rise"]
 	failed := r.rows[caseSustained+"/failed calls"]
 	share := 0.0
 	if records > 0 {
@@ -62,8 +68,8 @@ func (r *Report) judgeAudit(records float64) {
 	}
 	r.add("ratio", "sustained audited decisions/s / raw USER_AVC records/s", share, "x")
 	r.target("sustained audited decisions, 4 clients, none lost: at least half the raw USER_AVC rate",
-		fmt.Sprintf("%.2fx (%.0f/s against %.0f/s), %.0f missing, %.0f failed", share, rate, records, missing, failed),
-		share >= 0.5 && missing == 0 && failed == 0)
+		sustainedMeasured(share, rate, records, missing, failed, rotated, daemonLost),
+		share >= 0.5 && failed == 0 && daemonLost == 0 && kernelLost == 0 && (missing == 0 || rotated))
 	list := r.rows[caseListCached+"/one call"] // ms
 	limit := 0.0
 	if records > 0 {
@@ -74,8 +80,23 @@ func (r *Report) judgeAudit(records float64) {
 		ratio = list / limit
 	}
 	r.add("ratio", "CheckMany 10000 cached (audit on) / 10,000 raw records", ratio, "x")
+	// A cached pass that asked polkit again measured polkit, not the cache.
+	uncached, ok := r.rows[caseListCached+"/results not from the cache"]
 	r.target("CheckMany of 10,000 cached objects within 1.5x of 10,000 raw records",
-		fmt.Sprintf("%.2fx (%.1f ms against %.1f ms)", ratio, list, limit), ratio > 0 && ratio <= 1.5)
+		fmt.Sprintf("%.2fx (%.1f ms against %.1f ms), %.0f results not from the cache", ratio, list, limit, uncached),
+		ratio > 0 && ratio <= 1.5 && ok && uncached == 0)
+}
+
+// sustainedMeasured says what the sustained target was judged on. When
+// auditd rotated its log over the run's records, the log count is no
+// proof; loss is then judged on the daemon's own warnings and the
+// kernel's lost counter.
+func sustainedMeasured(share, rate, records, missing, failed float64, rotated bool, daemonLost float64) string {
+	s := fmt.Sprintf("%.2fx (%.0f/s against %.0f/s), %.0f missing, %.0f failed", share, rate, records, missing, failed)
+	if rotated {
+		s += fmt.Sprintf(" (the log rotated over the run; the daemon warned of loss %.0f times)", daemonLost)
+	}
+	return s
 }
 
 // judgeMemory compares the memory and activation rows with their bounds.

@@ -79,6 +79,11 @@ func (s *Server) Interface() varlink.Interface {
 			"Flush":     s.flush,
 			"Stats":     s.stats,
 		},
+		// The hot methods' parameters are decoded with the call.
+		Params: map[string]func() any{
+			"Check":     func() any { return new(accessapi.CheckParams) },
+			"CheckMany": func() any { return new(accessapi.CheckManyParams) },
+		},
 	}
 }
 

@@ -21,6 +21,8 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	f.Add([]byte(checkCall + "\x00"))
+	s := benchServer(f, true)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const max = 512
 		r := NewReader(bytes.NewReader(data), max)
@@ -32,6 +34,7 @@ func FuzzDecode(f *testing.F) {
 			if len(msg) > max {
 				t.Fatalf("message of %d bytes passed a limit of %d", len(msg), max)
 			}
+			agreeOnce(t, s, msg) // one pass, when it accepts, as two steps
 			c, err := DecodeCall(msg)
 			if err != nil {
 				continue

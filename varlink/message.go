@@ -14,7 +14,8 @@ import (
 type Call struct {
 	// Method is the fully qualified method, "interface.Method".
 	Method string `json:"method"`
-	// Parameters is the raw parameter object; nil when the call had none.
+	// Parameters is the raw parameter object; nil when the call had none,
+	// or when the server decoded them with the call (Interface.Params).
 	Parameters json.RawMessage `json:"parameters,omitempty"`
 	// Oneway asks for no reply.
 	Oneway bool `json:"oneway,omitempty"`
@@ -23,6 +24,12 @@ type Call struct {
 	More bool `json:"more,omitempty"`
 	// Upgrade asks to leave varlink for another protocol; never supported.
 	Upgrade bool `json:"upgrade,omitempty"`
+
+	// decoded holds the parameters decoded with the call, a pointer of the
+	// method's Interface.Params type; msg is the call, to decode again
+	// should a handler ask for another type.
+	decoded any
+	msg     []byte
 }
 
 // Interface returns the interface part of the method name.
@@ -41,8 +48,20 @@ func (c *Call) Member() string {
 
 // Decode decodes the call's parameters into v, a pointer to a struct with
 // json tags. Unknown parameters and values of the wrong type are an
-// org.varlink.service.InvalidParameter error naming the parameter.
+// org.varlink.service.InvalidParameter error naming the parameter. v must
+// point to a zero value.
 func (c *Call) Decode(v any) error {
+	if c.takeDecoded(v) {
+		return nil
+	}
+	if c.decoded != nil {
+		// Decoded as another type: decode the call's parameters again.
+		again, err := DecodeCall(c.msg)
+		if err != nil {
+			return InvalidParameter("parameters")
+		}
+		*c = again
+	}
 	params := c.Parameters
 	if len(params) == 0 || bytes.Equal(params, []byte("null")) {
 		params = []byte("{}")

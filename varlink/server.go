@@ -29,6 +29,11 @@ type Interface struct {
 	Name        string // e.g. "org.example.ftp"
 	Description string // the interface definition, returned by GetInterfaceDescription
 	Methods     map[string]MethodFunc
+	// Params gives, for the methods it lists, a new pointer to the zero
+	// value of the type their handler decodes the parameters into. The
+	// server then decodes such a call and its parameters in one pass, and
+	// Call.Decode copies them out. Optional.
+	Params map[string]func() any
 }
 
 // Options configure a Server. Zero values take the documented defaults.
@@ -421,7 +426,11 @@ func (s *Server) readFailed(c *conn, err error) {
 
 // handle answers one message and reports whether the connection stays open.
 func (s *Server) handle(ctx context.Context, c *conn, msg []byte) bool {
-	call, err := DecodeCall(msg)
+	call, ok := s.decodeOnce(msg)
+	var err error
+	if !ok {
+		call, err = DecodeCall(msg)
+	}
 	if err == nil && call.Upgrade {
 		err = errors.New("protocol upgrades are not supported")
 	}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package varlink
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"unicode/utf8"
+)
+
+// methodPrefix is how nearly every client starts a call: the method first.
+const methodPrefix = `{"method":"`
+
+// decodeOnce decodes a call and its parameters in one pass, for a method
+// whose parameter type is known (Interface.Params) and a message that names
+// its method first. It reports false when it cannot, or when the message
+// is anything but a well-formed call with known parameters: the caller
+// then decodes it in two steps (DecodeCall, then Call.Decode), which give
+// the same result for a message this accepts, and the usual error for any
+// other. So this pass only has to be strict, never to explain.
+func (s *Server) decodeOnce(msg []byte) (Call, bool) {
+	method, ok := leadingMethod(msg)
+	if !ok || checkMethodName(method) != nil || !utf8.Valid(msg) {
+		return Call{}, false
+	}
+	call := Call{Method: method}
+	newParams := s.ifaces[call.Interface()].Params[call.Member()]
+	if newParams == nil {
+		return Call{}, false
+	}
+	// A non-nil pointer in an interface field is decoded into; JSON null
+	// sets the field to nil instead, which Decode takes as no parameters.
+	wire := struct {
+		Method     string `json:"method"`
+		Parameters any    `json:"parameters"`
+		Oneway     bool   `json:"oneway"`
+		More       bool   `json:"more"`
+		Upgrade    bool   `json:"upgrade"`
+	}{Parameters: newParams()}
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&wire) != nil || wire.Method != method ||
+		len(bytes.TrimLeft(msg[dec.InputOffset():], " \t\r\n")) != 0 {
+		return Call{}, false
+	}
+	call.Oneway, call.More, call.Upgrade = wire.Oneway, wire.More, wire.Upgrade
+	call.decoded, call.msg = wire.Parameters, msg
+	if call.decoded == nil {
+		call.decoded = newParams()
+	}
+	return call, true
+}
+
+// leadingMethod returns the method of a message that starts with
+// methodPrefix, when the name needs no unescaping (the characters a method
+// name may have never do).
+func leadingMethod(msg []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(msg, []byte(methodPrefix))
+	if !ok {
+		return "", false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:end]), true
+}
+
+// takeDecoded copies the parameters decoded with the call into v when v
+// is of their type, and reports whether it did.
+func (c *Call) takeDecoded(v any) bool {
+	if c.decoded == nil || reflect.TypeOf(v) != reflect.TypeOf(c.decoded) {
+		return false
+	}
+	reflect.ValueOf(v).Elem().Set(reflect.ValueOf(c.decoded).Elem())
+	return true
+}
