@@ -193,31 +193,19 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 	return c.objects.fromValue(ctx, v)
 }
 
-// listedBinding builds the object of a listed nwfilter binding. libvirt
-// decides a binding on its port device, filter and link device
-// (src/access/viraccessdriverpolkit.c); a list names only the first two,
-// so the guard reads the link device from the binding's XML, as
-// libvirtd gives it. A binding gone since libvirtd listed it (its guest
-// stopped) is left out, not the whole list refused.
+// listedBinding builds the object of a listed nwfilter binding
+// (objects.binding). A binding gone since libvirtd listed it (its guest
+// stopped), or changed to another filter, is left out, not the whole list
+// refused.
 func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
-	var r proto.RemoteNwfilterBindingGetXMLDescRet
-	err := c.objects.up.call(ctx, proto.RemoteProcNwfilterBindingGetXMLDesc, &proto.RemoteNwfilterBindingGetXMLDescArgs{Nwfilter: v}, &r)
+	obj, err := c.objects.binding(ctx, v)
 	if err != nil {
 		return acl.Object{}, fmt.Errorf("binding %s: %v", v.Portdev, err) // not %w: a vanished binding is left out
 	}
-	e, err := readXML(r.XML, xmlKinds[acl.NWFilterBinding])
-	if err != nil {
-		return acl.Object{}, fmt.Errorf("binding %s: %w", v.Portdev, err)
+	if f, _ := obj.Get("nwfilter_binding_filter"); f != v.Filtername {
+		return acl.Object{}, fmt.Errorf("binding %s: listed with filter %s, now %s", v.Portdev, v.Filtername, f)
 	}
-	if pd, f := e.child("portdev"), e.child("filterref"); pd == nil || f == nil ||
-		pd.attrs["name"] != v.Portdev || f.attrs["filter"] != v.Filtername {
-		return acl.Object{}, fmt.Errorf("binding %s (filter %s): its XML names another", v.Portdev, v.Filtername)
-	}
-	attrs := map[string]string{"nwfilter_binding_portdev": v.Portdev, "nwfilter_binding_filter": v.Filtername}
-	if ld := e.child("linkdev"); ld != nil {
-		attrs["nwfilter_binding_linkdev"] = ld.attrs["name"]
-	}
-	return c.objects.object(acl.NWFilterBinding, attrs)
+	return obj, nil
 }
 
 // needResults returns a ConnectListAll* call's need_results, or 1 for

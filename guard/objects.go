@@ -131,6 +131,8 @@ func (o *objects) identifyArgs(ctx context.Context, perm acl.Permission, args pr
 		return o.fromValue(ctx, r.Iface)
 	case proto.RemoteNonnullNodeDevice:
 		return o.nodeDevice(ctx, v.Name)
+	case proto.RemoteNonnullNwfilterBinding:
+		return o.binding(ctx, v) // found by port device, as libvirt finds it
 	case proto.RemoteNonnullNetworkPort:
 		var n proto.RemoteNetworkLookupByUUIDRet
 		if err := o.up.call(ctx, proto.RemoteProcNetworkLookupByUUID, &proto.RemoteNetworkLookupByUUIDArgs{UUID: v.Net.UUID}, &n); err != nil {
@@ -175,6 +177,8 @@ func (o *objects) fromValue(ctx context.Context, v any) (acl.Object, error) {
 			"network_uuid": uuidString(v.Net.UUID), "port_uuid": uuidString(v.UUID)})
 	case proto.RemoteNonnullSecret:
 		return o.secret(v)
+	case proto.RemoteNonnullNwfilterBinding:
+		return o.binding(ctx, v)
 	case proto.RemoteNonnullStorageVol:
 		var p proto.RemoteStoragePoolLookupByNameRet
 		if err := o.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &p); err != nil {
@@ -183,6 +187,33 @@ func (o *objects) fromValue(ctx context.Context, v any) (acl.Object, error) {
 		return o.volume(p.Pool, v)
 	}
 	return acl.Object{}, fmt.Errorf("%w: %T", errUnsupported, v)
+}
+
+// binding builds the object of the nwfilter binding on port device
+// v.Portdev. libvirt decides a binding on its port device, filter and
+// link device (src/access/viraccessdriverpolkit.c), on the binding it
+// finds by port device; the protocol names only the first two, so all
+// three are read from the binding's XML as libvirtd gives it, never
+// taken from the client.
+func (o *objects) binding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
+	var r proto.RemoteNwfilterBindingGetXMLDescRet
+	err := o.up.call(ctx, proto.RemoteProcNwfilterBindingGetXMLDesc, &proto.RemoteNwfilterBindingGetXMLDescArgs{Nwfilter: v}, &r)
+	if err != nil {
+		return acl.Object{}, err
+	}
+	e, err := readXML(r.XML, xmlKinds[acl.NWFilterBinding])
+	if err != nil {
+		return acl.Object{}, fmt.Errorf("binding %s: %w", v.Portdev, err)
+	}
+	pd, f := e.child("portdev"), e.child("filterref")
+	if pd == nil || f == nil || pd.attrs["name"] != v.Portdev {
+		return acl.Object{}, fmt.Errorf("binding %s: libvirtd's XML names another port or no filter", v.Portdev)
+	}
+	attrs := map[string]string{"nwfilter_binding_portdev": v.Portdev, "nwfilter_binding_filter": f.attrs["filter"]}
+	if ld := e.child("linkdev"); ld != nil {
+		attrs["nwfilter_binding_linkdev"] = ld.attrs["name"]
+	}
+	return o.object(acl.NWFilterBinding, attrs)
 }
 
 func (o *objects) object(t acl.ObjectType, attrs map[string]string) (acl.Object, error) {

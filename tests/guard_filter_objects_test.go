@@ -213,6 +213,30 @@ func (w *objectsWorld) startFiltered(t *testing.T, lv *testsys.Libvirtd) bool {
 	return true
 }
 
+// bindingCalls runs virsh nwfilter-binding-dumpxml (a lookup by port
+// device, then the binding's XML) at uri as each user on the bindings of
+// owners a and b, and returns which succeeded, by "label/port device".
+// A call that fails for another reason than access is an error.
+func (w *objectsWorld) bindingCalls(t *testing.T, uri string) map[string]bool {
+	t.Helper()
+	got := map[string]bool{}
+	if !w.binding {
+		return got
+	}
+	for i := range w.users {
+		for _, o := range []string{"a", "b"} {
+			dev := "vahgfo" + o + "0"
+			out, err := testsys.VirshURI(uri, &w.users[i], "nwfilter-binding-dumpxml", dev)
+			ok := err == nil && strings.Contains(out, "<portdev name='"+dev+"'/>")
+			if !ok && !strings.Contains(out, "access denied") {
+				t.Errorf("%s: nwfilter-binding-dumpxml %s: %v\n%s", w.labels[i], dev, err, out)
+			}
+			got[w.labels[i]+"/"+dev] = ok
+		}
+	}
+	return got
+}
+
 // removeObjects removes, as root, every object on lv whose name starts
 // with gfoPrefix; what is not there fails harmlessly.
 func removeObjects(lv *testsys.Libvirtd) {

@@ -32,6 +32,7 @@ func TestGuardFiltersObjects(t *testing.T) {
 	pk := testsys.StartPolkitd(t, bus)
 	w := newObjectsWorld(t)
 	var ours map[string]map[string]listView
+	var ourBindings map[string]bool
 	t.Run("guard", func(t *testing.T) {
 		lv := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{}) // access_drivers: none
 		w.addRule(t, pk)
@@ -55,12 +56,25 @@ func TestGuardFiltersObjects(t *testing.T) {
 			w.checkViews(t, label, w.tags[i], root, ours[label])
 		}
 		t.Run("events", func(t *testing.T) { w.checkEvents(t, lv, uri) })
+		t.Run("binding calls", func(t *testing.T) {
+			ourBindings = w.bindingCalls(t, uri)
+			for key, ok := range ourBindings {
+				label, dev, _ := strings.Cut(key, "/")
+				tag := w.tags[slices.Index(w.labels, label)]
+				if want := tag == "" || dev == "vahgfo"+tag+"0"; ok != want {
+					t.Errorf("%s: nwfilter-binding-dumpxml %s succeeded: %v, want %v", label, dev, ok, want)
+				}
+			}
+		})
 	})
 	t.Run("libvirtd polkit driver", func(t *testing.T) {
 		lv := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{AccessDrivers: []string{"polkit"}, Bus: bus})
 		w.addRule(t, pk)
 		w.prepare(t, lv)
 		theirs := w.userViews(t, lv.URI, lv.Socket)
+		if b := w.bindingCalls(t, lv.URI); !reflect.DeepEqual(b, ourBindings) {
+			t.Errorf("nwfilter-binding-dumpxml: libvirtd allows %v, the guard allowed %v", b, ourBindings)
+		}
 		for _, label := range w.labels {
 			for list, v := range theirs[label] {
 				o := ours[label][list]
