@@ -98,7 +98,7 @@ bench:
 # The guard's rows of make bench alone: a call through the guard against
 # the same call straight to libvirtd.
 bench-guard:
-	VIRT_ACL_HELPER_INTEGRATION=1 $(GO) test -tags bench -count=1 -timeout 10m -run '^TestBenchGuard$$' -v ./bench
+	VIRT_ACL_HELPER_INTEGRATION=1 $(GO) test -tags bench -count=1 -timeout 30m -run '^TestBenchGuard$$' -v ./bench
 
 load:
 	VIRT_ACL_HELPER_INTEGRATION=1 VIRT_ACL_HELPER_LOAD_DURATION=$(LOADTIME) $(GO) test -count=1 -timeout 15m -run '^TestLoad$$' -v ./tests

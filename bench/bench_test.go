@@ -91,12 +91,14 @@ func newBench(t *testing.T) (*bench, *testsys.Auditd) {
 	return b, auditd
 }
 
-// TestBenchGuard measures the guard's rows alone and prints them
+// TestBenchGuard measures the guard's rows alone (one call, define, lists) and prints them
 // (go test -tags bench -run '^TestBenchGuard$' ./bench); make bench runs
 // them within TestBench.
 func TestBenchGuard(t *testing.T) {
 	b, _ := newBench(t)
 	b.guard()
+	b.guardList(b.user)
+	b.report.Targets = append(b.report.Targets, b.guardTargets...)
 	b.report.Print(os.Stdout)
 }
 
