@@ -9,7 +9,8 @@ import (
 )
 
 // clientStream forwards a stream packet of a stream whose opening the
-// guard allowed; others are dropped.
+// guard allowed; others are dropped, as libvirtd drops packets of streams
+// it no longer has.
 func (s *session) clientStream(m *frame.Message) error {
 	h := m.Header
 	k := streamKey{h.Prog, h.Proc, h.Serial}
@@ -24,8 +25,23 @@ func (s *session) clientStream(m *frame.Message) error {
 		s.warn("stream packet dropped", fmt.Errorf("no allowed stream has procedure %d serial %d", h.Proc, h.Serial))
 		return nil
 	case h.Type == frame.StreamHole && !sparse:
-		s.warn("stream packet dropped", fmt.Errorf("STREAM_HOLE on a stream not opened sparse (procedure %d)", h.Proc))
-		return nil
+		// Dropping the hole would shift the data after it, silently; the
+		// session ends instead, as libvirtd closes a client that sends one
+		// (daemonStreamHandleHole).
+		return fmt.Errorf("STREAM_HOLE on a stream not opened sparse (procedure %d)", h.Proc)
 	}
 	return s.up.write(m, nil)
+}
+
+// upstreamStream passes libvirtd's stream packet on to the client. After
+// an error packet libvirtd has dropped the stream and the client sends
+// no more on it: the guard forgets it too, so that a session of failed
+// streams does not grow the table.
+func (s *session) upstreamStream(m *frame.Message) error {
+	if h := m.Header; h.Status == frame.Error {
+		s.mu.Lock()
+		delete(s.streams, streamKey{h.Prog, h.Proc, h.Serial})
+		s.mu.Unlock()
+	}
+	return s.client.write(m, nil)
 }

@@ -78,7 +78,7 @@ func (s *session) fromUpstream(m *frame.Message, fds []int) error {
 		// libvirtd sends stream packets only for streams whose opening
 		// call the guard allowed.
 		closeFDs(fds)
-		return s.client.write(m, nil)
+		return s.upstreamStream(m)
 	}
 	closeFDs(fds)
 	return fmt.Errorf("unexpected %s message from libvirtd", h.Type)
