@@ -18,6 +18,7 @@ func (s *session) clientStream(m *frame.Message) error {
 	sparse, ok := s.streams[k]
 	if ok && h.Status != frame.Continue {
 		delete(s.streams, k) // the client finished or aborted it
+		s.closing[k] = true
 	}
 	s.mu.Unlock()
 	switch {
@@ -38,10 +39,31 @@ func (s *session) clientStream(m *frame.Message) error {
 // no more on it: the guard forgets it too, so that a session of failed
 // streams does not grow the table.
 func (s *session) upstreamStream(m *frame.Message) error {
-	if h := m.Header; h.Status == frame.Error {
-		s.mu.Lock()
-		delete(s.streams, streamKey{h.Prog, h.Proc, h.Serial})
-		s.mu.Unlock()
+	h := m.Header
+	k := streamKey{h.Prog, h.Proc, h.Serial}
+	s.mu.Lock()
+	if h.Status == frame.Error {
+		delete(s.streams, k)
 	}
+	if h.Status != frame.Continue {
+		delete(s.closing, k) // libvirtd's answer to the client's finish or abort
+	}
+	s.mu.Unlock()
 	return s.client.write(m, nil)
+}
+
+// streamErrorReply says whether h, a reply of libvirtd's to no call in
+// flight, is the error libvirtd answers on a stream when finishing,
+// aborting or punching a hole fails (virNetServerProgramSendReplyError
+// with the stream's header); then the stream is over. Called with s.mu
+// held.
+func (s *session) streamErrorReply(h frame.Header) bool {
+	k := streamKey{h.Prog, h.Proc, h.Serial}
+	_, open := s.streams[k]
+	if h.Type != frame.Reply || h.Status != frame.Error || !(open || s.closing[k]) {
+		return false
+	}
+	delete(s.streams, k)
+	delete(s.closing, k)
+	return true
 }

@@ -85,3 +85,18 @@ func TestStreamFailedUpstream(t *testing.T) {
 		t.Errorf("libvirtd got stream packets %q, want only \"fail\"", got)
 	}
 }
+
+// TestStreamAbortFailed: libvirtd answers a failed abort (or finish, or
+// hole) with an error reply carrying the stream's serial, after the
+// opening call's serial was released; the guard passes it to the client,
+// which waits for it.
+func TestStreamAbortFailed(t *testing.T) {
+	_, c, h := openConsole(t)
+	h.Status = frame.Error
+	if err := frame.Write(c.c, &frame.Message{Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.recv(); m.Header.Type != frame.Reply || m.Header.Status != frame.Error || m.Header.Serial != h.Serial {
+		t.Fatalf("after the abort: %+v, want libvirtd's error reply", m.Header)
+	}
+}

@@ -59,6 +59,11 @@ func (s *session) fromUpstream(m *frame.Message, fds []int) error {
 	case frame.Reply, frame.ReplyWithFDs:
 		s.mu.Lock()
 		pc := s.pending[h.Serial]
+		if pc == nil && s.streamErrorReply(h) {
+			s.mu.Unlock()
+			closeFDs(fds)
+			return s.client.write(m, nil)
+		}
 		if pc == nil || pc.onReply == nil || pc.answered || pc.prog != h.Prog || pc.proc != h.Proc {
 			s.mu.Unlock()
 			closeFDs(fds)
