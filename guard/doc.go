@@ -36,8 +36,9 @@
 //     refused, and closes a client that reuses one in flight;
 //   - answers keepalive PINGs itself, so that none waits behind a pending
 //     decision (nor behind MaxPending of them), and forwards stream
-//     packets once the call
-//     that opened the stream was allowed;
+//     packets once the call that opened the stream was allowed (holes
+//     only on streams opened sparse; a client that sends another ends
+//     its session, as libvirtd closes it);
 //   - passes file descriptors only on the procedures that carry them;
 //   - applies the engine generation's rate_limit to each call of a user
 //     other than root, and limit.Conns to their connections

@@ -161,8 +161,16 @@ func (f *fakeLibvirtd) serve(c net.Conn, idx int) {
 			continue
 		}
 		if m.Header.Type == frame.Stream {
-			if m.Header.Status == frame.OK { // finish: acknowledge
+			switch {
+			case m.Header.Status == frame.OK: // finish: acknowledge
 				w.write(&frame.Message{Header: m.Header}, nil)
+			case m.Header.Status == frame.Error: // an abort that fails: an error reply
+				e, _ := frame.ErrorReply(m.Header, libvirtError(1, 10, "abort failed"))
+				w.write(e, nil)
+			case string(m.Body) == "fail": // the stream fails: libvirtd drops it
+				e, _ := frame.ErrorReply(m.Header, libvirtError(1, 10, "stream failed"))
+				e.Header.Type = frame.Stream
+				w.write(e, nil)
 			}
 			continue
 		}

@@ -67,6 +67,7 @@ type session struct {
 	state   state
 	pending map[uint32]*pendingCall
 	streams map[streamKey]bool // allowed streams; true if sparse (STREAM_HOLE allowed)
+	closing map[streamKey]bool // streams the client finished or aborted, until libvirtd answers
 	lookup  *lookupClient      // set once open
 	driver  string             // connect_driver, set once open
 	serial  uint32             // the last serial of the guard's own calls on up
@@ -86,7 +87,7 @@ func newSession(srv *Server, client, up *wire, cred identity.Cred, subject proc.
 		log: srv.log.With("pid", subject.PID, "uid", subject.UID),
 		ctx: ctx, cancel: cancel, sem: make(chan struct{}, srv.opts.MaxPending),
 		checks:  make(chan struct{}, srv.opts.MaxPending),
-		pending: map[uint32]*pendingCall{}, streams: map[streamKey]bool{}, serial: 0x80000000,
+		pending: map[uint32]*pendingCall{}, streams: map[streamKey]bool{}, closing: map[streamKey]bool{}, serial: 0x80000000,
 		events: make(chan *frame.Message, eventQueueLen)}
 }
 

@@ -59,6 +59,11 @@ func (s *session) fromUpstream(m *frame.Message, fds []int) error {
 	case frame.Reply, frame.ReplyWithFDs:
 		s.mu.Lock()
 		pc := s.pending[h.Serial]
+		if pc == nil && s.streamErrorReply(h) {
+			s.mu.Unlock()
+			closeFDs(fds)
+			return s.client.write(m, nil)
+		}
 		if pc == nil || pc.onReply == nil || pc.answered || pc.prog != h.Prog || pc.proc != h.Proc {
 			s.mu.Unlock()
 			closeFDs(fds)
@@ -78,7 +83,7 @@ func (s *session) fromUpstream(m *frame.Message, fds []int) error {
 		// libvirtd sends stream packets only for streams whose opening
 		// call the guard allowed.
 		closeFDs(fds)
-		return s.client.write(m, nil)
+		return s.upstreamStream(m)
 	}
 	closeFDs(fds)
 	return fmt.Errorf("unexpected %s message from libvirtd", h.Type)
