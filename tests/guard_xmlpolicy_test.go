@@ -150,7 +150,9 @@ func jsList(s []string) string {
 // the volumes' names.
 func (w *xmlWorld) storage(t *testing.T) []string {
 	t.Helper()
-	if _, err := w.lv.Virsh(nil, "pool-info", "default"); err != nil {
+	if info, err := w.lv.Virsh(nil, "pool-info", "default"); err == nil && !strings.Contains(info, "running") {
+		t.Fatalf("the host's pool \"default\", which the corpus names, is not running (a test's leftover? tests/reset-host.sh removes those):\n%s", info)
+	} else if err != nil {
 		dir := filepath.Join(w.dir, "pool")
 		if err := os.Mkdir(dir, 0o711); err != nil {
 			t.Fatal(err)

@@ -37,7 +37,9 @@ func startHost(t *testing.T) *libvirtHost {
 	h := &libvirtHost{t: t, l: l, dir: dir, net: fmt.Sprintf("vah-xp-%d", os.Getpid())}
 	// The corpus names pool "default": the host's if it has one (the
 	// test's volumes are removed at cleanup), else a transient one.
-	if _, err := l.Virsh(nil, "pool-info", "default"); err != nil {
+	if info, err := l.Virsh(nil, "pool-info", "default"); err == nil && !strings.Contains(info, "running") {
+		t.Fatalf("the host's pool \"default\", which the corpus names, is not running (a test's leftover? tests/reset-host.sh removes those):\n%s", info)
+	} else if err != nil {
 		h.must("pool-create", h.file("pool.xml", "<pool type='dir'><name>default</name><target><path>"+h.dir+"</path></target></pool>"))
 		t.Cleanup(func() { h.l.Virsh(nil, "pool-destroy", "default") })
 	}
