@@ -87,7 +87,7 @@ fuzz:
 	@for t in $(FUZZ); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
+		tests/fuzz-one.sh $$pkg $$name $(FUZZTIME) $(FUZZMINTIME) || exit 1; \
 	done
 
 # The benchmark is a test behind the bench tag: it is not part of make test
