@@ -24,6 +24,15 @@ func (a auditWriter) WriteRecord(ctx context.Context, rec audit.Record) error {
 	return a.w.Write(ctx, rec)
 }
 
+// AuditStats returns the kernel audit writer's counters.
+func (a auditWriter) AuditStats() audit.Stats { return a.w.Stats() }
+
+// AuditCounter is implemented by auditors that count the records they
+// wrote and lost; Stats reports them.
+type AuditCounter interface {
+	AuditStats() audit.Stats
+}
+
 // RecordWriter is implemented by auditors that also write records that
 // are no decision, such as a summary of refused requests.
 type RecordWriter interface {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 )
 
@@ -26,6 +27,9 @@ type Stats struct {
 	Cache         authcache.Stats
 	Drivers       []DriverStats
 	Latency       LatencyStats
+	// Audit holds the auditor's counters, when it keeps them (the kernel
+	// audit writer does); nil otherwise.
+	Audit *audit.Stats
 }
 
 // DriverStats count one driver's calls. For the polkit driver, Calls are
@@ -60,6 +64,10 @@ func (e *Engine) Stats() Stats {
 		Latency:       e.stats.latency.summary(),
 	}
 	s.Decisions = s.Allowed + s.Denied
+	if a, ok := e.auditor.(AuditCounter); ok {
+		st := a.AuditStats()
+		s.Audit = &st
+	}
 	for i := range e.drivers {
 		d := &e.drivers[i]
 		s.Drivers = append(s.Drivers, DriverStats{d.Name(), d.calls.Load(), d.errors.Load(), d.denied.Load()})

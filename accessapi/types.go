@@ -67,6 +67,18 @@ type Stats struct {
 	DriverStats   []DriverStats     `json:"driverStats"`
 	Latency       LatencyStats      `json:"latency"`
 	Connections   int               `json:"connections"`
+	Audit         *AuditStats       `json:"audit,omitempty"`
+}
+
+// AuditStats are the kernel audit writer's counters: the records the
+// kernel accepted and those lost, by cause.
+type AuditStats struct {
+	Level      int               `json:"level"`
+	Sent       uint64            `json:"sent"`
+	Lost       uint64            `json:"lost"`
+	LostBy     map[string]uint64 `json:"lostBy"`
+	Queued     int               `json:"queued"`
+	KernelLost uint64            `json:"kernelLost"`
 }
 
 // CacheStats are the decision cache's counters.

@@ -29,6 +29,18 @@ type Losses struct {
 	Unavailable, Refused, Disabled, QueueFull, Netlink, Timeout, Closed uint64
 }
 
+// ByCause maps each cause with losses (Cause.String) to its count.
+func (l Losses) ByCause() map[Cause]uint64 {
+	out := map[Cause]uint64{}
+	for c, n := range map[Cause]uint64{Unavailable: l.Unavailable, Refused: l.Refused, Disabled: l.Disabled,
+		QueueFull: l.QueueFull, Netlink: l.Netlink, Timeout: l.Timeout, Closed: l.Closed} {
+		if n > 0 {
+			out[c] = n
+		}
+	}
+	return out
+}
+
 // Total is the number of lost records.
 func (l Losses) Total() uint64 {
 	return l.Unavailable + l.Refused + l.Disabled + l.QueueFull + l.Netlink + l.Timeout + l.Closed

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 	"github.com/virt-acl-helper/virt-acl-helper/client"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/daemontest"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
@@ -92,10 +93,10 @@ func kernelLost(t *testing.T) uint64 {
 // countRecords counts the records naming vm in auditd's logs, waiting
 // until want arrived or the count stops growing: auditd writes them
 // asynchronously.
-func countRecords(t *testing.T, vm string, want uint64) uint64 {
+func countRecords(t *testing.T, a *testsys.Auditd, vm string, want uint64) uint64 {
 	var n, last uint64
 	for deadline, still := time.Now().Add(30*time.Second), 0; time.Now().Before(deadline) && still < 10; time.Sleep(200 * time.Millisecond) {
-		n = grepLogs(t, `vm="`+vm+`"`)
+		n = grepLogs(a, `vm="`+vm+`"`)
 		if n >= want {
 			return n
 		}
@@ -111,30 +112,45 @@ func countRecords(t *testing.T, vm string, want uint64) uint64 {
 // invalidations is how often the daemon's cache was emptied so far, for
 // any reason (a polkit rules change, a reload, a flush).
 func invalidations(t *testing.T, c *client.Client) uint64 {
+	var n uint64
+	for _, k := range stats(t, c).Invalidations {
+		n += k
+	}
+	return n
+}
+
+// auditCounters returns the daemon's audit writer's counters once it has
+// sent or lost at least settled records (0: at once), or after 30 s.
+func auditCounters(t *testing.T, c *client.Client, settled uint64) accessapi.AuditStats {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		a := stats(t, c).Audit
+		if a == nil {
+			t.Fatal("Stats: the daemon reports no audit counters")
+		}
+		if a.Sent+a.Lost >= settled || time.Now().After(deadline) {
+			return *a
+		}
+	}
+}
+
+func stats(t *testing.T, c *client.Client) accessapi.Stats {
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	st, err := c.Stats(ctx)
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
-	var n uint64
-	for _, k := range st.Invalidations {
-		n += k
-	}
-	return n
+	return st
 }
-
-// auditLossLine is what the daemon logs, at least once per 10 s, while its
-// audit writer loses records (audit.Writer's warning).
-const auditLossLine = "audit record not written"
 
 // rotatedSince reports whether auditd's oldest kept log starts after t:
 // then records written since t may have been rotated away (5 logs of 8 MB
 // by default hold about 60,000 of the daemon's records), and a count of
-// them in the log is no proof of loss.
-func rotatedSince(t time.Time) bool {
+// them in the log is no proof of loss. A log StartAuditdIn moved is never
+// rotated.
+func rotatedSince(a *testsys.Auditd, t time.Time) bool {
 	oldest := time.Now()
-	scanLogs(func(sc *bufio.Scanner) {
+	scanLogs(a, func(sc *bufio.Scanner) {
 		if !sc.Scan() {
 			return
 		}
@@ -167,9 +183,9 @@ func boolRow(b bool) float64 {
 }
 
 // grepLogs counts the lines holding s in auditd's log and its rotations.
-func grepLogs(t *testing.T, s string) uint64 {
+func grepLogs(a *testsys.Auditd, s string) uint64 {
 	var n uint64
-	scanLogs(func(sc *bufio.Scanner) {
+	scanLogs(a, func(sc *bufio.Scanner) {
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), s) {
 				n++
@@ -179,9 +195,13 @@ func grepLogs(t *testing.T, s string) uint64 {
 	return n
 }
 
-// scanLogs hands read a scanner of each of auditd's logs in turn.
-func scanLogs(read func(*bufio.Scanner)) {
+// scanLogs hands read a scanner of each of auditd's logs in turn: the
+// one StartAuditdIn moved, or the host's and their rotations.
+func scanLogs(a *testsys.Auditd, read func(*bufio.Scanner)) {
 	paths, _ := filepath.Glob("/var/log/audit/audit.log*")
+	if a.Log != "" {
+		paths = []string{a.Log}
+	}
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {

@@ -19,7 +19,8 @@ const (
 	sustainedMeasure  = "4 clients, 5s"
 	measureMissing    = "audit records missing from the log"
 	measureRotated    = "log rotated over the run's records"
-	measureDaemonLost = "daemon's audit loss warnings"
+	measureDaemonLost = "records the daemon lost"
+	measureSent       = "records the kernel acknowledged to the daemon"
 )
 
 // rawRoundTrip and rawRecords name the limit rows.
@@ -70,7 +71,10 @@ func (r *Report) judgeAudit(records float64) {
 	r.target("sustained audited decisions, 4 clients, none lost: at least half the raw USER_AVC rate",
 		sustainedMeasured(share, rate, records, missing, failed, rotated, daemonLost),
 		share >= 0.5 && failed == 0 && daemonLost == 0 && kernelLost == 0 && (missing == 0 || rotated))
-	list := r.rows[caseListCached+"/one call"] // ms
+	list, measured := r.rows[caseListCached+"/one call"] // ms
+	if !measured {
+		return // a partial run (TestBenchSocket): no target to judge
+	}
 	limit := 0.0
 	if records > 0 {
 		limit = 10000 / records * 1000
@@ -87,22 +91,26 @@ func (r *Report) judgeAudit(records float64) {
 		ratio > 0 && ratio <= 1.5 && ok && uncached == 0)
 }
 
-// sustainedMeasured says what the sustained target was judged on. When
-// auditd rotated its log over the run's records, the log count is no
-// proof; loss is then judged on the daemon's own warnings and the
-// kernel's lost counter.
+// sustainedMeasured says what the sustained target was judged on: the
+// records counted in auditd's log, and the daemon's own count of records
+// lost. When auditd rotated its log over the run's records (a host's
+// auditd, whose log the benchmark could not move), the log count is no
+// proof, and loss is judged on the daemon's count and the kernel's lost
+// counter.
 func sustainedMeasured(share, rate, records, missing, failed float64, rotated bool, daemonLost float64) string {
-	s := fmt.Sprintf("%.2fx (%.0f/s against %.0f/s), %.0f missing, %.0f failed", share, rate, records, missing, failed)
+	s := fmt.Sprintf("%.2fx (%.0f/s against %.0f/s), %.0f missing from the log, %.0f lost by the daemon, %.0f failed",
+		share, rate, records, missing, daemonLost, failed)
 	if rotated {
-		s += fmt.Sprintf(" (the log rotated over the run; the daemon warned of loss %.0f times)", daemonLost)
+		s += " (the log rotated over the run)"
 	}
 	return s
 }
 
 // judgeMemory compares the memory and activation rows with their bounds.
 func (r *Report) judgeMemory() {
-	full := r.rows["memory/resident, 100,000 cached decisions"]
-	r.target("resident with 100,000 cached decisions < 64 MiB", fmt.Sprintf("%.1f MiB", full), full > 0 && full < 64)
+	if full, ok := r.rows["memory/resident, 100,000 cached decisions"]; ok {
+		r.target("resident with 100,000 cached decisions < 64 MiB", fmt.Sprintf("%.1f MiB", full), full > 0 && full < 64)
+	}
 	for _, mode := range []string{"off", "on"} {
 		idle := r.rows["memory, audit "+mode+"/resident, idle after the first answer"]
 		r.target("idle resident < 15 MiB, audit "+mode, fmt.Sprintf("%.1f MiB", idle), idle > 0 && idle < 15)

@@ -339,6 +339,17 @@ func TestDecisionsAudited(t *testing.T) {
 			t.Errorf("audit log lacks %q:\n%s", want, out)
 		}
 	}
+	// Stats counts what the kernel took: at level 2 every decision's
+	// record was acknowledged before the answer.
+	s, err := d.client(t).Stats(context.Background())
+	switch {
+	case err != nil:
+		t.Fatalf("Stats: %v", err)
+	case s.Audit == nil:
+		t.Fatal("Stats: no audit counters at audit_level 2")
+	case s.Audit.Level != 2 || s.Audit.Sent != s.Decisions || s.Decisions < 2 || s.Audit.Lost != 0 || len(s.Audit.LostBy) != 0:
+		t.Errorf("Stats audit %+v after %d decisions: want level 2, every decision's record sent, none lost", *s.Audit, s.Decisions)
+	}
 }
 
 // TestStartsBeforeTheBus: a daemon activated while the system bus is down

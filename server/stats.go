@@ -18,6 +18,13 @@ func statsOf(stack string, s access.Stats, conns int) accessapi.Stats {
 			P99: int64(s.Latency.P99), P999: int64(s.Latency.P999), Max: int64(s.Latency.Max)},
 		DriverStats: []accessapi.DriverStats{},
 	}
+	if a := s.Audit; a != nil {
+		out.Audit = &accessapi.AuditStats{Level: int(a.Level), Sent: a.Sent, Lost: a.Lost.Total(),
+			LostBy: map[string]uint64{}, Queued: a.Queued, KernelLost: a.KernelLost}
+		for c, n := range a.Lost.ByCause() {
+			out.Audit.LostBy[c.String()] = n
+		}
+	}
 	for _, d := range s.Drivers {
 		out.DriverStats = append(out.DriverStats, accessapi.DriverStats(d))
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -345,6 +346,13 @@ func printStats(w io.Writer, s accessapi.Stats) {
 	row("latency p50 / p99 / max", fmt.Sprintf("%v / %v / %v", time.Duration(s.Latency.P50), time.Duration(s.Latency.P99), time.Duration(s.Latency.Max)))
 	for _, d := range s.DriverStats {
 		row("driver "+d.Name, fmt.Sprintf("%d calls, %d errors, %d denied", d.Calls, d.Errors, d.Denied))
+	}
+	if a := s.Audit; a != nil {
+		row("audit records sent / lost / queued", fmt.Sprintf("%d / %d / %d", a.Sent, a.Lost, a.Queued))
+		for _, c := range slices.Sorted(maps.Keys(a.LostBy)) {
+			row("  lost: "+c, a.LostBy[c])
+		}
+		row("kernel lost counter rise", a.KernelLost)
 	}
 	reasons := make([]string, 0, len(s.Invalidations))
 	for r := range s.Invalidations {

@@ -38,6 +38,9 @@ type Auditd struct {
 	// whole seconds.
 	Since time.Time
 	p     *process // nil if auditd was already running
+	// Log is the log auditd writes, when StartAuditdIn moved it; ""
+	// for the host's (auditd.conf's log_file and its rotations).
+	Log string
 }
 
 // StartAuditd makes sure auditd runs and the kernel is set as the tests
@@ -48,6 +51,23 @@ type Auditd struct {
 // cleanup, after the auditd it started has stopped. Tests that use it run
 // one at a time, across test binaries too.
 func StartAuditd(t testing.TB) *Auditd {
+	t.Helper()
+	return startAuditdConf(t, "")
+}
+
+// StartAuditdIn is StartAuditd with auditd writing to one log in dir that
+// is never rotated (Auditd.Log), its other settings the host's: for
+// counting more records than the host's rotated logs keep (5 of 8 MB by
+// default, about 60,000 of ours). An audit daemon that is running already
+// is used as it is, and Log is empty: its log cannot be moved.
+func StartAuditdIn(t testing.TB, dir string) *Auditd {
+	t.Helper()
+	return startAuditdConf(t, dir)
+}
+
+// startAuditdConf starts auditd with the host's configuration, or with
+// one in dir moving the log there.
+func startAuditdConf(t testing.TB, dir string) *Auditd {
 	t.Helper()
 	NeedRoot(t)
 	auditd := NeedCommand(t, "auditd")
@@ -62,8 +82,13 @@ func StartAuditd(t testing.TB) *Auditd {
 	// lost to a full backlog or a rate limit left by whoever ran before.
 	auditctl(t, auditSettings()...)
 	a := &Auditd{}
+	var args []string
+	if dir != "" && !auditdAlive(prev["pid"]) {
+		a.Log = filepath.Join(dir, "audit.log")
+		args = []string{"-c", writeAuditdConf(t, dir, a.Log)}
+	}
 	if !auditdAlive(prev["pid"]) {
-		a.p = startAuditd(t, auditd)
+		a.p = startAuditd(t, auditd, args...)
 	}
 	// ausearch -ts counts whole seconds: start the window at the next one,
 	// so that it holds no record of the test before.
@@ -98,9 +123,9 @@ func lockAudit(t testing.TB) {
 
 // startAuditd runs auditd -n (no fork) without changing the enabled flag,
 // and waits until the kernel has it registered.
-func startAuditd(t testing.TB, path string) *process {
+func startAuditd(t testing.TB, path string, args ...string) *process {
 	t.Helper()
-	p, err := startProcess("auditd", exec.Command(path, "-n", "-s", "nochange"))
+	p, err := startProcess("auditd", exec.Command(path, append([]string{"-n", "-s", "nochange"}, args...)...))
 	if err != nil {
 		t.Fatalf("testsys: %v", err)
 	}
@@ -339,6 +364,9 @@ func (a *Auditd) ReportSearch(t testing.TB, search []string, report ...string) s
 // "MM/DD/YY HH:MM:SS", starting at a.Since.
 func (a *Auditd) run(cmd string, args []string) (string, error) {
 	since := []string{"-ts", a.Since.Format("01/02/06"), a.Since.Format("15:04:05")}
+	if a.Log != "" {
+		since = append(since, "-if", a.Log)
+	}
 	c := exec.Command(cmd, append(since, args...)...)
 	c.Env = append(os.Environ(), "LC_ALL=C")
 	out, err := c.CombinedOutput()
@@ -358,4 +386,35 @@ func (a *Auditd) PID(t testing.TB) int {
 	}
 	pid, _ := strconv.Atoi(st["pid"])
 	return pid
+}
+
+// hostAuditdConf is the host's auditd configuration, which
+// writeAuditdConf copies.
+const hostAuditdConf = "/etc/audit/auditd.conf"
+
+// writeAuditdConf writes into dir the host's auditd.conf with the log
+// moved to log and never rotated, and returns dir, for auditd -c.
+func writeAuditdConf(t testing.TB, dir, log string) string {
+	t.Helper()
+	host, err := os.ReadFile(hostAuditdConf)
+	if err != nil {
+		t.Fatalf("testsys: %v", err)
+	}
+	set := map[string]string{"log_file": log, "max_log_file_action": "IGNORE"}
+	var conf strings.Builder
+	for _, line := range strings.Split(string(host), "\n") {
+		key, _, _ := strings.Cut(line, "=")
+		if _, ok := set[strings.TrimSpace(key)]; ok {
+			continue
+		}
+		conf.WriteString(line + "\n")
+	}
+	for k, v := range set {
+		fmt.Fprintf(&conf, "%s = %s\n", k, v)
+	}
+	// auditd refuses a configuration others may write.
+	if err := os.WriteFile(filepath.Join(dir, "auditd.conf"), []byte(conf.String()), 0o640); err != nil {
+		t.Fatalf("testsys: %v", err)
+	}
+	return dir
 }
