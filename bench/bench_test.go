@@ -20,7 +20,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/polkit"
 )
 
-// Sizes of the measured loops; BENCH_SCALE=0.1 makes a quick run.
+// Sizes of the measured loops.
 const (
 	cachedCalls   = 20000
 	uncachedCalls = 500
