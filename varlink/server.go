@@ -78,6 +78,7 @@ type Options struct {
 type Server struct {
 	opts   Options
 	ifaces map[string]Interface
+	typed  map[string]typedMethod // by full method name
 	sem    chan struct{}
 	large  chan struct{}
 	done   chan struct{}
@@ -117,6 +118,7 @@ func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		ifaces:    map[string]Interface{},
+		typed:     map[string]typedMethod{},
 		sem:       make(chan struct{}, opts.MaxConns),
 		large:     make(chan struct{}, opts.MaxLarge),
 		warn:      ratelimit.New(ratelimit.WarnEvery, nil),
@@ -129,6 +131,13 @@ func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
 			return nil, fmt.Errorf("varlink: interface %s registered twice", iface.Name)
 		}
 		s.ifaces[iface.Name] = iface
+		for member, newParams := range iface.Params {
+			name := iface.Name + "." + member
+			if err := checkMethodName(name); err != nil {
+				return nil, fmt.Errorf("varlink: parameter type of %s: %w", member, err)
+			}
+			s.typed[name] = typedMethod{name: name, newParams: newParams}
+		}
 	}
 	return s, nil
 }

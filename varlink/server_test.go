@@ -148,7 +148,9 @@ func TestServerHostileInput(t *testing.T) {
 		})
 	}
 	// Every other client is still served.
-	var out struct{ Text string }
+	var out struct {
+		Text string `json:"text"`
+	}
 	if err := dial(t, path).Call(ctx(t), testIface+".Echo", map[string]string{"text": "still here"}, &out); err != nil || out.Text != "still here" {
 		t.Fatalf("after hostile clients: %v %+v", err, out)
 	}
@@ -164,7 +166,9 @@ func TestServiceInterface(t *testing.T) {
 	if info.Product != "p" || strings.Join(info.Interfaces, ",") != "org.example.test,org.varlink.service" {
 		t.Errorf("info %+v", info)
 	}
-	var desc struct{ Description string }
+	var desc struct {
+		Description string `json:"description"`
+	}
 	if err := c.Call(ctx(t), "org.varlink.service.GetInterfaceDescription", map[string]string{"interface": testIface}, &desc); err != nil || !strings.HasPrefix(desc.Description, "interface org.example.test") {
 		t.Errorf("description %q, %v", desc.Description, err)
 	}
@@ -227,7 +231,9 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 	busy := dial(t, path)
 	answered := make(chan error, 1)
 	go func() {
-		var out struct{ Done bool }
+		var out struct {
+			Done bool `json:"done"`
+		}
 		err := busy.Call(ctx(t), testIface+".Slow", nil, &out)
 		if err == nil && !out.Done {
 			err = errors.New("reply without done")
