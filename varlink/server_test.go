@@ -133,6 +133,10 @@ func TestServerHostileInput(t *testing.T) {
 		{"unknown method", `{"method":"org.example.test.Nope"}` + "\x00", ErrMethodNotFound, true},
 		{"wrong type", `{"method":"org.example.test.Echo","parameters":{"text":1}}` + "\x00", ErrInvalidParameter, true},
 		{"unknown parameter", `{"method":"org.example.test.Echo","parameters":{"txt":"a"}}` + "\x00", ErrInvalidParameter, true},
+		{"parameter named twice", `{"method":"org.example.test.Echo","parameters":{"text":"a","text":"b"}}` + "\x00", testIface + ".InvalidRequest", true},
+		{"parameter in another case", `{"method":"org.example.test.Echo","parameters":{"TEXT":"a"}}` + "\x00", ErrInvalidParameter, true},
+		{"method named twice", `{"method":"org.example.test.Echo","method":"org.example.test.Slow"}` + "\x00", testIface + ".InvalidRequest", true},
+		{"invalid UTF-8 in a parameter", "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"text\":\"\xff\"}}\x00", testIface + ".InvalidRequest", true},
 		{"upgrade", `{"method":"org.example.test.Echo","upgrade":true}` + "\x00", testIface + ".InvalidRequest", true},
 		{"deeply nested", `{"method":"org.example.test.Echo","parameters":{"text":` + strings.Repeat("[", 400) + "\x00", testIface + ".InvalidRequest", true},
 	}
