@@ -73,9 +73,8 @@ type request struct {
 // straight into out. An error reply, or a reply out cannot take, is
 // decoded again to tell which it is: an *Error, or a malformed reply.
 func decodeReply(method string, b []byte, out any) error {
-	var ignored jsontext.Value
 	if out == nil {
-		out = &ignored
+		out = new(jsontext.Value)
 	}
 	// A non-nil pointer in an interface member is decoded into.
 	typed := struct {
@@ -126,7 +125,7 @@ func (c *Client) failed(ctx context.Context, method string, err error) error {
 func (e *Error) ErrorParameters(v any) error {
 	raw, ok := e.Parameters.(jsontext.Value)
 	if !ok {
-		b, err := json.Marshal(e.Parameters, encoding())
+		b, err := marshal(e.Parameters)
 		if err != nil {
 			return err
 		}

@@ -159,17 +159,18 @@ func clip(s string) string {
 // case), invalid UTF-8, and data after the value.
 func strict() json.Options { return json.RejectUnknownMembers(true) }
 
-// encoding are the options of every message sent. Map members are sorted,
-// as encoding/json did, so that a reply is the same bytes every time; and
+// marshal marshals v as every message sent is. Map members are sorted, as
+// encoding/json did, so that a reply is the same bytes every time; and
 // invalid UTF-8 in a string (an error text that cut a character) is sent
 // as U+FFFD, as encoding/json did, rather than failing the whole reply.
-func encoding() json.Options {
-	return json.JoinOptions(json.Deterministic(true), jsontext.AllowInvalidUTF8(true))
+// (The options are passed one by one: joining them would allocate.)
+func marshal(v any) ([]byte, error) {
+	return json.Marshal(v, json.Deterministic(true), jsontext.AllowInvalidUTF8(true))
 }
 
 // encode marshals v as one message, NUL included.
 func encode(v any) ([]byte, error) {
-	b, err := json.Marshal(v, encoding())
+	b, err := marshal(v)
 	if err != nil {
 		return nil, err
 	}

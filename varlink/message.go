@@ -118,7 +118,7 @@ func (e *Error) Error() string {
 	if e.Parameters == nil {
 		return "varlink error " + e.Name
 	}
-	p, err := json.Marshal(e.Parameters, encoding())
+	p, err := marshal(e.Parameters)
 	if err != nil {
 		return "varlink error " + e.Name
 	}
