@@ -21,7 +21,10 @@ import (
 // MethodFunc handles one call. It returns the reply's parameters (marshalled
 // as a JSON object), or an error: an *Error is sent as is (Fatal ones close
 // the connection after the reply); any other error is logged and answered
-// with the server's protocol error, and the connection closed.
+// with the server's protocol error, and the connection closed. The call
+// is read in place from the connection's buffer: a handler must not keep
+// it (or call its Decode) once it has returned; what Decode gave it is
+// its own.
 type MethodFunc func(ctx context.Context, call *Call) (any, error)
 
 // Interface is one varlink interface a server implements.
