@@ -94,8 +94,9 @@ func DecodeCall(msg []byte) (Call, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Call{}, errors.New("message is not a JSON object")
 	}
-	// Members of the call other than these are ignored, as the varlink
-	// specification asks; a member named twice is not (see strict).
+	// Other members of the call are ignored, as they were with
+	// encoding/json; one named twice, or a name in another case, is not
+	// read as one of these (see strict).
 	var wire struct {
 		Method     *string        `json:"method"`
 		Parameters jsontext.Value `json:"parameters"`

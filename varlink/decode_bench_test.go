@@ -4,8 +4,6 @@ package varlink
 
 import (
 	"context"
-	"net"
-	"path/filepath"
 	"testing"
 )
 
@@ -91,14 +89,7 @@ func BenchmarkCallCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(b.TempDir(), "s.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	go s.Serve(l)
-	defer s.Shutdown(context.Background())
-	c, err := Dial(context.Background(), path)
+	c, err := Dial(context.Background(), listen(b, s))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,60 +7,41 @@ import (
 	"testing"
 )
 
-// TestEncodeReply pins the bytes of replies on the wire, which every
-// client reads: members left out only when nil, false or "", map members
-// sorted, and nil slices and maps sent as the empty arrays and objects the
-// interface definitions declare (never null).
-func TestEncodeReply(t *testing.T) {
+// TestEncode pins the bytes of replies on the wire, which every client
+// reads: members left out only when nil, false or "", map members sorted,
+// and nil slices and maps sent as the empty arrays and objects the
+// interface definitions declare (never null); and the client's calls,
+// with parameters only when given.
+func TestEncode(t *testing.T) {
 	type result struct {
 		Results []string          `json:"results"`
+		Counts  map[string]int    `json:"counts"`
 		Attrs   map[string]string `json:"attributes,omitempty"`
 	}
 	tests := []struct {
 		name string
-		r    reply
+		v    any
 		want string
 	}{
 		{"no parameters", reply{Parameters: struct{}{}}, `{"parameters":{}}`},
 		{"error without parameters", reply{Error: "a.B"}, `{"error":"a.B"}`},
 		{"error", reply{Error: "a.B", Parameters: map[string]any{"z": 1, "a": []string{"x"}}}, `{"parameters":{"a":["x"],"z":1},"error":"a.B"}`},
-		{"nil slice and map", reply{Parameters: result{}}, `{"parameters":{"results":[]}}`},
-		{"empty map omitted", reply{Parameters: result{Attrs: map[string]string{}}}, `{"parameters":{"results":[]}}`},
+		{"nil slice and map", reply{Parameters: result{}}, `{"parameters":{"results":[],"counts":{}}}`},
+		{"empty map omitted", reply{Parameters: result{Attrs: map[string]string{}}}, `{"parameters":{"results":[],"counts":{}}}`},
 		{"nil error list", reply{Error: "a.B", Parameters: map[string]any{"valid": []string(nil)}}, `{"parameters":{"valid":[]},"error":"a.B"}`},
 		{"invalid UTF-8", reply{Error: "a.B", Parameters: map[string]string{"reason": "cut \xc3"}}, "{\"parameters\":{\"reason\":\"cut \ufffd\"},\"error\":\"a.B\"}"},
 		{"HTML characters", reply{Parameters: map[string]string{"x": "<&>"}}, `{"parameters":{"x":"<&>"}}`},
+		{"call without parameters", request{Method: "a.B"}, `{"method":"a.B"}`},
+		{"call", request{Method: "a.B", Parameters: map[string]int{"uid": 0}}, `{"method":"a.B","parameters":{"uid":0}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := encode(tt.r)
+			b, err := encode(tt.v)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got, ok := strings.CutSuffix(string(b), "\x00"); !ok || got != tt.want {
 				t.Errorf("encoded %q, want %q and a NUL", b, tt.want)
-			}
-		})
-	}
-}
-
-// TestEncodeRequest pins the client's calls: parameters only when given.
-func TestEncodeRequest(t *testing.T) {
-	tests := []struct {
-		name string
-		r    request
-		want string
-	}{
-		{"no parameters", request{Method: "a.B"}, `{"method":"a.B"}`},
-		{"parameters", request{Method: "a.B", Parameters: map[string]int{"uid": 0}}, `{"method":"a.B","parameters":{"uid":0}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b, err := encode(tt.r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want, got := tt.want+"\x00", string(b); want != got {
-				t.Errorf("encoded %q, want %q", got, want)
 			}
 		})
 	}

@@ -59,22 +59,28 @@ func serve(t *testing.T, opts Options, release <-chan struct{}) (*Server, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "s.sock")
+	return s, listen(t, s)
+}
+
+// listen serves s on a socket of its own until the test ends, and
+// returns the socket's path.
+func listen(tb testing.TB, s *Server) string {
+	path := filepath.Join(tb.TempDir(), "s.sock")
 	l, err := net.Listen("unix", path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(l) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Shutdown(ctx)
 		if err := <-served; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
+			tb.Errorf("Serve: %v", err)
 		}
 	})
-	return s, path
+	return path
 }
 
 func dial(t *testing.T, path string) *Client {
