@@ -3,7 +3,7 @@
 package server
 
 import (
-	"encoding/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"testing"
 
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
@@ -24,7 +24,7 @@ func FuzzCheckParams(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, params []byte) {
-		c := varlink.Call{Method: accessapi.Interface + ".Check", Parameters: json.RawMessage(params)}
+		c := varlink.Call{Method: accessapi.Interface + ".Check", Parameters: jsontext.Value(params)}
 		var in accessapi.CheckParams
 		if err := c.Decode(&in); err != nil {
 			return

@@ -4,11 +4,13 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
@@ -94,7 +96,7 @@ func newServerTTL(t *testing.T, drv access.Driver, auth engine.Authorizer, privi
 func call(t *testing.T, s *Server, p proc.Process, method, params string) (string, string) {
 	t.Helper()
 	ctx := context.WithValue(context.Background(), callerKey{}, newConnCaller(p))
-	out, err := s.Interface().Methods[method](ctx, &varlink.Call{Method: accessapi.Interface + "." + method, Parameters: json.RawMessage(params)})
+	out, err := s.Interface().Methods[method](ctx, &varlink.Call{Method: accessapi.Interface + "." + method, Parameters: jsontext.Value(params)})
 	if err != nil {
 		e, ok := varlink.AsError(err)
 		if !ok {
@@ -102,7 +104,7 @@ func call(t *testing.T, s *Server, p proc.Process, method, params string) (strin
 		}
 		return "", e.Name
 	}
-	b, _ := json.Marshal(out)
+	b, _ := json.Marshal(out, json.Deterministic(true)) // as the server sends it
 	return string(b), ""
 }
 
@@ -218,7 +220,7 @@ func TestPrivilegeReusedOnConnection(t *testing.T) {
 		conn := newConnCaller(bob)
 		ctx := context.WithValue(context.Background(), callerKey{}, conn)
 		for range 3 {
-			_, err := s.check(ctx, &varlink.Call{Parameters: json.RawMessage(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)})
+			_, err := s.check(ctx, &varlink.Call{Parameters: jsontext.Value(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,12 +4,14 @@ package varlink
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Client is a connection to a varlink service on a UNIX socket. Calls are
@@ -36,19 +38,16 @@ func (c *Client) Close() error { return c.nc.Close() }
 // Call calls method with in as parameters (a struct or map; nil for none)
 // and decodes the reply's parameters into out (nil to ignore them). An
 // error reply is returned as an *Error whose Parameters is a
-// json.RawMessage. ctx's deadline bounds the whole call.
+// jsontext.Value. ctx's deadline bounds the whole call. What out holds
+// after an error is unspecified.
+//
+// Reply members out does not have are ignored, so that a newer service
+// may add some; a member named twice, invalid UTF-8 or data after the
+// reply fail the call.
 func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var params json.RawMessage
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("varlink: encode parameters of %s: %w", method, err)
-		}
-		params = b
-	}
-	msg, err := encode(Call{Method: method, Parameters: params})
+	msg, err := encode(request{Method: method, Parameters: in})
 	if err != nil {
 		return fmt.Errorf("varlink: encode call of %s: %w", method, err)
 	}
@@ -61,9 +60,33 @@ func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	if err != nil {
 		return c.failed(ctx, method, err)
 	}
+	return decodeReply(method, b, out)
+}
+
+// request is a call on the wire, its parameters marshalled with it.
+type request struct {
+	Method     string `json:"method"`
+	Parameters any    `json:"parameters,omitzero"`
+}
+
+// decodeReply decodes a reply into out in one pass, the parameters
+// straight into out. An error reply, or a reply out cannot take, is
+// decoded again to tell which it is: an *Error, or a malformed reply.
+func decodeReply(method string, b []byte, out any) error {
+	if out == nil {
+		out = new(jsontext.Value)
+	}
+	// A non-nil pointer in an interface member is decoded into.
+	typed := struct {
+		Parameters any    `json:"parameters"`
+		Error      string `json:"error"`
+	}{Parameters: out}
+	if json.Unmarshal(b, &typed) == nil && typed.Error == "" {
+		return nil
+	}
 	var r struct {
-		Parameters json.RawMessage `json:"parameters"`
-		Error      string          `json:"error"`
+		Parameters jsontext.Value `json:"parameters"`
+		Error      string         `json:"error"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return fmt.Errorf("varlink: malformed reply to %s: %w", method, err)
@@ -71,7 +94,7 @@ func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	if r.Error != "" {
 		return &Error{Name: r.Error, Parameters: r.Parameters}
 	}
-	if out == nil || len(r.Parameters) == 0 {
+	if len(r.Parameters) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(r.Parameters, out); err != nil {
@@ -100,9 +123,9 @@ func (c *Client) failed(ctx context.Context, method string, err error) error {
 
 // ErrorParameters decodes the parameters of an error reply into v.
 func (e *Error) ErrorParameters(v any) error {
-	raw, ok := e.Parameters.(json.RawMessage)
+	raw, ok := e.Parameters.(jsontext.Value)
 	if !ok {
-		b, err := json.Marshal(e.Parameters)
+		b, err := marshal(e.Parameters)
 		if err != nil {
 			return err
 		}

@@ -5,11 +5,13 @@ package varlink
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // DefaultMaxMessageSize bounds a message when no limit is given.
@@ -39,10 +41,27 @@ func NewReader(r io.Reader, max int) *Reader {
 // ReadMessage returns the next message without its NUL. It fails with
 // ErrTooLarge as soon as more than the limit has arrived without a NUL,
 // and with io.ErrUnexpectedEOF when the stream ends inside a message.
+//
+// The message is valid only until the next ReadMessage: one that arrived
+// whole in the read buffer is returned in place, without a copy. What is
+// decoded from it owns its memory (the JSON decoder copies every string
+// and raw value), so only the message itself must not be kept.
 func (r *Reader) ReadMessage() ([]byte, error) {
+	chunk, err := r.r.ReadSlice(0)
+	if err == nil && len(chunk) <= r.max+1 {
+		return chunk[:len(chunk)-1], nil
+	}
+	return r.readRest(chunk, err)
+}
+
+// readRest reads on a message that did not fit the read buffer, from its
+// first chunk and the error that cut it, gathering it in a slice of its own.
+func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
 	var msg []byte
-	for {
-		chunk, err := r.r.ReadSlice(0)
+	for first := true; ; first = false {
+		if !first {
+			chunk, err = r.r.ReadSlice(0)
+		}
 		if len(msg)+len(chunk) > r.max+1 {
 			return nil, fmt.Errorf("%w: more than %d bytes without a NUL terminator", ErrTooLarge, r.max)
 		}
@@ -75,12 +94,15 @@ func DecodeCall(msg []byte) (Call, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Call{}, errors.New("message is not a JSON object")
 	}
+	// Other members of the call are ignored, as they were with
+	// encoding/json; one named twice, or a name in another case, is not
+	// read as one of these (see strict).
 	var wire struct {
-		Method     *string         `json:"method"`
-		Parameters json.RawMessage `json:"parameters"`
-		Oneway     bool            `json:"oneway"`
-		More       bool            `json:"more"`
-		Upgrade    bool            `json:"upgrade"`
+		Method     *string        `json:"method"`
+		Parameters jsontext.Value `json:"parameters"`
+		Oneway     bool           `json:"oneway"`
+		More       bool           `json:"more"`
+		Upgrade    bool           `json:"upgrade"`
 	}
 	if err := json.Unmarshal(msg, &wire); err != nil {
 		return Call{}, fmt.Errorf("malformed call: %v", err)
@@ -130,9 +152,26 @@ func clip(s string) string {
 	return s
 }
 
+// strict are the options of every decoding of a call's parameters: a
+// member the parameter type does not have is refused. The JSON decoder
+// refuses by default what else a client could use to be read in two ways:
+// a member named twice (encoding/json took the last), a member named in
+// another case than the field's (encoding/json matched regardless of
+// case), invalid UTF-8, and data after the value.
+func strict() json.Options { return json.RejectUnknownMembers(true) }
+
+// marshal marshals v as every message sent is. Map members are sorted, as
+// encoding/json did, so that a reply is the same bytes every time; and
+// invalid UTF-8 in a string (an error text that cut a character) is sent
+// as U+FFFD, as encoding/json did, rather than failing the whole reply.
+// (The options are passed one by one: joining them would allocate.)
+func marshal(v any) ([]byte, error) {
+	return json.Marshal(v, json.Deterministic(true), jsontext.AllowInvalidUTF8(true))
+}
+
 // encode marshals v as one message, NUL included.
 func encode(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,10 @@ func TestDecodeCall(t *testing.T) {
 		{"parameters not an object", `{"method":"a.B","parameters":[1]}`, Call{}, "parameters are not a JSON object"},
 		{"parameters a string", `{"method":"a.B","parameters":"x"}`, Call{}, "parameters are not a JSON object"},
 		{"oneway not a bool", `{"method":"a.B","oneway":"yes"}`, Call{}, "malformed call"},
+		{"method named twice", `{"method":"a.B","method":"c.D"}`, Call{}, "duplicate"},
+		{"parameter named twice", `{"method":"a.B","parameters":{"subject":{"uid":1,"uid":0}}}`, Call{}, "duplicate"},
+		{"method in another case", `{"METHOD":"a.B"}`, Call{}, "names no method"},
+		{"unknown call member", `{"method":"a.B","extra":1}`, Call{Method: "a.B"}, ""},
 		{"invalid UTF-8", "{\"method\":\"a.B\xff\"}", Call{}, "UTF-8"},
 		{"deeply nested", `{"method":"a.B","parameters":{"x":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}}`, Call{}, "malformed call"},
 		{"long method", `{"method":"a.` + strings.Repeat("b", 600) + `"}`, Call{}, "too long"},
@@ -95,8 +99,11 @@ func TestDecodeCall(t *testing.T) {
 
 func TestCallDecode(t *testing.T) {
 	type params struct {
-		Object string `json:"object"`
-		PID    *int   `json:"pid"`
+		Object  string `json:"object"`
+		PID     *int   `json:"pid"`
+		Subject *struct {
+			UID *int64 `json:"uid"`
+		} `json:"subject"`
 	}
 	tests := []struct {
 		name      string
@@ -108,6 +115,16 @@ func TestCallDecode(t *testing.T) {
 		{"wrong type", `{"object":3}`, "object"},
 		{"unknown field", `{"object":"domain","bogus":1}`, "bogus"},
 		{"pid not a number", `{"pid":"1"}`, "pid"},
+		{"nested", `{"subject":{"uid":0}}`, ""},
+		{"nested wrong type", `{"subject":{"uid":"0"}}`, "subject.uid"},
+		{"nested unknown", `{"subject":{"gid":0}}`, "subject.gid"},
+		{"named twice", `{"subject":{"uid":1000,"uid":0}}`, "subject.uid"},
+		{"another case", `{"subject":{"UID":0}}`, "subject.UID"},
+		{"invalid UTF-8", "{\"object\":\"\xff\"}", "object"},
+		{"trailing data", `{"object":"domain"} x`, "parameters"},
+		{"two values", `{"object":"domain"}{}`, "parameters"},
+		{"not an object", `[]`, "parameters"},
+		{"long name", `{"` + strings.Repeat("x", 100) + `":1}`, strings.Repeat("x", 64) + "..."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,5 +145,36 @@ func TestCallDecode(t *testing.T) {
 				t.Errorf("parameter %q, want %q", got, tt.wantParam)
 			}
 		})
+	}
+}
+
+// TestDecodedOutlivesMessage checks that what is decoded from a message
+// stays as it was once the reader, which returns messages in place in its
+// buffer, has read the next ones over it.
+func TestDecodedOutlivesMessage(t *testing.T) {
+	first := `{"method":"a.B","parameters":{"object":"first"}}`
+	in := first + "\x00" + strings.Repeat(`{"method":"c.D","parameters":{"object":"other"}}`+"\x00", 200)
+	r := NewReader(strings.NewReader(in), 0)
+	msg, err := r.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := DecodeCall(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Object string `json:"object"`
+	}
+	if err := c.Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		if _, err := r.ReadMessage(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Method != "a.B" || string(c.Parameters) != `{"object":"first"}` || p.Object != "first" {
+		t.Errorf("after later reads: %q %q %q", c.Method, c.Parameters, p.Object)
 	}
 }

@@ -2,7 +2,10 @@
 
 package varlink
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 // checkCall is an on-behalf Check call of the size the socket rows of make
 // bench send.
@@ -64,5 +67,51 @@ func BenchmarkDecodeCheck(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCallCheck makes on-behalf Check calls over a unix socket with
+// a Client, the server decoding them in one pass and answering a result:
+// the varlink part of a cached Check, both ends, without the decision.
+func BenchmarkCallCheck(b *testing.B) {
+	check := func(_ context.Context, c *Call) (any, error) {
+		var p checkParams
+		if err := c.Decode(&p); err != nil {
+			return nil, err
+		}
+		return map[string]any{"allowed": true, "cached": true, "driver": "polkit"}, nil
+	}
+	s, err := NewServer(Options{}, Interface{
+		Name:    "org.example.bench",
+		Methods: map[string]MethodFunc{"Check": check},
+		Params:  map[string]func() any{"Check": func() any { return new(checkParams) }},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := Dial(context.Background(), listen(b, s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var in checkParams
+	in.Object.Type, in.Object.Driver, in.Permission = "domain", "QEMU", "start"
+	in.Object.Attrs = map[string]string{"domain_name": "bench-vm-0001", "domain_uuid": "6695eb01-f6a4-8304-79aa-97f2502e193f"}
+	in.Subject = &struct {
+		PID       int64  `json:"pid"`
+		StartTime uint64 `json:"start_time"`
+		UID       uint32 `json:"uid"`
+		Ino       uint64 `json:"pidfd_ino"`
+	}{123456, 987654321, 1001, 4242}
+	var out struct {
+		Allowed bool   `json:"allowed"`
+		Cached  bool   `json:"cached"`
+		Driver  string `json:"driver"`
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Call(context.Background(), "org.example.bench.Check", in, &out); err != nil || !out.Allowed {
+			b.Fatal(err, out)
+		}
 	}
 }

@@ -4,6 +4,8 @@ package varlink
 
 import (
 	"bytes"
+	v1json "encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -16,6 +18,8 @@ func FuzzDecode(f *testing.F) {
 		`{"method":"org.varlink.service.GetInfo"}` + "\x00",
 		`{"method":"a.B","oneway":true,"more":true,"upgrade":true}` + "\x00{}\x00",
 		"\x00\x00",
+		`{"method":"org.example.bench.Check","parameters":{"subject":{"uid":1,"uid":0}}}` + "\x00",
+		`{"method":"org.example.bench.Check","parameters":{"subject":{"UID":0}},"oneway":true}` + "\x00",
 		`{"method":`,
 		`[[[[[[[[[[`,
 	} {
@@ -48,6 +52,42 @@ func FuzzDecode(f *testing.F) {
 				PID    *int64            `json:"pid"`
 			}
 			c.Decode(&v)
+		}
+	})
+}
+
+// FuzzStricterThanV1 checks that the parameters Call.Decode accepts are
+// ones encoding/json, the decoder it replaced, accepted too (with
+// DisallowUnknownFields) and read the same: the move made parsing
+// stricter, never looser or different.
+func FuzzStricterThanV1(f *testing.F) {
+	for _, seed := range []string{
+		`{"object":{"type":"domain","driver":"QEMU","attributes":{"domain_name":"a"}},"permission":"start","subject":{"pid":1,"uid":0,"start_time":2,"pidfd_ino":3}}`,
+		`{"subject":{"uid":1,"uid":0}}`,
+		`{"subject":{"UID":0}}`,
+		`{"permission":"\u00e9\ud800"}`,
+		`{"subject":{"pid":-0,"uid":1e2,"start_time":1.0}}`,
+		`{"object":null,"subject":null}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, params []byte) {
+		c := Call{Method: "a.B", Parameters: params}
+		var got checkParams
+		if c.Decode(&got) != nil {
+			return
+		}
+		if len(params) == 0 {
+			params = []byte("{}") // as Decode takes no parameters
+		}
+		var want checkParams
+		dec := v1json.NewDecoder(bytes.NewReader(params))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("%q: accepted, but encoding/json refused it: %v", params, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: read as %+v, encoding/json read %+v", params, got, want)
 		}
 	})
 }

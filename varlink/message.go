@@ -4,10 +4,12 @@ package varlink
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Call is one decoded method call.
@@ -16,14 +18,14 @@ type Call struct {
 	Method string `json:"method"`
 	// Parameters is the raw parameter object; nil when the call had none,
 	// or when the server decoded them with the call (Interface.Params).
-	Parameters json.RawMessage `json:"parameters,omitempty"`
+	Parameters jsontext.Value `json:"parameters,omitzero"`
 	// Oneway asks for no reply.
-	Oneway bool `json:"oneway,omitempty"`
+	Oneway bool `json:"oneway,omitzero"`
 	// More asks for a stream of replies; methods here answer once, which
 	// the protocol allows.
-	More bool `json:"more,omitempty"`
+	More bool `json:"more,omitzero"`
 	// Upgrade asks to leave varlink for another protocol; never supported.
-	Upgrade bool `json:"upgrade,omitempty"`
+	Upgrade bool `json:"upgrade,omitzero"`
 
 	// decoded holds the parameters decoded with the call, a pointer of the
 	// method's Interface.Params type; msg is the call, to decode again
@@ -47,9 +49,10 @@ func (c *Call) Member() string {
 }
 
 // Decode decodes the call's parameters into v, a pointer to a struct with
-// json tags. Unknown parameters and values of the wrong type are an
-// org.varlink.service.InvalidParameter error naming the parameter. v must
-// point to a zero value.
+// json tags. Unknown parameters, values of the wrong type, a parameter
+// named twice and names in another case than the tag's are an
+// org.varlink.service.InvalidParameter error naming the parameter (a path
+// such as "subject.uid" for a nested one). v must point to a zero value.
 func (c *Call) Decode(v any) error {
 	if c.takeDecoded(v) {
 		return nil
@@ -66,32 +69,42 @@ func (c *Call) Decode(v any) error {
 	if len(params) == 0 || bytes.Equal(params, []byte("null")) {
 		params = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(params))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(params, v, strict()); err != nil {
 		return InvalidParameter(parameterOf(err))
 	}
 	return nil
 }
 
-// parameterOf names the parameter a decoding error is about, as well as
-// encoding/json lets it be found.
+// parameterOf names the parameter a decoding error is about: the JSON
+// pointer the error carries ("/subject/uid"), as a dotted path
+// ("subject.uid"), or "parameters" when it points at the whole object.
 func parameterOf(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return te.Field
+	var ptr jsontext.Pointer
+	var se *json.SemanticError
+	var syn *jsontext.SyntacticError
+	switch {
+	case errors.As(err, &se):
+		ptr = se.JSONPointer
+	case errors.As(err, &syn):
+		ptr = syn.JSONPointer
 	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return strings.Trim(name, `"`)
+	var path []string
+	for tok := range ptr.Tokens() {
+		path = append(path, tok)
 	}
-	return "parameters"
+	if len(path) == 0 {
+		return "parameters"
+	}
+	return clip(strings.Join(path, "."))
 }
 
-// reply is a method reply on the wire.
+// reply is a method reply on the wire. Omitted members are those that are
+// nil, false or "" (omitzero): "parameters":{} is sent for a method that
+// returns nothing, as before.
 type reply struct {
-	Parameters any    `json:"parameters,omitempty"`
-	Continues  bool   `json:"continues,omitempty"`
-	Error      string `json:"error,omitempty"`
+	Parameters any    `json:"parameters,omitzero"`
+	Continues  bool   `json:"continues,omitzero"`
+	Error      string `json:"error,omitzero"`
 }
 
 // Error is a varlink error reply: a fully qualified error name and its
@@ -105,7 +118,7 @@ func (e *Error) Error() string {
 	if e.Parameters == nil {
 		return "varlink error " + e.Name
 	}
-	p, err := json.Marshal(e.Parameters)
+	p, err := marshal(e.Parameters)
 	if err != nil {
 		return "varlink error " + e.Name
 	}

@@ -4,9 +4,10 @@ package varlink
 
 import (
 	"bytes"
-	"encoding/json"
 	"reflect"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
 )
 
 // methodPrefix is how nearly every client starts a call: the method first.
@@ -20,15 +21,12 @@ const methodPrefix = `{"method":"`
 // the same result for a message this accepts, and the usual error for any
 // other. So this pass only has to be strict, never to explain.
 func (s *Server) decodeOnce(msg []byte) (Call, bool) {
-	method, ok := leadingMethod(msg)
-	if !ok || checkMethodName(method) != nil || !utf8.Valid(msg) {
+	m, ok := s.typed[string(leadingMethod(msg))]
+	if !ok || !utf8.Valid(msg) {
 		return Call{}, false
 	}
+	method, newParams := m.name, m.newParams
 	call := Call{Method: method}
-	newParams := s.ifaces[call.Interface()].Params[call.Member()]
-	if newParams == nil {
-		return Call{}, false
-	}
 	// A non-nil pointer in an interface field is decoded into; JSON null
 	// sets the field to nil instead, which Decode takes as no parameters.
 	wire := struct {
@@ -38,10 +36,9 @@ func (s *Server) decodeOnce(msg []byte) (Call, bool) {
 		More       bool   `json:"more"`
 		Upgrade    bool   `json:"upgrade"`
 	}{Parameters: newParams()}
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&wire) != nil || wire.Method != method ||
-		len(bytes.TrimLeft(msg[dec.InputOffset():], " \t\r\n")) != 0 {
+	// Strict for the call's members too: this pass gives up on anything
+	// the two steps could read otherwise, such as a member it would skip.
+	if json.Unmarshal(msg, &wire, strict()) != nil || wire.Method != method {
 		return Call{}, false
 	}
 	call.Oneway, call.More, call.Upgrade = wire.Oneway, wire.More, wire.Upgrade
@@ -52,19 +49,26 @@ func (s *Server) decodeOnce(msg []byte) (Call, bool) {
 	return call, true
 }
 
+// typedMethod is a method whose parameter type is known (Interface.Params).
+type typedMethod struct {
+	name      string // "interface.Method", the string every call shares
+	newParams func() any
+}
+
 // leadingMethod returns the method of a message that starts with
 // methodPrefix, when the name needs no unescaping (the characters a method
-// name may have never do).
-func leadingMethod(msg []byte) (string, bool) {
+// name may have never do), or nil. It is looked up, not kept: the name
+// of a known method costs no allocation.
+func leadingMethod(msg []byte) []byte {
 	rest, ok := bytes.CutPrefix(msg, []byte(methodPrefix))
 	if !ok {
-		return "", false
+		return nil
 	}
 	end := bytes.IndexByte(rest, '"')
 	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		return "", false
+		return nil
 	}
-	return string(rest[:end]), true
+	return rest[:end]
 }
 
 // takeDecoded copies the parameters decoded with the call into v when v

@@ -61,6 +61,8 @@ func TestDecodeOnce(t *testing.T) {
 		{"escaped method", `{"method":"org.example.bench.Chec\u006b"}`, false},
 		{"method named twice", `{"method":"org.example.bench.Check","method":"org.example.bench.Other"}`, false},
 		{"method named twice, case folded", `{"method":"org.example.bench.Check","METHOD":"a.B"}`, false},
+		{"uid named twice", `{"method":"org.example.bench.Check","parameters":{"subject":{"uid":1,"uid":0}}}`, false},
+		{"uid in another case", `{"method":"org.example.bench.Check","parameters":{"subject":{"UID":0}}}`, false},
 		{"unknown call field", `{"method":"org.example.bench.Check","extra":1}`, false},
 		{"unknown parameter", `{"method":"org.example.bench.Check","parameters":{"bogus":1}}`, false},
 		{"parameters an array", `{"method":"org.example.bench.Check","parameters":[]}`, false},

@@ -21,7 +21,10 @@ import (
 // MethodFunc handles one call. It returns the reply's parameters (marshalled
 // as a JSON object), or an error: an *Error is sent as is (Fatal ones close
 // the connection after the reply); any other error is logged and answered
-// with the server's protocol error, and the connection closed.
+// with the server's protocol error, and the connection closed. The call
+// is read in place from the connection's buffer: a handler must not keep
+// it (or call its Decode) once it has returned; what Decode gave it is
+// its own.
 type MethodFunc func(ctx context.Context, call *Call) (any, error)
 
 // Interface is one varlink interface a server implements.
@@ -78,6 +81,7 @@ type Options struct {
 type Server struct {
 	opts   Options
 	ifaces map[string]Interface
+	typed  map[string]typedMethod // by full method name
 	sem    chan struct{}
 	large  chan struct{}
 	done   chan struct{}
@@ -117,6 +121,7 @@ func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		ifaces:    map[string]Interface{},
+		typed:     map[string]typedMethod{},
 		sem:       make(chan struct{}, opts.MaxConns),
 		large:     make(chan struct{}, opts.MaxLarge),
 		warn:      ratelimit.New(ratelimit.WarnEvery, nil),
@@ -129,6 +134,13 @@ func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
 			return nil, fmt.Errorf("varlink: interface %s registered twice", iface.Name)
 		}
 		s.ifaces[iface.Name] = iface
+		for member, newParams := range iface.Params {
+			name := iface.Name + "." + member
+			if err := checkMethodName(name); err != nil {
+				return nil, fmt.Errorf("varlink: parameter type of %s: %w", member, err)
+			}
+			s.typed[name] = typedMethod{name: name, newParams: newParams}
+		}
 	}
 	return s, nil
 }

@@ -59,22 +59,28 @@ func serve(t *testing.T, opts Options, release <-chan struct{}) (*Server, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "s.sock")
+	return s, listen(t, s)
+}
+
+// listen serves s on a socket of its own until the test ends, and
+// returns the socket's path.
+func listen(tb testing.TB, s *Server) string {
+	path := filepath.Join(tb.TempDir(), "s.sock")
 	l, err := net.Listen("unix", path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(l) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Shutdown(ctx)
 		if err := <-served; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
+			tb.Errorf("Serve: %v", err)
 		}
 	})
-	return s, path
+	return path
 }
 
 func dial(t *testing.T, path string) *Client {
@@ -133,6 +139,10 @@ func TestServerHostileInput(t *testing.T) {
 		{"unknown method", `{"method":"org.example.test.Nope"}` + "\x00", ErrMethodNotFound, true},
 		{"wrong type", `{"method":"org.example.test.Echo","parameters":{"text":1}}` + "\x00", ErrInvalidParameter, true},
 		{"unknown parameter", `{"method":"org.example.test.Echo","parameters":{"txt":"a"}}` + "\x00", ErrInvalidParameter, true},
+		{"parameter named twice", `{"method":"org.example.test.Echo","parameters":{"text":"a","text":"b"}}` + "\x00", testIface + ".InvalidRequest", true},
+		{"parameter in another case", `{"method":"org.example.test.Echo","parameters":{"TEXT":"a"}}` + "\x00", ErrInvalidParameter, true},
+		{"method named twice", `{"method":"org.example.test.Echo","method":"org.example.test.Slow"}` + "\x00", testIface + ".InvalidRequest", true},
+		{"invalid UTF-8 in a parameter", "{\"method\":\"org.example.test.Echo\",\"parameters\":{\"text\":\"\xff\"}}\x00", testIface + ".InvalidRequest", true},
 		{"upgrade", `{"method":"org.example.test.Echo","upgrade":true}` + "\x00", testIface + ".InvalidRequest", true},
 		{"deeply nested", `{"method":"org.example.test.Echo","parameters":{"text":` + strings.Repeat("[", 400) + "\x00", testIface + ".InvalidRequest", true},
 	}
@@ -148,7 +158,9 @@ func TestServerHostileInput(t *testing.T) {
 		})
 	}
 	// Every other client is still served.
-	var out struct{ Text string }
+	var out struct {
+		Text string `json:"text"`
+	}
 	if err := dial(t, path).Call(ctx(t), testIface+".Echo", map[string]string{"text": "still here"}, &out); err != nil || out.Text != "still here" {
 		t.Fatalf("after hostile clients: %v %+v", err, out)
 	}
@@ -164,7 +176,9 @@ func TestServiceInterface(t *testing.T) {
 	if info.Product != "p" || strings.Join(info.Interfaces, ",") != "org.example.test,org.varlink.service" {
 		t.Errorf("info %+v", info)
 	}
-	var desc struct{ Description string }
+	var desc struct {
+		Description string `json:"description"`
+	}
 	if err := c.Call(ctx(t), "org.varlink.service.GetInterfaceDescription", map[string]string{"interface": testIface}, &desc); err != nil || !strings.HasPrefix(desc.Description, "interface org.example.test") {
 		t.Errorf("description %q, %v", desc.Description, err)
 	}
@@ -227,7 +241,9 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 	busy := dial(t, path)
 	answered := make(chan error, 1)
 	go func() {
-		var out struct{ Done bool }
+		var out struct {
+			Done bool `json:"done"`
+		}
 		err := busy.Call(ctx(t), testIface+".Slow", nil, &out)
 		if err == nil && !out.Done {
 			err = errors.New("reply without done")
