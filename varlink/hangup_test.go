@@ -47,7 +47,9 @@ func TestHangupCancelsWaitingCall(t *testing.T) {
 	})
 	c := dial(t, path)
 	for range 3 { // answered at once: no watch, the next call is read
-		var out struct{ OK bool }
+		var out struct {
+			OK bool `json:"ok"`
+		}
 		if err := c.Call(ctx(t), testIface+".Now", nil, &out); err != nil || !out.OK {
 			t.Fatalf("Now: %v, %+v", err, out)
 		}
