@@ -4,6 +4,7 @@ package access
 
 import (
 	"context"
+	"iter"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
@@ -22,6 +23,19 @@ func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
 
 func (a auditWriter) WriteRecord(ctx context.Context, rec audit.Record) error {
 	return a.w.Write(ctx, rec)
+}
+
+// BatchAuditor is an Auditor that also records many decisions in one
+// call. CheckMany hands it the decisions it served from the cache, so
+// that at audit level 2 their records wait for the kernel together, not
+// one after another.
+type BatchAuditor interface {
+	Auditor
+	// AuditMany records each decision of decisions, in order. It returns
+	// nil when every record was accepted, else one error per decision:
+	// nil where the record was accepted, the reason where it was not
+	// (the engine then denies that one).
+	AuditMany(ctx context.Context, decisions iter.Seq2[Request, Decision]) []error
 }
 
 // RecordWriter is implemented by auditors that also write records that
