@@ -11,14 +11,26 @@ import (
 )
 
 // AuditTo returns an Auditor that writes one kernel audit record per
-// decision to w. Whether a lost record fails the decision is w's audit
-// level's business.
+// decision to w, and takes batches (BatchAuditor). Whether a lost record
+// fails the decision is w's audit level's business.
 func AuditTo(w *audit.Writer) Auditor { return auditWriter{w} }
 
 type auditWriter struct{ w *audit.Writer }
 
 func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
 	return a.w.Write(ctx, AuditRecord(r, d))
+}
+
+// AuditMany writes the decisions' records with one WriteMany: at level 2
+// they wait for the kernel together.
+func (a auditWriter) AuditMany(ctx context.Context, decisions iter.Seq2[Request, Decision]) []error {
+	return a.w.WriteMany(ctx, func(yield func(audit.Record) bool) {
+		for r, d := range decisions {
+			if !yield(AuditRecord(r, d)) {
+				return
+			}
+		}
+	})
 }
 
 func (a auditWriter) WriteRecord(ctx context.Context, rec audit.Record) error {
@@ -89,8 +101,10 @@ func AuditRecord(r Request, d Decision) audit.Record {
 		// vm= and uuid= are what ausearch --vm-name and --uuid match.
 		rec.VMName, rec.UUID = r.Object.Name(), r.Object.UUID()
 	}
-	for _, det := range r.Object.Details() {
-		rec.Details = append(rec.Details, audit.Detail{Key: det.Key, Value: det.Value})
+	ds := r.Object.Details()
+	rec.Details = make([]audit.Detail, len(ds))
+	for i, det := range ds {
+		rec.Details[i] = audit.Detail(det)
 	}
 	return rec
 }

@@ -174,6 +174,10 @@ func TestCheckManyCachedAndFresh(t *testing.T) {
 			}
 			names, batches := log.log()
 			names = names[len(recordsBefore):]
+			if tt.calls > 0 { // fresh decisions are made, and audited, in parallel
+				slices.Sort(names)
+				slices.Sort(tt.records)
+			}
 			if tt.records != nil && !slices.Equal(names, tt.records) {
 				t.Errorf("audited %q, want %q", names, tt.records)
 			}
@@ -311,9 +315,11 @@ func TestCheckManyBoundsAndShares(t *testing.T) {
 	if n := g.most.Load(); n > 4 {
 		t.Errorf("%d driver calls at once for two CheckMany calls of Parallel 2", n)
 	}
-	// A decision one call made is shared with the other or cached for it.
-	if n := g.calls.Load(); n != int64(len(objs)) {
-		t.Errorf("driver asked %d times for %d objects asked twice at once", n, len(objs))
+	// Later decisions are shared or cached too, but for a call that
+	// missed the cache just before the other's flight ended (both are
+	// then asked).
+	if n := g.calls.Load(); n >= 2*int64(len(objs)) {
+		t.Errorf("driver asked %d times for %d objects asked twice at once: nothing shared", n, len(objs))
 	}
 	for k, ds := range results {
 		if len(ds) != len(objs) {
