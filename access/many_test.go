@@ -204,6 +204,22 @@ func TestCheckManyCachedAndFresh(t *testing.T) {
 	}
 }
 
+// newParallelEngine returns an engine caching allows, deciding with drv
+// at most parallel at a time in CheckMany.
+func newParallelEngine(t *testing.T, drv Driver, parallel int) *Engine {
+	t.Helper()
+	c, err := authcache.New(authcache.Options{Size: 64, AllowTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Drivers: []Driver{drv}, Cache: c, Parallel: parallel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
 // TestCheckManyCancelled: a client that hangs up gets no decisions; what
 // was cached is not audited, and nothing more is asked of the drivers.
 func TestCheckManyCancelled(t *testing.T) {
@@ -227,22 +243,14 @@ func TestCheckManyCancelled(t *testing.T) {
 	t.Run("mid-way", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		drv := &scripted{name: "polkit", answer: func(Request) (bool, error) { return true, nil }}
+		drv := &scripted{name: "polkit"}
 		drv.answer = func(Request) (bool, error) {
 			if drv.calls.Load() == 2 {
 				cancel()
 			}
 			return true, nil
 		}
-		c, err := authcache.New(authcache.Options{Size: 64, AllowTTL: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := New(Options{Drivers: []Driver{drv}, Cache: c, Parallel: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer e.Close()
+		e := newParallelEngine(t, drv, 1)
 		objs := sixVMs(t)
 		ds, err := e.CheckMany(ctx, subject, permission(t, acl.Domain, "getattr"), objs, Origin{})
 		if !errors.Is(err, context.Canceled) || ds != nil {
@@ -278,15 +286,7 @@ func (g *gate) Check(context.Context, Request) (bool, error) {
 // and concurrent calls asking the same share each decision.
 func TestCheckManyBoundsAndShares(t *testing.T) {
 	g := &gate{release: make(chan struct{})}
-	c, err := authcache.New(authcache.Options{Size: 64, AllowTTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(Options{Drivers: []Driver{g}, Cache: c, Parallel: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newParallelEngine(t, g, 2)
 	objs, getattr := sixVMs(t), permission(t, acl.Domain, "getattr")
 	var wg sync.WaitGroup
 	results := make([][]Decision, 2)
