@@ -26,40 +26,53 @@ import (
 // of cached objects costs lookups and records, not a goroutine each. The
 // others are made up to Options.Parallel at a time.
 func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.Permission, objects []acl.Object, origin Origin) ([]Decision, error) {
-	reqs := make([]Request, len(objects))
-	for i, o := range objects {
-		reqs[i] = Request{Subject: subject, Object: o, Permission: perm, Origin: origin}
-		if err := reqs[i].Validate(); err != nil {
+	l := &list{subject: subject, perm: perm, objects: objects, origin: origin}
+	for i := range objects {
+		if err := l.request(i).Validate(); err != nil {
 			e.stats.invalid.Add(1)
 			return nil, fmt.Errorf("object %d: %w", i, err)
 		}
 	}
-	out := make([]Decision, len(reqs))
-	misses, err := e.serveCached(ctx, reqs, out)
+	out := make([]Decision, len(objects))
+	misses, err := e.serveCached(ctx, l, out)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.decideAll(ctx, reqs, misses, out); err != nil {
+	if err := e.decideAll(ctx, l, misses, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// serveCached puts the cached decisions on reqs into out and has them
+// list is the requests of a CheckMany: one subject, permission and
+// origin, and an object each. A request is built when it is needed
+// rather than held: a list of 10,000 would hold megabytes.
+type list struct {
+	subject proc.Process
+	perm    acl.Permission
+	objects []acl.Object
+	origin  Origin
+}
+
+func (l *list) request(i int) Request {
+	return Request{Subject: l.subject, Object: l.objects[i], Permission: l.perm, Origin: l.origin}
+}
+
+// serveCached puts the cached decisions on l into out and has them
 // audited. It returns the indexes of the requests it left undecided: those
 // the cache does not hold, and all of them on a retired engine.
-func (e *Engine) serveCached(ctx context.Context, reqs []Request, out []Decision) ([]int, error) {
+func (e *Engine) serveCached(ctx context.Context, l *list, out []Decision) ([]int, error) {
 	var misses []int
 	if e.retired.Load() {
-		for i := range reqs {
+		for i := range out {
 			misses = append(misses, i)
 		}
 		return misses, nil
 	}
 	start := time.Now()
 	hits := 0
-	for i := range reqs {
-		cd, ok := e.cache.Lookup(keyOf(reqs[i]))
+	for i := range out {
+		cd, ok := e.cache.Lookup(keyOf(l.request(i)))
 		if !ok {
 			misses = append(misses, i)
 			continue
@@ -73,8 +86,8 @@ func (e *Engine) serveCached(ctx context.Context, reqs []Request, out []Decision
 	if err := ctx.Err(); err != nil { // the client hung up: no answer, no record
 		return nil, err
 	}
-	if !reqs[0].Origin.Listing {
-		e.auditCached(ctx, reqs, out)
+	if !l.origin.Listing {
+		e.auditCached(ctx, l, out)
 	}
 	e.stats.recordCached(out, hits, time.Since(start))
 	return misses, nil
@@ -83,7 +96,7 @@ func (e *Engine) serveCached(ctx context.Context, reqs []Request, out []Decision
 // auditCached has the cached decisions in out (those marked Cached: the
 // others are not made yet) audited, in one call if the auditor takes
 // batches. A decision whose record was refused becomes a deny.
-func (e *Engine) auditCached(ctx context.Context, reqs []Request, out []Decision) {
+func (e *Engine) auditCached(ctx context.Context, l *list, out []Decision) {
 	if e.auditor == nil {
 		return
 	}
@@ -91,12 +104,12 @@ func (e *Engine) auditCached(ctx context.Context, reqs []Request, out []Decision
 	if !ok {
 		for i := range out {
 			if out[i].Cached {
-				out[i] = e.audit(ctx, reqs[i], out[i])
+				out[i] = e.audit(ctx, l.request(i), out[i])
 			}
 		}
 		return
 	}
-	errs := batch.AuditMany(ctx, cached(reqs, out))
+	errs := batch.AuditMany(ctx, cached(l, out))
 	if errs == nil {
 		return
 	}
@@ -121,20 +134,20 @@ func (e *Engine) auditCached(ctx context.Context, reqs []Request, out []Decision
 var errMissingOutcome = errors.New("the auditor gave no outcome for the record")
 
 // cached yields the cached decisions in out with their requests, in order.
-func cached(reqs []Request, out []Decision) iter.Seq2[Request, Decision] {
+func cached(l *list, out []Decision) iter.Seq2[Request, Decision] {
 	return func(yield func(Request, Decision) bool) {
 		for i := range out {
-			if out[i].Cached && !yield(reqs[i], out[i]) {
+			if out[i].Cached && !yield(l.request(i), out[i]) {
 				return
 			}
 		}
 	}
 }
 
-// decideAll decides the requests of reqs at the indexes todo, up to
+// decideAll decides the requests of l at the indexes todo, up to
 // Options.Parallel at a time, into out. It returns the first error; when
 // ctx ends, it starts nothing more.
-func (e *Engine) decideAll(ctx context.Context, reqs []Request, todo []int, out []Decision) error {
+func (e *Engine) decideAll(ctx context.Context, l *list, todo []int, out []Decision) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -154,7 +167,7 @@ func (e *Engine) decideAll(ctx context.Context, reqs []Request, todo []int, out 
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			d, err := e.check(ctx, reqs[i])
+			d, err := e.check(ctx, l.request(i))
 			if err != nil {
 				firstErr.CompareAndSwap(nil, &err)
 			}
