@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,10 +20,14 @@ import (
 // except that a cached decision on a list (Origin.Listing) is not audited
 // again.
 //
-// The decisions the cache holds are served in the calling goroutine and
-// their records handed to the auditor together (see BatchAuditor): a list
-// of cached objects costs lookups and records, not a goroutine each. The
-// others are made up to Options.Parallel at a time.
+// The cache is looked up for every object first, in the calling
+// goroutine; only the objects it does not hold are decided by the
+// drivers, up to Options.Parallel at a time. The cached decisions are
+// then served, their records handed to the auditor together (see
+// BatchAuditor): a list of cached objects costs lookups and records, not
+// a goroutine each. Should the cache be flushed meanwhile (polkit's
+// rules changed, a reload retired the engine), they are decided again
+// like the others, never served from what the flush meant to drop.
 func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.Permission, objects []acl.Object, origin Origin) ([]Decision, error) {
 	l := &list{subject: subject, perm: perm, objects: objects, origin: origin}
 	for i := range objects {
@@ -34,13 +37,28 @@ func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.P
 		}
 	}
 	out := make([]Decision, len(objects))
-	misses, err := e.serveCached(ctx, l, out)
-	if err != nil {
-		return nil, err
-	}
+	start, epoch := time.Now(), e.epoch.Load()
+	hits, misses := e.lookupAll(l, out)
+	took := time.Since(start)
 	if err := e.decideAll(ctx, l, misses, out); err != nil {
 		return nil, err
 	}
+	switch {
+	case len(hits) == 0:
+		return out, nil
+	case e.epoch.Load() != epoch:
+		if err := e.decideAll(ctx, l, hits, out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case ctx.Err() != nil: // the client hung up: no answer, no record
+		return nil, ctx.Err()
+	}
+	start = time.Now()
+	if !origin.Listing {
+		e.auditServed(ctx, l, hits, out)
+	}
+	e.stats.recordCached(out, hits, took+time.Since(start))
 	return out, nil
 }
 
@@ -58,19 +76,17 @@ func (l *list) request(i int) Request {
 	return Request{Subject: l.subject, Object: l.objects[i], Permission: l.perm, Origin: l.origin}
 }
 
-// serveCached puts the cached decisions on l into out and has them
-// audited. It returns the indexes of the requests it left undecided: those
-// the cache does not hold, and all of them on a retired engine.
-func (e *Engine) serveCached(ctx context.Context, l *list, out []Decision) ([]int, error) {
-	var misses []int
+// lookupAll puts the cached decisions on l into out, unaudited, and
+// returns the indexes of those (hits) and of the others (misses). A
+// retired engine has no hits.
+func (e *Engine) lookupAll(l *list, out []Decision) (hits, misses []int) {
 	if e.retired.Load() {
-		for i := range out {
-			misses = append(misses, i)
+		misses = make([]int, len(out))
+		for i := range misses {
+			misses[i] = i
 		}
-		return misses, nil
+		return nil, misses
 	}
-	start := time.Now()
-	hits := 0
 	for i := range out {
 		cd, ok := e.cache.Lookup(keyOf(l.request(i)))
 		if !ok {
@@ -78,46 +94,36 @@ func (e *Engine) serveCached(ctx context.Context, l *list, out []Decision) ([]in
 			continue
 		}
 		out[i] = answer(cd, true)
-		hits++
+		hits = append(hits, i)
 	}
-	if hits == 0 {
-		return misses, nil
-	}
-	if err := ctx.Err(); err != nil { // the client hung up: no answer, no record
-		return nil, err
-	}
-	if !l.origin.Listing {
-		e.auditCached(ctx, l, out)
-	}
-	e.stats.recordCached(out, hits, time.Since(start))
-	return misses, nil
+	return hits, misses
 }
 
-// auditCached has the cached decisions in out (those marked Cached: the
-// others are not made yet) audited, in one call if the auditor takes
-// batches. A decision whose record was refused becomes a deny.
-func (e *Engine) auditCached(ctx context.Context, l *list, out []Decision) {
+// auditServed has the cached decisions in out at the indexes hits
+// audited, in one call if the auditor takes batches. A decision whose
+// record was refused becomes a deny.
+func (e *Engine) auditServed(ctx context.Context, l *list, hits []int, out []Decision) {
 	if e.auditor == nil {
 		return
 	}
 	batch, ok := e.auditor.(BatchAuditor)
 	if !ok {
-		for i := range out {
-			if out[i].Cached {
-				out[i] = e.audit(ctx, l.request(i), out[i])
-			}
+		for _, i := range hits {
+			out[i] = e.audit(ctx, l.request(i), out[i])
 		}
 		return
 	}
-	errs := batch.AuditMany(ctx, cached(l, out))
+	errs := batch.AuditMany(ctx, func(yield func(Request, Decision) bool) {
+		for _, i := range hits {
+			if !yield(l.request(i), out[i]) {
+				return
+			}
+		}
+	})
 	if errs == nil {
 		return
 	}
-	n := 0
-	for i := range out {
-		if !out[i].Cached {
-			continue
-		}
+	for n, i := range hits {
 		// An auditor that answers for fewer records than it was given
 		// has not said the others were accepted.
 		err := errMissingOutcome
@@ -127,22 +133,10 @@ func (e *Engine) auditCached(ctx context.Context, l *list, out []Decision) {
 		if err != nil {
 			out[i] = e.auditFailed(out[i], err)
 		}
-		n++
 	}
 }
 
 var errMissingOutcome = errors.New("the auditor gave no outcome for the record")
-
-// cached yields the cached decisions in out with their requests, in order.
-func cached(l *list, out []Decision) iter.Seq2[Request, Decision] {
-	return func(yield func(Request, Decision) bool) {
-		for i := range out {
-			if out[i].Cached && !yield(l.request(i), out[i]) {
-				return
-			}
-		}
-	}
-}
 
 // decideAll decides the requests of l at the indexes todo, up to
 // Options.Parallel at a time, into out. It returns the first error; when

@@ -332,3 +332,59 @@ func TestCheckManyBoundsAndShares(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckManyStraddlingAFlush: a decision found in the cache is not
+// served, nor audited, when the cache is flushed while the list's other
+// objects are decided: a reload (which retires the engine) or polkit's
+// Changed signal means to drop it. It is decided again.
+func TestCheckManyStraddlingAFlush(t *testing.T) {
+	own, slow := domainObj(t, "alice-0", 0), domainObj(t, "slow-1", 1)
+	for _, tc := range []struct {
+		name  string
+		flush func(*Engine)
+	}{
+		{"reload", (*Engine).Retire},
+		{"polkit changed", func(e *Engine) { e.invalidate("polkit-changed") }},
+		{"object flushed", func(e *Engine) { e.FlushObject(own) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			started, release := make(chan struct{}, 1), make(chan struct{})
+			drv := &scripted{name: "polkit", answer: func(r Request) (bool, error) {
+				if r.Object.Name() == slow.Name() {
+					started <- struct{}{}
+					<-release
+				}
+				return true, nil
+			}}
+			log := &objectLog{}
+			e := newEngine(t, 64, batchObjectLog{log}, drv)
+			getattr := permission(t, acl.Domain, "getattr")
+			if _, err := e.Check(context.Background(), Request{Subject: subject, Object: own, Permission: getattr}); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan []Decision, 1)
+			go func() {
+				ds, err := e.CheckMany(context.Background(), subject, getattr, []acl.Object{slow, own}, Origin{})
+				if err != nil {
+					t.Error(err)
+				}
+				done <- ds
+			}()
+			<-started
+			tc.flush(e)
+			close(release)
+			ds := <-done
+			if len(ds) != 2 || !ds[1].Allowed || ds[1].Cached {
+				t.Fatalf("decisions %+v; want alice-0 decided afresh after the flush", ds)
+			}
+			if n := drv.calls.Load(); n != 3 {
+				t.Errorf("driver asked %d times, want 3: alice-0 twice, slow-1 once", n)
+			}
+			names, batches := log.log()
+			if n := strings.Count(strings.Join(names, " "), own.Name()); n != 2 || len(batches) != 0 {
+				t.Errorf("records %q, batches %v; want alice-0 audited when first decided and when decided again, "+
+					"never as served from the flushed cache", names, batches)
+			}
+		})
+	}
+}

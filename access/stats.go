@@ -87,15 +87,16 @@ func (c *engineCounters) record(d Decision, took time.Duration) {
 	c.latency.observe(took)
 }
 
-// recordCached counts the n cached decisions in ds (those marked
-// Cached), served together in took: each is observed as taking its share.
-func (c *engineCounters) recordCached(ds []Decision, n int, took time.Duration) {
+// recordCached counts the cached decisions in ds at the indexes hits,
+// served together in took: each is observed as taking its share.
+func (c *engineCounters) recordCached(ds []Decision, hits []int, took time.Duration) {
 	allowed := 0
-	for i := range ds {
-		if ds[i].Cached && ds[i].Allowed {
+	for _, i := range hits {
+		if ds[i].Allowed {
 			allowed++
 		}
 	}
+	n := len(hits)
 	c.allowed.Add(uint64(allowed))
 	c.denied.Add(uint64(n - allowed))
 	c.latency.observeN(took/time.Duration(n), uint64(n))
