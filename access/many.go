@@ -87,6 +87,7 @@ func (e *Engine) lookupAll(l *list, out []Decision) (hits, misses []int) {
 		}
 		return nil, misses
 	}
+	hits = make([]int, 0, len(out)) // most lists are mostly cached
 	for i := range out {
 		cd, ok := e.cache.Lookup(keyOf(l.request(i)))
 		if !ok {
