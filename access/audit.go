@@ -4,20 +4,33 @@ package access
 
 import (
 	"context"
+	"iter"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
 )
 
 // AuditTo returns an Auditor that writes one kernel audit record per
-// decision to w. Whether a lost record fails the decision is w's audit
-// level's business.
+// decision to w, and takes batches (BatchAuditor). Whether a lost record
+// fails the decision is w's audit level's business.
 func AuditTo(w *audit.Writer) Auditor { return auditWriter{w} }
 
 type auditWriter struct{ w *audit.Writer }
 
 func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
 	return a.w.Write(ctx, AuditRecord(r, d))
+}
+
+// AuditMany writes the decisions' records with one WriteMany: at level 2
+// they wait for the kernel together.
+func (a auditWriter) AuditMany(ctx context.Context, decisions iter.Seq2[Request, Decision]) []error {
+	return a.w.WriteMany(ctx, func(yield func(audit.Record) bool) {
+		for r, d := range decisions {
+			if !yield(AuditRecord(r, d)) {
+				return
+			}
+		}
+	})
 }
 
 func (a auditWriter) WriteRecord(ctx context.Context, rec audit.Record) error {
@@ -31,6 +44,19 @@ func (a auditWriter) AuditStats() audit.Stats { return a.w.Stats() }
 // wrote and lost; Stats reports them.
 type AuditCounter interface {
 	AuditStats() audit.Stats
+}
+
+// BatchAuditor is an Auditor that also records many decisions in one
+// call. CheckMany hands it the decisions it served from the cache, so
+// that at audit level 2 their records wait for the kernel together, not
+// one after another.
+type BatchAuditor interface {
+	Auditor
+	// AuditMany records each decision of decisions, in order. It returns
+	// nil when every record was accepted, else one error per decision:
+	// nil where the record was accepted, the reason where it was not
+	// (the engine then denies that one).
+	AuditMany(ctx context.Context, decisions iter.Seq2[Request, Decision]) []error
 }
 
 // RecordWriter is implemented by auditors that also write records that
@@ -84,8 +110,10 @@ func AuditRecord(r Request, d Decision) audit.Record {
 		// vm= and uuid= are what ausearch --vm-name and --uuid match.
 		rec.VMName, rec.UUID = r.Object.Name(), r.Object.UUID()
 	}
-	for _, det := range r.Object.Details() {
-		rec.Details = append(rec.Details, audit.Detail{Key: det.Key, Value: det.Value})
+	ds := r.Object.Details()
+	rec.Details = make([]audit.Detail, len(ds))
+	for i, det := range ds {
+		rec.Details[i] = audit.Detail(det)
 	}
 	return rec
 }

@@ -62,3 +62,9 @@ func TestAuditRecord(t *testing.T) {
 		})
 	}
 }
+
+func TestAuditToTakesBatches(t *testing.T) {
+	if _, ok := AuditTo(nil).(BatchAuditor); !ok {
+		t.Error("the kernel audit writer's Auditor does not take batches: CheckMany would wait for level 2 records one by one")
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/authcache"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/limit"
-	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 // Reason says why a request was denied.
@@ -158,18 +157,8 @@ func (e *Engine) Check(ctx context.Context, r Request) (Decision, error) {
 
 func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 	start := time.Now()
-	var cd authcache.Decision
-	var cached bool
-	var err error
-	if e.retired.Load() {
-		cd, err = e.decide(ctx, r)
-	} else {
-		key := authcache.NewKey(r.Subject.UID, r.Object, r.Permission).WithAction(r.Action)
-		cd, cached, err = e.cache.Do(ctx, key, func() (authcache.Decision, error) {
-			return e.decide(ctx, r)
-		})
-	}
-	d := Decision{Allowed: cd.Allowed, Driver: cd.Driver, Cached: cached, Reason: Granted}
+	cd, cached, err := e.lookup(ctx, r)
+	d := answer(cd, cached)
 	switch {
 	case ctx.Err() != nil:
 		return Decision{}, ctx.Err()
@@ -179,14 +168,49 @@ func (e *Engine) check(ctx context.Context, r Request) (Decision, error) {
 			e.log.Warn("access decision failed, denying", "permission", r.Permission.String(),
 				"pid", r.Subject.PID, "uid", r.Subject.UID, "err", err, "suppressed", held)
 		}
-	case !d.Allowed:
-		d.Reason = Policy
 	}
 	if !r.Origin.Listing || !d.Cached {
 		d = e.audit(ctx, r, d)
 	}
 	e.stats.record(d, time.Since(start))
 	return d, nil
+}
+
+// lookup returns the decision on r from the cache, or else from the
+// drivers; cached reports which. A retired engine always asks the drivers.
+func (e *Engine) lookup(ctx context.Context, r Request) (cd authcache.Decision, cached bool, err error) {
+	if e.retired.Load() {
+		cd, err = e.decide(ctx, r)
+		return cd, false, err
+	}
+	key := keyOf(r)
+	if cd, ok := e.cache.Lookup(key); ok {
+		return cd, true, nil
+	}
+	return e.fresh(ctx, key, r)
+}
+
+// fresh has the drivers decide r, sharing the call with concurrent
+// callers asking the same, and caches the answer. It is apart from
+// lookup so that only a miss pays for the closure and its copy of r.
+func (e *Engine) fresh(ctx context.Context, key authcache.Key, r Request) (authcache.Decision, bool, error) {
+	return e.cache.Do(ctx, key, func() (authcache.Decision, error) {
+		return e.decide(ctx, r)
+	})
+}
+
+// keyOf returns the cache key of r's decision.
+func keyOf(r Request) authcache.Key {
+	return authcache.NewKey(r.Subject.UID, r.Object, r.Permission).WithAction(r.Action)
+}
+
+// answer is the Decision on a driver's (or the cache's) answer.
+func answer(cd authcache.Decision, cached bool) Decision {
+	d := Decision{Allowed: cd.Allowed, Driver: cd.Driver, Cached: cached, Reason: Granted}
+	if !d.Allowed {
+		d.Reason = Policy
+	}
+	return d
 }
 
 // decide asks the drivers. It waits for a slot of the budget as long as
@@ -220,52 +244,16 @@ func (e *Engine) audit(ctx context.Context, r Request, d Decision) Decision {
 		return d
 	}
 	if err := e.auditor.Audit(ctx, r, d); err != nil {
-		e.stats.auditFailed.Add(1)
-		return Decision{Reason: AuditFailed, Driver: d.Driver, Cached: d.Cached,
-			Err: fmt.Errorf("audit record not written: %w", err)}
+		return e.auditFailed(d, err)
 	}
 	return d
 }
 
-// CheckMany decides whether subject may use perm on each of objects, for
-// filtering a list; origin goes into each decision's audit record.
-// Decisions come back in the objects' order. Uncached decisions are made
-// up to Options.Parallel at a time.
-func (e *Engine) CheckMany(ctx context.Context, subject proc.Process, perm acl.Permission, objects []acl.Object, origin Origin) ([]Decision, error) {
-	reqs := make([]Request, len(objects))
-	for i, o := range objects {
-		reqs[i] = Request{Subject: subject, Object: o, Permission: perm, Origin: origin}
-		if err := reqs[i].Validate(); err != nil {
-			e.stats.invalid.Add(1)
-			return nil, fmt.Errorf("object %d: %w", i, err)
-		}
-	}
-	out := make([]Decision, len(reqs))
-	sem := make(chan struct{}, e.par)
-	var wg sync.WaitGroup
-	var firstErr atomic.Pointer[error]
-	for i := range reqs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done(): // the client hung up: ask nothing more
-			wg.Wait()
-			return nil, ctx.Err()
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d, err := e.check(ctx, reqs[i])
-			if err != nil {
-				firstErr.CompareAndSwap(nil, &err)
-			}
-			out[i] = d
-		}()
-	}
-	wg.Wait()
-	if p := firstErr.Load(); p != nil {
-		return nil, *p
-	}
-	return out, nil
+// auditFailed is d denied because its audit record was refused.
+func (e *Engine) auditFailed(d Decision, err error) Decision {
+	e.stats.auditFailed.Add(1)
+	return Decision{Reason: AuditFailed, Driver: d.Driver, Cached: d.Cached,
+		Err: fmt.Errorf("audit record not written: %w", err)}
 }
 
 // Epoch counts the times cached decisions were dropped (polkit's rules

@@ -95,6 +95,21 @@ func (c *engineCounters) record(d Decision, took time.Duration) {
 	c.latency.observe(took)
 }
 
+// recordCached counts the cached decisions in ds at the indexes hits,
+// served together in took: each is observed as taking its share.
+func (c *engineCounters) recordCached(ds []Decision, hits []int, took time.Duration) {
+	allowed := 0
+	for _, i := range hits {
+		if ds[i].Allowed {
+			allowed++
+		}
+	}
+	n := len(hits)
+	c.allowed.Add(uint64(allowed))
+	c.denied.Add(uint64(n - allowed))
+	c.latency.observeN(took/time.Duration(n), uint64(n))
+}
+
 func (c *engineCounters) countInvalidation(reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -149,15 +164,18 @@ const (
 	histFactor  = 1.2   // 128 buckets reach beyond 100 s
 )
 
-func (h *histogram) observe(d time.Duration) {
+func (h *histogram) observe(d time.Duration) { h.observeN(d, 1) }
+
+// observeN observes d n times.
+func (h *histogram) observeN(d time.Duration, n uint64) {
 	ns := uint64(max(d, 0))
 	i := 0
 	if float64(ns) > histBaseNS {
 		i = int(math.Ceil(math.Log(float64(ns)/histBaseNS) / math.Log(histFactor)))
 	}
-	h.buckets[min(i, histBuckets-1)].Add(1)
-	h.count.Add(1)
-	h.sumNS.Add(ns)
+	h.buckets[min(i, histBuckets-1)].Add(n)
+	h.count.Add(n)
+	h.sumNS.Add(ns * n)
 	for {
 		cur := h.maxNS.Load()
 		if ns <= cur || h.maxNS.CompareAndSwap(cur, ns) {

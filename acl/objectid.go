@@ -74,9 +74,15 @@ func NewObject(t ObjectType, driver string, attrs map[string]string) (Object, er
 	if t == Secret && o.usageCount() > 1 {
 		return Object{}, fmt.Errorf("secret: at most one secret_usage_* attribute may be given")
 	}
-	o.key = sha256.Sum256([]byte(o.encode(func(Attr) bool { return true })))
-	o.identity = sha256.Sum256([]byte(o.encode(func(a Attr) bool { return a.Identity() })))
+	o.digest()
 	return o, nil
+}
+
+// digest computes o's key and identity.
+func (o *Object) digest() {
+	var buf [512]byte // most objects' encodings fit: no allocation then
+	o.key = sha256.Sum256(o.encode(buf[:0], false))
+	o.identity = sha256.Sum256(o.encode(buf[:0], true))
 }
 
 func checkDriver(d string) error {
@@ -130,8 +136,7 @@ func (o Object) usageCount() int {
 // object built by NewObject has its key or identity.
 func (o Object) Anonymous() Object {
 	a := Object{typ: o.typ, driver: o.driver, values: make([]string, len(o.values))}
-	a.key = sha256.Sum256([]byte(a.encode(func(Attr) bool { return true })))
-	a.identity = sha256.Sum256([]byte(a.encode(func(a Attr) bool { return a.Identity() })))
+	a.digest()
 	return a
 }
 
@@ -200,21 +205,21 @@ func (o Object) Identity() Digest { return o.identity }
 // carrying another.
 func (o Object) Key() Digest { return o.key }
 
-// encode writes type and driver, then each selected attribute, every field
-// length-prefixed so that no value can imitate a separator.
-func (o Object) encode(include func(Attr) bool) string {
-	var b strings.Builder
-	field := func(s string) {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
+// encode appends type and driver, then each attribute (only the identity
+// attributes with identityOnly), every field length-prefixed so that no
+// value can imitate a separator.
+func (o Object) encode(b []byte, identityOnly bool) []byte {
+	field := func(b []byte, s string) []byte {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		return append(b, s...)
 	}
-	field(o.typ.String())
-	field(o.driver)
+	b = field(b, o.typ.String())
+	b = field(b, o.driver)
 	for i, a := range o.typ.def().attrs {
-		if include(a) {
-			field(o.values[i])
+		if !identityOnly || a.Identity() {
+			b = field(b, o.values[i])
 		}
 	}
-	return b.String()
+	return b
 }

@@ -155,3 +155,15 @@ func TestAnonymous(t *testing.T) {
 		t.Error("two objects of one type and driver have different anonymous keys")
 	}
 }
+
+// BenchmarkNewObject validates a domain as a client names it, the work
+// done for each object of a CheckMany.
+func BenchmarkNewObject(b *testing.B) {
+	attrs := map[string]string{"domain_name": "web01", "domain_uuid": "6D8F3C4E-0B1A-4C2D-9E8F-112233445566"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewObject(Domain, "QEMU", attrs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -95,11 +95,11 @@ func WriteChange(c Change) error {
 		return err
 	}
 	defer s.close()
-	text := append([]byte(FormatChange(c)), 0)
-	if len(text) > MaxText {
-		return &Error{Netlink, fmt.Errorf("change record of %d bytes exceeds the kernel's %d", len(text), MaxText)}
+	text := FormatChange(c)
+	if n := len(text) + 1; n > MaxText { // with its NUL
+		return &Error{Netlink, fmt.Errorf("change record of %d bytes exceeds the kernel's %d", n, MaxText)}
 	}
-	if err := s.sendType(ChangeRecordType, [][]byte{text})[0]; err != nil {
+	if err := s.sendType(ChangeRecordType, []string{text})[0]; err != nil {
 		return kernelError(err)
 	}
 	return nil

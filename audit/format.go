@@ -3,8 +3,8 @@
 package audit
 
 import (
-	"sort"
-	"strconv"
+	"cmp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -26,22 +26,6 @@ const (
 	truncMark  = "..." // ends a value that was cut
 	truncField = " truncated=yes"
 )
-
-// kind says how a field's value is written.
-type kind uint8
-
-const (
-	literal  kind = iota // trusted text, written as is: numbers, yes/no, ?
-	token                // a name from a fixed vocabulary: bare when it looks like one
-	text                 // untrusted: quoted, or hex when it could mislead a parser
-	uuidKind             // bare when it looks like a UUID, else hex
-)
-
-type field struct {
-	name string
-	val  string
-	kind kind
-}
 
 // Format returns the text of r's audit record, at most MaxText bytes.
 //
@@ -93,11 +77,13 @@ type field struct {
 // longest first, each ending in "...", and truncated=yes is added; the
 // decision, subject, permission and result are never cut away.
 func Format(r Record) string {
-	fs, dropped := fields(r)
-	truncated := fit(fs, dropped)
+	var buf [maxFields]field // on the stack: a record costs one allocation, its text
+	fs, dropped := fields(buf[:0], r)
+	size, truncated := fit(fs, dropped)
 	var b strings.Builder
-	b.Grow(256)
-	for i, f := range fs {
+	b.Grow(size)
+	for i := range fs {
+		f := &fs[i]
 		if f.name == "exe" && truncated {
 			b.WriteString(truncField)
 		}
@@ -106,79 +92,91 @@ func Format(r Record) string {
 		}
 		b.WriteString(f.name)
 		b.WriteByte('=')
-		b.WriteString(render(f.kind, f.val))
+		f.write(&b)
 	}
 	return b.String()
 }
 
-// fields lists r's fields in record order. dropped reports details left out
-// beyond maxDetails.
-func fields(r Record) (fs []field, dropped bool) {
-	decision, res := "denied", "failed"
+// maxFields is the most fields a record has: 26 of its own, and details.
+const maxFields = 26 + maxDetails
+
+// fields appends r's fields to fs in record order. dropped reports details
+// left out beyond maxDetails.
+func fields(fs []field, r Record) (_ []field, dropped bool) {
+	decision := "denied"
 	if r.Granted {
-		decision, res = "granted", "success"
+		decision = "granted"
 	}
-	fs = append(fs, field{"decision", decision, literal})
+	fs = append(fs, field{name: "decision", val: decision})
 	if !r.Granted {
-		fs = append(fs, field{"reason", r.Reason, token})
+		fs = append(fs, field{name: "reason", val: r.Reason, kind: token})
 	}
 	fs = append(fs,
-		field{"permission", r.Permission, token},
-		field{"action_id", r.ActionID, token},
-		field{"tclass", r.ObjectType, token})
+		field{name: "permission", val: r.Permission, kind: token},
+		field{name: "action_id", val: r.ActionID, kind: token},
+		field{name: "tclass", val: r.ObjectType, kind: token})
 	if r.VMName != "" {
-		fs = append(fs, field{"vm", r.VMName, text})
+		fs = append(fs, field{name: "vm", val: r.VMName, kind: text})
 	}
 	fs = append(fs,
-		field{"pid", strconv.Itoa(r.PID), literal},
-		field{"uid", strconv.FormatUint(uint64(r.UID), 10), literal},
-		field{"sauid", strconv.FormatUint(uint64(r.AUID), 10), literal},
-		field{"ses", strconv.FormatUint(uint64(r.Session), 10), literal})
+		field{name: "pid", num: int64(r.PID), kind: number},
+		field{name: "uid", num: int64(r.UID), kind: number},
+		field{name: "sauid", num: int64(r.AUID), kind: number},
+		field{name: "ses", num: int64(r.Session), kind: number})
 	if r.UUID != "" {
-		fs = append(fs, field{"uuid", r.UUID, uuidKind})
+		fs = append(fs, field{name: "uuid", val: r.UUID, kind: uuidKind})
 	}
 	for i, d := range r.Details {
 		if i == maxDetails {
 			dropped = true
 			break
 		}
-		fs = append(fs, field{detailKey(d.Key), d.Value, text})
+		fs = append(fs, field{name: detailKey(d.Key), val: d.Value, kind: text})
 	}
-	fs = append(fs, field{"driver", r.Driver, token}, field{"cached", yesNo(r.Cached), literal})
+	fs = append(fs, field{name: "driver", val: r.Driver, kind: token}, field{name: "cached", val: yesNo(r.Cached)})
+	return origin(fs, r), dropped
+}
+
+// origin appends the fields after cached=: who asked, through what, and
+// the subject's executable, then the fixed end.
+func origin(fs []field, r Record) []field {
 	if r.FrontEnd != "" {
-		fs = append(fs, field{"frontend", r.FrontEnd, token})
+		fs = append(fs, field{name: "frontend", val: r.FrontEnd, kind: token})
 	}
 	if r.Operation != "" {
-		fs = append(fs, field{"operation", r.Operation, token})
+		fs = append(fs, field{name: "operation", val: r.Operation, kind: token})
 	}
 	if r.Rule != "" {
-		fs = append(fs, field{"content_rule", r.Rule, text})
+		fs = append(fs, field{name: "content_rule", val: r.Rule, kind: text})
 	}
 	if r.Where != "" {
-		fs = append(fs, field{"content_path", r.Where, text})
+		fs = append(fs, field{name: "content_path", val: r.Where, kind: text})
 	}
 	if q := r.Requester; q == nil {
-		fs = append(fs, field{"requester", "self", literal})
+		fs = append(fs, field{name: "requester", val: "self"})
 	} else {
-		prog := field{"proxy_program", q.Exe, text}
-		if q.Exe == "" {
-			prog = field{"proxy_program", "?", literal}
-		}
-		fs = append(fs, field{"requester", "proxy", literal},
-			field{"proxy_pid", strconv.Itoa(q.PID), literal},
-			field{"proxy_user", strconv.FormatUint(uint64(q.UID), 10), literal},
-			prog)
+		fs = append(fs, field{name: "requester", val: "proxy"},
+			field{name: "proxy_pid", num: int64(q.PID), kind: number},
+			field{name: "proxy_user", num: int64(q.UID), kind: number},
+			textOr("proxy_program", q.Exe))
 	}
-	exe := field{"exe", r.Exe, text}
-	if r.Exe == "" {
-		exe = field{"exe", "?", literal}
+	res := "failed"
+	if r.Granted {
+		res = "success"
 	}
-	fs = append(fs, exe,
-		field{"hostname", "?", literal},
-		field{"addr", "?", literal},
-		field{"terminal", "?", literal},
-		field{"res", res, literal})
-	return fs, dropped
+	return append(fs, textOr("exe", r.Exe),
+		field{name: "hostname", val: "?"},
+		field{name: "addr", val: "?"},
+		field{name: "terminal", val: "?"},
+		field{name: "res", val: res})
+}
+
+// textOr is a text field, or ? when v is empty.
+func textOr(name, v string) field {
+	if v == "" {
+		return field{name: name, val: "?"}
+	}
+	return field{name: name, val: v, kind: text}
 }
 
 func yesNo(b bool) string {
@@ -186,91 +184,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-// render writes a value of kind k.
-func render(k kind, v string) string {
-	switch k {
-	case token:
-		if len(v) > maxToken {
-			v = v[:maxToken] + truncMark
-		}
-		if v == "" {
-			return "?"
-		}
-		if isToken(v) {
-			return v
-		}
-		return quote(v)
-	case text:
-		return quote(v)
-	case uuidKind:
-		if isUUID(v) {
-			return v
-		}
-		return hexUpper(v)
-	}
-	return v
-}
-
-// quote writes an untrusted value the way libaudit's audit_encode_nv_string
-// does, "value" or hex, but also hex-encodes an apostrophe and '=': ausearch finds
-// fields by substring search, so a quoted `res=failed` would be read as the
-// result, and an apostrophe ends the kernel's msg='...'.
-func quote(v string) string {
-	if needsHex(v) {
-		return hexUpper(v)
-	}
-	return `"` + v + `"`
-}
-
-func needsHex(v string) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < 0x21 || c >= 0x7f || c == '"' || c == '\'' || c == '=' {
-			return true
-		}
-	}
-	return false
-}
-
-func hexUpper(v string) string {
-	const digits = "0123456789ABCDEF"
-	b := make([]byte, 0, 2*len(v))
-	for i := 0; i < len(v); i++ {
-		b = append(b, digits[v[i]>>4], digits[v[i]&0x0f])
-	}
-	return string(b)
-}
-
-// isToken reports whether v can be written bare: letters, digits and
-// "_.-," (a driver stack is "none,polkit"), not ending in ',' which auparse
-// strips.
-func isToken(v string) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '_' || c == '.' || c == '-' || c == ','
-		if !ok {
-			return false
-		}
-	}
-	return v != "" && v[len(v)-1] != ','
-}
-
-// isUUID reports whether v can be written bare as uuid=: ausearch reads the
-// value up to a space or ':' and compares it literally.
-func isUUID(v string) bool {
-	if v == "" || len(v) > 64 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // reserved reports whether k is one of this record's own field names,
@@ -326,48 +239,52 @@ func validKey(k string) bool {
 	return true
 }
 
-// fit cuts the cuttable values of fs until the record fits MaxText, sharing
-// the room fairly: values shorter than an equal share keep their length,
-// the others are cut to what is left. It reports whether anything was cut
-// or dropped.
-func fit(fs []field, dropped bool) bool {
-	var cuttable []int
+// fit measures the fields of fs and cuts the cuttable values until the
+// record fits MaxText, sharing the room fairly: values shorter than an
+// equal share keep their length, the others are cut to what is left. It
+// returns the record's length, and whether anything was cut or dropped.
+func fit(fs []field, dropped bool) (size int, truncated bool) {
+	var buf [maxFields]int
+	cuttable := buf[:0]
 	fixed, total := 0, 0
-	for i, f := range fs {
-		n := len(f.name) + 1 + len(render(f.kind, f.val))
+	for i := range fs {
+		f := &fs[i]
+		f.measure()
+		w := f.w
+		n := len(f.name) + 1 + w
 		if i > 0 {
 			n++ // the separating space
 		}
 		total += n
 		if f.kind == text || f.kind == uuidKind {
 			cuttable = append(cuttable, i)
-			n -= len(render(f.kind, f.val))
+			n -= w
 		}
 		fixed += n
 	}
 	if !dropped && total <= MaxText {
-		return false
+		return total, false
 	}
-	sort.SliceStable(cuttable, func(a, b int) bool {
-		return len(render(fs[cuttable[a]].kind, fs[cuttable[a]].val)) <
-			len(render(fs[cuttable[b]].kind, fs[cuttable[b]].val))
-	})
+	slices.SortStableFunc(cuttable, func(a, b int) int { return cmp.Compare(fs[a].w, fs[b].w) })
 	room := MaxText - fixed - len(truncField)
+	size = fixed + len(truncField)
 	for n, i := range cuttable {
-		share := room / (len(cuttable) - n)
-		if len(render(fs[i].kind, fs[i].val)) > share {
-			fs[i].val = cut(fs[i].kind, fs[i].val, share)
+		f := &fs[i]
+		if share := room / (len(cuttable) - n); f.w > share {
+			f.val = cut(f.kind, f.val, share)
+			f.measure()
 		}
-		room -= len(render(fs[i].kind, fs[i].val))
+		room -= f.w
+		size += f.w
 	}
-	return true
+	return size, true
 }
 
 // cut returns the longest prefix of v, on a character boundary, that with
 // truncMark added renders in at most room bytes (just truncMark if none
 // does).
 func cut(k kind, v string, room int) string {
-	fits := func(n int) bool { return len(render(k, v[:n]+truncMark)) <= room }
+	fits := func(n int) bool { return width(k, v[:n]+truncMark) <= room }
 	lo, hi := 0, len(v) // fits(lo) is assumed; find the largest n that fits
 	for lo < hi {
 		mid := (lo + hi + 1) / 2

@@ -316,3 +316,15 @@ func checkParseable(t *testing.T, rec string) {
 		t.Errorf("uuid= comes before uid=")
 	}
 }
+
+// BenchmarkFormat formats a typical domain grant, the record of most
+// decisions.
+func BenchmarkFormat(b *testing.B) {
+	r := webRecord()
+	b.ReportAllocs()
+	for b.Loop() {
+		if Format(r) == "" {
+			b.Fatal("empty record")
+		}
+	}
+}

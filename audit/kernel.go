@@ -13,8 +13,7 @@ import (
 // time.
 type sender interface {
 	// send returns each record's outcome: nil once the kernel accepted it.
-	// Every text ends in NUL.
-	send(texts [][]byte) []error
+	send(texts []string) []error
 	close() error
 }
 

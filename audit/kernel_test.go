@@ -447,8 +447,8 @@ func noCapChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	text := nulTerminated(Format(webRecord()))
-	errs := s.send([][]byte{text, text, text})
+	text := Format(webRecord())
+	errs := s.send([]string{text, text, text})
 	if len(errs) != 3 {
 		t.Fatalf("%d answers to 3 records", len(errs))
 	}

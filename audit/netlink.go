@@ -56,12 +56,12 @@ func dialSender() (*kernelSender, error) {
 	return k, nil
 }
 
-// send writes the records (each ending in NUL) in one write and returns
-// each one's outcome: nil once the kernel accepted it.
-func (k *kernelSender) send(texts [][]byte) []error { return k.sendType(RecordType, texts) }
+// send writes the records in one write and returns each one's outcome:
+// nil once the kernel accepted it.
+func (k *kernelSender) send(texts []string) []error { return k.sendType(RecordType, texts) }
 
 // sendType sends records of kernel message type typ, as send does.
-func (k *kernelSender) sendType(typ uint16, texts [][]byte) []error {
+func (k *kernelSender) sendType(typ uint16, texts []string) []error {
 	errs := make([]error, len(texts))
 	first := k.seq + 1
 	k.out = k.out[:0]
@@ -79,14 +79,15 @@ func (k *kernelSender) sendType(typ uint16, texts [][]byte) []error {
 	return errs
 }
 
-// appendMessage appends one netlink message asking for an ack.
-func appendMessage(b []byte, typ uint16, seq uint32, text []byte) []byte {
+// appendMessage appends one netlink message asking for an ack. The text
+// is followed by a NUL: the kernel overwrites a record's last byte with one.
+func appendMessage(b []byte, typ uint16, seq uint32, text string) []byte {
 	var h [nlmsgHdrLen]byte
-	binary.NativeEndian.PutUint32(h[0:], uint32(nlmsgHdrLen+len(text)))
+	binary.NativeEndian.PutUint32(h[0:], uint32(nlmsgHdrLen+len(text)+1))
 	binary.NativeEndian.PutUint16(h[4:], typ)
 	binary.NativeEndian.PutUint16(h[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK)
 	binary.NativeEndian.PutUint32(h[8:], seq)
-	b = append(append(b, h[:]...), text...)
+	b = append(append(append(b, h[:]...), text...), 0)
 	for len(b)%unix.NLMSG_ALIGNTO != 0 {
 		b = append(b, 0)
 	}

@@ -28,10 +28,9 @@ func (w *Writer) run(s sender) {
 	}
 }
 
-// batch gathers the jobs of one write; its slices are reused.
+// batch gathers the jobs of one write; its slice is reused.
 type batch struct {
-	jobs  []job
-	texts [][]byte
+	jobs []job
 }
 
 // fill starts a batch with j and adds the jobs already queued, within the
@@ -60,7 +59,7 @@ func (w *Writer) handle(s sender, jobs []job) {
 		disabled = true
 	}
 	send := jobs[:0:0]
-	var texts [][]byte
+	var texts []string
 	for _, j := range jobs {
 		switch {
 		case j.ctx != nil && j.ctx.Err() != nil:
@@ -92,7 +91,7 @@ func (w *Writer) finish(j job, e *Error) {
 		w.lose(e)
 	}
 	if j.done != nil {
-		j.done <- e
+		j.done <- outcome{j.i, e}
 	}
 }
 

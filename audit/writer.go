@@ -98,9 +98,19 @@ type Writer struct {
 
 // job is one record on its way to the kernel.
 type job struct {
-	text []byte // ends in NUL: the kernel overwrites the last byte with one
+	text string
 	ctx  context.Context
-	done chan *Error // level Required: the outcome, buffered
+	// done is told the outcome of a level Required record, as the i-th
+	// of its caller's; it has room for every record sent to it.
+	done chan<- outcome
+	i    int
+}
+
+// outcome is what became of the i-th record of a level Required write:
+// nil once the kernel accepted it.
+type outcome struct {
+	i   int
+	err *Error
 }
 
 // Open checks that the kernel's audit is usable and starts the writer's
@@ -241,7 +251,7 @@ func (w *Writer) enqueue(r Record) {
 		w.lose(w.down)
 		return
 	}
-	j := job{text: nulTerminated(Format(r))}
+	j := job{text: Format(r)}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
@@ -256,48 +266,22 @@ func (w *Writer) enqueue(r Record) {
 }
 
 func (w *Writer) writeRequired(ctx context.Context, r Record) error {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
-	defer cancel()
-	j := job{text: nulTerminated(Format(r)), ctx: ctx, done: make(chan *Error, 1)}
-	if err := w.submit(ctx, j); err != nil {
-		return err
-	}
-	select {
-	case err := <-j.done:
-		if err != nil {
-			return err
-		}
-		return nil
-	case <-ctx.Done():
-		// The sender counts the outcome: Timeout if it skips the record,
-		// Sent if the kernel took it meanwhile (the caller denies anyway).
-		return &Error{Timeout, fmt.Errorf("waiting for the kernel: %w", ctx.Err())}
-	}
+	return w.await(ctx, []string{Format(r)})[0]
 }
 
 // submit queues a level Required job, waiting for room until ctx is done.
-func (w *Writer) submit(ctx context.Context, j job) error {
+func (w *Writer) submit(ctx context.Context, j job) *Error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
-		e := &Error{Closed, errClosed}
-		w.lose(e)
-		return e
+		return &Error{Closed, errClosed}
 	}
 	select {
 	case w.jobs <- j:
 		return nil
 	case <-ctx.Done():
-		e := &Error{Timeout, fmt.Errorf("waiting for room in the audit queue: %w", ctx.Err())}
-		w.lose(e)
-		return e
+		return &Error{Timeout, fmt.Errorf("waiting for room in the audit queue: %w", ctx.Err())}
 	}
-}
-
-func nulTerminated(s string) []byte {
-	b := make([]byte, len(s)+1)
-	copy(b, s)
-	return b
 }
 
 // lose counts a lost record and warns, rate-limited.

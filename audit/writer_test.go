@@ -31,7 +31,7 @@ type fakeSender struct {
 	closed  bool
 }
 
-func (f *fakeSender) send(texts [][]byte) []error {
+func (f *fakeSender) send(texts []string) []error {
 	f.mu.Lock()
 	blocked, entered := f.blocked, f.entered
 	f.mu.Unlock()
@@ -52,12 +52,12 @@ func (f *fakeSender) send(texts [][]byte) []error {
 		switch {
 		case f.err != nil:
 			errs[i] = f.err
-		case f.refuse != "" && bytes.Contains(text, []byte(f.refuse)):
+		case f.refuse != "" && strings.Contains(text, f.refuse):
 			errs[i] = fmt.Errorf("kernel refused the record: %w", syscall.EPERM)
-		case len(text) == 0 || text[len(text)-1] != 0:
-			errs[i] = errors.New("record not NUL-terminated")
+		case text == "" || strings.ContainsRune(text, 0):
+			errs[i] = errors.New("empty record, or one the kernel would cut at a NUL")
 		default:
-			f.texts = append(f.texts, string(text[:len(text)-1]))
+			f.texts = append(f.texts, text)
 		}
 	}
 	return errs

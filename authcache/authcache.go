@@ -121,6 +121,17 @@ func (c *Cache) Get(k Key) (Decision, bool) {
 	return Decision{Allowed: e.allowed, Driver: c.drivers.name(e.driver)}, true
 }
 
+// Lookup is Get for a caller that serves the decision it finds: a hit
+// is counted as one. A miss is not: the caller goes on to Do, which
+// counts it (or the hit, if a decision arrived meanwhile).
+func (c *Cache) Lookup(k Key) (Decision, bool) {
+	d, ok := c.Get(k)
+	if ok {
+		c.stats.hits.Add(1)
+	}
+	return d, ok
+}
+
 // Do returns the cached decision for k or, on a miss, calls decide. Callers
 // that miss on the same key at the same time share one call of decide. A
 // decision is stored unless decide failed (an error is never cached) or the
@@ -129,8 +140,7 @@ func (c *Cache) Get(k Key) (Decision, bool) {
 // itself keeps running for the other callers, so it must bound its own
 // time.
 func (c *Cache) Do(ctx context.Context, k Key, decide func() (Decision, error)) (d Decision, cached bool, err error) {
-	if d, ok := c.Get(k); ok {
-		c.stats.hits.Add(1)
+	if d, ok := c.Lookup(k); ok {
 		return d, true, nil
 	}
 	c.stats.misses.Add(1)

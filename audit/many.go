@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package audit
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// WriteMany records many decisions, in order, as Write records each: at
+// level Auto each is queued, or counted as lost, and none waited for. At
+// level Required all are queued, then waited for together, for at most
+// Config.Timeout in all or until ctx is done, so that a list of
+// decisions waits for the kernel once rather than once per record.
+//
+// It returns nil when every record was written (always, below level
+// Required), else one error per record: nil for those the kernel
+// accepted, an *Error for each of the others, whose decisions the caller
+// must deny.
+func (w *Writer) WriteMany(ctx context.Context, recs iter.Seq[Record]) []error {
+	if w.cfg.Level != Required {
+		for r := range recs {
+			w.Write(ctx, r)
+		}
+		return nil
+	}
+	var texts []string
+	for r := range recs {
+		if w.cfg.Log {
+			w.logDecision(r)
+		}
+		texts = append(texts, Format(r))
+	}
+	errs := w.await(ctx, texts)
+	for _, err := range errs {
+		if err != nil {
+			return errs
+		}
+	}
+	return nil
+}
+
+// await queues the texts as level Required records and waits for the
+// kernel to take each, for at most Config.Timeout or until ctx is done.
+// It returns each record's outcome: nil, or an *Error.
+func (w *Writer) await(ctx context.Context, texts []string) []error {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	errs := make([]error, len(texts))
+	done := make(chan outcome, len(texts))
+	queued := 0
+	for i, text := range texts {
+		if e := w.submit(ctx, job{text: text, ctx: ctx, done: done, i: i}); e != nil {
+			for k := i; k < len(texts); k++ {
+				w.lose(e)
+				errs[k] = e
+			}
+			break
+		}
+		queued++
+	}
+	answered := make([]bool, queued)
+	for range queued {
+		select {
+		case o := <-done:
+			answered[o.i] = true
+			if o.err != nil {
+				errs[o.i] = o.err
+			}
+		case <-ctx.Done():
+			// The sender counts the outcome of each record still queued:
+			// Timeout if it skips it, Sent if the kernel took it meanwhile
+			// (the caller denies anyway).
+			e := &Error{Timeout, fmt.Errorf("waiting for the kernel: %w", ctx.Err())}
+			for i, ok := range answered {
+				if !ok {
+					errs[i] = e
+				}
+			}
+			return errs
+		}
+	}
+	return errs
+}
