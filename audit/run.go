@@ -12,19 +12,49 @@ import (
 // run sends the queued records, in order and in batches, until Close; it
 // owns s. A batch is what waits when the sender is free (at most maxBatch
 // records): under load, concurrent level Required callers share one write
-// and each is answered from its own record's ack.
+// and each is answered from its own record's ack. At level Auto, a record
+// that finds the queue otherwise empty waits Config.Linger for others to
+// join it (see lingerFor).
 func (w *Writer) run(s sender) {
 	defer w.running.Done()
 	defer s.close()
 	var b batch
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case j := <-w.jobs:
+			if w.lingerFor(j) {
+				w.wait(linger)
+			}
 			w.handle(s, b.fill(j, w.jobs))
 		case <-w.stop:
 			w.drain(s, &b)
 			return
 		}
+	}
+}
+
+// lingerFor reports whether the writer, having taken j, should wait for
+// more records before sending: j is a level Auto record (no caller waits
+// for its outcome) and nothing else is queued, so the writer was idle and
+// a client's calls are arriving one at a time. Sending each such record
+// alone costs a wake-up of this goroutine, then of the kernel's kauditd
+// and of auditd, per decision, on the cores the client and the daemon
+// answer on; gathering those of the next Config.Linger costs one of each
+// per batch. A queue that is not empty is sent at once: the writer is
+// behind, and waiting would only slow it.
+func (w *Writer) lingerFor(j job) bool {
+	return w.cfg.Linger > 0 && j.done == nil && len(w.jobs) == 0
+}
+
+// wait sleeps for Config.Linger on t, or until Close.
+func (w *Writer) wait(t *time.Timer) {
+	t.Reset(w.cfg.Linger)
+	select {
+	case <-t.C:
+	case <-w.stop:
+		t.Stop()
 	}
 }
 

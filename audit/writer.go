@@ -20,6 +20,7 @@ const (
 	DefaultQueueSize      = 8192
 	DefaultTimeout        = 2 * time.Second
 	DefaultStatusInterval = time.Second
+	DefaultLinger         = time.Millisecond
 )
 
 // closeFlush bounds how long Close spends writing the queued records.
@@ -42,6 +43,12 @@ type Config struct {
 	Timeout time.Duration
 	// StatusInterval is how often the kernel's audit status is read.
 	StatusInterval time.Duration
+	// Linger is how long, at level Auto, the writer holds a record that
+	// arrives while it is idle, so that the records of the next moment
+	// go to the kernel in one write (default DefaultLinger; negative:
+	// none). A record's caller never waits for it; level Required
+	// records are sent at once.
+	Linger time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -62,6 +69,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.StatusInterval == 0 {
 		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 	return c, nil
 }

@@ -50,9 +50,12 @@ func (b *bench) checkMany(d *daemontest.Daemon) {
 			b.t.Fatalf("%s: %v", cold, err)
 		}
 		warm := fmt.Sprintf("CheckMany %d, cached, audit on", n)
+		audited := auditCounters(b.t, c, 0)
 		start = time.Now()
 		hits, err := checkMany(c, b.subj, objs)
 		b.report.add(warm, "one call", ms(time.Since(start)), "ms")
+		after := auditCounters(b.t, c, audited.Sent+audited.Lost+uint64(n))
+		b.report.add(warm, "records the daemon lost", float64(after.Lost-audited.Lost), "records")
 		b.report.add(warm, "results not from the cache", float64(n-hits), "results")
 		b.report.add(warm, "cache invalidations since the cold pass began", float64(invalidations(b.t, c)-before), "invalidations")
 		if err != nil {
