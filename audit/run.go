@@ -66,11 +66,13 @@ type batch struct {
 // fill starts a batch with j and adds the jobs already queued, within the
 // batch's bounds.
 func (b *batch) fill(j job, jobs <-chan job) []job {
+	j = j.formatted()
 	b.jobs = append(b.jobs[:0], j)
 	size := len(j.text)
 	for len(b.jobs) < maxBatch && size < maxBatchBytes {
 		select {
 		case j := <-jobs:
+			j = j.formatted()
 			b.jobs = append(b.jobs, j)
 			size += nlmsgHdrLen + len(j.text)
 		default:

@@ -109,11 +109,22 @@ type Writer struct {
 // job is one record on its way to the kernel.
 type job struct {
 	text string
-	ctx  context.Context
+	// rec is a level Auto record still to be formatted (text is empty):
+	// the writer formats it, off its caller's path (formatted).
+	rec *Record
+	ctx context.Context
 	// done is told the outcome of a level Required record, as the i-th
 	// of its caller's; it has room for every record sent to it.
 	done chan<- outcome
 	i    int
+}
+
+// formatted returns j with its text.
+func (j job) formatted() job {
+	if j.rec != nil {
+		j.text, j.rec = Format(*j.rec), nil
+	}
+	return j
 }
 
 // outcome is what became of the i-th record of a level Required write:
@@ -242,6 +253,9 @@ func (w *Writer) start(s sender, sr statusReader) {
 // dropped (and counted as Timeout), since it would record a grant that was
 // not given. One the kernel was already holding (a full backlog) may still
 // be logged: the caller's log then shows the denial.
+//
+// At level Auto the writer formats r after Write returns, on its own
+// goroutine: the caller must not change what r's Details slice holds.
 func (w *Writer) Write(ctx context.Context, r Record) error {
 	if w.cfg.Log {
 		w.logDecision(r)
@@ -261,7 +275,7 @@ func (w *Writer) enqueue(r Record) {
 		w.lose(w.down)
 		return
 	}
-	j := job{text: Format(r)}
+	j := job{rec: &r}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
