@@ -30,21 +30,7 @@ func TestHangupCancelsWaitingCall(t *testing.T) {
 			return nil, nil
 		},
 	}}
-	s, err := NewServer(Options{}, iface)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "s.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
+	_, path := serveInterface(t, Options{}, iface)
 	c := dial(t, path)
 	for range 3 { // answered at once: no watch, the next call is read
 		var out struct {

@@ -52,10 +52,17 @@ func echo(release <-chan struct{}) Interface {
 
 func serve(t *testing.T, opts Options, release <-chan struct{}) (*Server, string) {
 	t.Helper()
+	return serveInterface(t, opts, echo(release))
+}
+
+// serveInterface serves iface on a new socket until the test ends, and
+// returns the server and the socket's path.
+func serveInterface(t *testing.T, opts Options, iface Interface) (*Server, string) {
+	t.Helper()
 	opts.ProtocolError = func(reason string) *Error {
 		return &Error{Name: testIface + ".InvalidRequest", Parameters: map[string]string{"reason": reason}}
 	}
-	s, err := NewServer(opts, echo(release))
+	s, err := NewServer(opts, iface)
 	if err != nil {
 		t.Fatal(err)
 	}
