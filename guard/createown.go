@@ -60,12 +60,13 @@ type ownIntent struct {
 }
 
 // checkNew decides a definition of a domain whose name and UUID belong to
-// no domain. A UUID with grants to anyone else is refused: the new domain
-// would hand them access, or inherit theirs (a removed domain's grants
-// outlive it). Then, for the calls create-own applies to, the engine is
+// no domain; dom is that domain as the guard read it (sameIdentity). A
+// UUID with grants to anyone else is refused: the new domain would hand
+// them access, or inherit theirs (a removed domain's grants outlive it).
+// Then, for the calls create-own applies to, the engine is
 // asked; an allow makes the call the creator's (c.own), and libvirt's
 // own permissions are not asked.
-func (c *checker) checkNew(ctx context.Context, origin access.Origin, p procKey, uses xmlpolicy.Uses) *frame.ErrorBody {
+func (c *checker) checkNew(ctx context.Context, origin access.Origin, p procKey, uses xmlpolicy.Uses, dom acl.Object) *frame.ErrorBody {
 	o := c.content.owners
 	if o == nil {
 		return nil
@@ -88,11 +89,10 @@ func (c *checker) checkNew(ctx context.Context, origin access.Origin, p procKey,
 	if !ownProcs[p] {
 		return nil
 	}
-	obj := c.objects.found[acl.Domain] // sameIdentity's: the name and UUID decided on
-	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: c.content.perms.write,
+	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: dom, Permission: c.content.perms.write,
 		Action: pkpolicy.ActionCreateOwn, Origin: origin})
 	if err != nil {
-		return c.refuse(ctx, origin, c.content.perms.write, obj, err)
+		return c.refuse(ctx, origin, c.content.perms.write, dom, err)
 	}
 	if !d.Allowed {
 		return nil // domain:write and save decide

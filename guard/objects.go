@@ -28,7 +28,11 @@ type lookuper interface {
 type objects struct {
 	up     lookuper
 	driver string // connect_driver: the connection's driver (CONNECT_GET_TYPE)
-	found  map[acl.ObjectType]acl.Object
+	// found memoises fromArgs: a call's rules on one object type (domain:write
+	// and domain:save, or read and read_secure) are decided on one object,
+	// found with one lookup, and with one fresh UUID where a definition has
+	// none. keep seeds it.
+	found map[acl.ObjectType]acl.Object
 }
 
 func newObjects(up lookuper, driver string) *objects {
@@ -48,8 +52,14 @@ func (o *objects) fromArgs(ctx context.Context, perm acl.Permission, args proto.
 	if err != nil {
 		return acl.Object{}, err
 	}
-	o.found[t] = obj
+	o.keep(obj)
 	return obj, nil
+}
+
+// keep makes obj the object of its type that the rest of the call is
+// decided on (fromArgs returns it).
+func (o *objects) keep(obj acl.Object) {
+	o.found[obj.Type()] = obj
 }
 
 func (o *objects) identifyArgs(ctx context.Context, perm acl.Permission, args proto.Message) (acl.Object, error) {

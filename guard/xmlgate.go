@@ -102,17 +102,8 @@ func (c *checker) checkDocs(ctx context.Context, origin access.Origin, p procKey
 			return c.refuseContent(ctx, origin, violation(d, err))
 		}
 		if call.defines {
-			if eb := c.sameIdentity(ctx, origin, d.text, uses); eb != nil {
+			if eb := c.checkDefined(ctx, origin, p, d, uses); eb != nil {
 				return eb
-			}
-			isNew, eb := c.checkIdentity(ctx, origin, uses)
-			if eb != nil {
-				return eb
-			}
-			if isNew {
-				if eb := c.checkNew(ctx, origin, p, uses); eb != nil {
-					return eb
-				}
 			}
 		}
 		if !call.detaches {
@@ -122,6 +113,25 @@ func (c *checker) checkDocs(ctx context.Context, origin access.Origin, p procKey
 		}
 	}
 	return nil
+}
+
+// checkDefined checks the domain a definition names: read the same two
+// ways, not another domain's name or UUID, and, if it is new, allowed to
+// its creator (checkNew). The domain sameIdentity read is the one
+// checkNew decides on and, kept, the one the call's domain permissions
+// are decided on (checkCall): every record of the call names one UUID,
+// fresh or not.
+func (c *checker) checkDefined(ctx context.Context, origin access.Origin, p procKey, d xmlDoc, uses xmlpolicy.Uses) *frame.ErrorBody {
+	dom, eb := c.sameIdentity(ctx, origin, d.text, uses)
+	if eb != nil {
+		return eb
+	}
+	c.objects.keep(dom)
+	isNew, eb := c.checkIdentity(ctx, origin, uses)
+	if eb != nil || !isNew {
+		return eb
+	}
+	return c.checkNew(ctx, origin, p, uses, dom)
 }
 
 // screen refuses what the call does regardless of its documents.

@@ -84,19 +84,19 @@ func (c *checker) checkIdentity(ctx context.Context, origin access.Origin, uses 
 // sameIdentity makes sure the guard's permissions are decided on the
 // name and UUID the policy read: the guard reads them again from the
 // document (definexml.go) for the permission check, and two parsers of
-// one document must not disagree on what it defines. The object found is
-// kept for that check, with the same fresh UUID when the document has none.
-func (c *checker) sameIdentity(ctx context.Context, origin access.Origin, doc string, uses xmlpolicy.Uses) *frame.ErrorBody {
+// one document must not disagree on what it defines. It returns the
+// domain the guard read, with a fresh UUID when the document has none:
+// the caller decides on that very object.
+func (c *checker) sameIdentity(ctx context.Context, origin access.Origin, doc string, uses xmlpolicy.Uses) (acl.Object, *frame.ErrorBody) {
 	obj, err := c.objects.fromXML(acl.Domain, doc)
 	if err != nil {
-		return c.refuse(ctx, origin, aclNone, objNone, err)
+		return acl.Object{}, c.refuse(ctx, origin, aclNone, objNone, err)
 	}
 	if obj.Name() != uses.Name || (uses.UUID != "" && obj.UUID() != uses.UUID) {
-		return c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain",
+		return acl.Object{}, c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain",
 			Reason: fmt.Sprintf("the document's name and uuid read two ways: %q %s and %q %s", uses.Name, uses.UUID, obj.Name(), obj.UUID())})
 	}
-	c.objects.found[acl.Domain] = obj
-	return nil
+	return obj, nil
 }
 
 // lookupDomain looks a domain up; not finding it is no error.

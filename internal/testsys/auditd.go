@@ -17,11 +17,6 @@ import (
 	"time"
 )
 
-// auditLockName is the file whose lock serialises the tests that use the
-// audit daemon, in this and in other test binaries: audit's enabled flag
-// and backlog limit are machine-wide, and only one auditd can run.
-const auditLockName = "virt-acl-helper-auditd.lock"
-
 // auditBacklog is the backlog limit tests run with: auditd's usual rules
 // raise the kernel's default of 64 to this.
 const auditBacklog = 8192
@@ -49,7 +44,8 @@ type Auditd struct {
 // child) and stops that one, by pid, at cleanup; one that was running is
 // left alone. Every kernel setting it or a test changes is put back at
 // cleanup, after the auditd it started has stopped. Tests that use it run
-// one at a time, across test binaries too.
+// one at a time, across test binaries too; a test that runs a libvirtd
+// as well calls StartAuditd first, and once (locks.go).
 func StartAuditd(t testing.TB) *Auditd {
 	t.Helper()
 	return startAuditdConf(t, "")
@@ -74,7 +70,7 @@ func startAuditdConf(t testing.TB, dir string) *Auditd {
 	for _, c := range []string{"auditctl", "ausearch", "aureport"} {
 		NeedCommand(t, c)
 	}
-	lockAudit(t)
+	machineLocks.take(t, auditLock)
 	prev, err := AuditStatus()
 	Need(t, err == nil, fmt.Sprintf("kernel audit status: %v", err))
 	t.Cleanup(func() { restoreAudit(t, prev) })
@@ -105,20 +101,6 @@ func auditdAlive(pid string) bool {
 	}
 	comm, err := os.ReadFile("/proc/" + pid + "/comm")
 	return err == nil && strings.TrimSpace(string(comm)) == "auditd"
-}
-
-// lockAudit takes the machine-wide audit test lock until cleanup.
-func lockAudit(t testing.TB) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), auditLockName), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatalf("testsys: audit test lock: %v", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("testsys: lock %s: %v", f.Name(), err)
-	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
 
 // startAuditd runs auditd -n (no fork) without changing the enabled flag,

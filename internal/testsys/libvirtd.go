@@ -14,12 +14,6 @@ import (
 	"time"
 )
 
-// libvirtdLockName is the file whose lock serialises the tests that run a
-// libvirtd, in this and other test binaries: every system libvirtd shares
-// /run/libvirt/qemu (driver.pid, the domains' state), so only one may run
-// on the machine at a time.
-const libvirtdLockName = "virt-acl-helper-libvirtd.lock"
-
 // virtlogdSocket is where libvirtd's QEMU driver finds virtlogd, which it
 // needs to start a guest.
 const virtlogdSocket = "/run/libvirt/virtlogd-sock"
@@ -50,14 +44,17 @@ type Libvirtd struct {
 // StartLibvirtd starts libvirtd, and virtlogd when none is running (guests
 // need it), and returns once libvirtd answers. Both are stopped at
 // cleanup, by pid. Tests that run a libvirtd run one at a time, across
-// test binaries: StartLibvirtd waits for the machine-wide lock.
+// test binaries: StartLibvirtd waits for the machine-wide lock. A test
+// that needs auditd too starts it first (locks.go), and a test starts
+// one libvirtd: a second StartLibvirtd, or a StartAuditd after it, fails
+// the test.
 func StartLibvirtd(t testing.TB, opts LibvirtdOptions) *Libvirtd {
 	t.Helper()
 	NeedRoot(t)
 	bin := NeedCommand(t, "/usr/sbin/libvirtd")
 	NeedCommand(t, "virsh")
 	NeedCommand(t, "qemu-system-x86_64")
-	lockFile(t, libvirtdLockName)
+	machineLocks.take(t, libvirtdLock)
 	startVirtlogd(t)
 	dir, err := os.MkdirTemp("", "vah-libvirtd-")
 	if err != nil {
@@ -190,20 +187,5 @@ func startVirtlogd(t testing.TB) {
 // way).
 func LockLibvirtd(t testing.TB) {
 	t.Helper()
-	lockFile(t, libvirtdLockName)
-}
-
-// lockFile takes a machine-wide lock, named name in the temporary
-// directory, until cleanup.
-func lockFile(t testing.TB, name string) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), name), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatalf("testsys: lock %s: %v", name, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("testsys: lock %s: %v", f.Name(), err)
-	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
+	machineLocks.take(t, libvirtdLock)
 }
