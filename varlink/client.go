@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -20,6 +21,10 @@ type Client struct {
 	mu sync.Mutex
 	nc net.Conn
 	r  *Reader
+	// broken is why the connection cannot carry another call: a call
+	// failed in its middle, and its reply may yet arrive, where the next
+	// call would read it as its own.
+	broken error
 }
 
 // Dial connects to the service listening on the UNIX socket at path.
@@ -39,7 +44,9 @@ func (c *Client) Close() error { return c.nc.Close() }
 // and decodes the reply's parameters into out (nil to ignore them). An
 // error reply is returned as an *Error whose Parameters is a
 // jsontext.Value. ctx's deadline bounds the whole call. What out holds
-// after an error is unspecified.
+// after an error is unspecified. A call that fails in its middle (ctx
+// ending, the connection failing) closes the connection, and later calls
+// fail: its reply could otherwise be read as theirs.
 //
 // Reply members out does not have are ignored, so that a newer service
 // may add some; a member named twice, invalid UTF-8 or data after the
@@ -47,6 +54,9 @@ func (c *Client) Close() error { return c.nc.Close() }
 func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken != nil {
+		return fmt.Errorf("varlink: call %s: the connection is closed since an earlier call failed (%w); dial again", method, c.broken)
+	}
 	msg, err := encode(request{Method: method, Parameters: in})
 	if err != nil {
 		return fmt.Errorf("varlink: encode call of %s: %w", method, err)
@@ -114,10 +124,17 @@ func (c *Client) deadline(ctx context.Context) func() {
 	return func() { stop() }
 }
 
+// failed ends a call that failed in its middle, and with it the
+// connection: what it wrote or read of the call is unknown.
 func (c *Client) failed(ctx context.Context, method string, err error) error {
+	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+		err = context.DeadlineExceeded // the socket's deadline was ctx's
+	}
 	if ctx.Err() != nil {
 		err = ctx.Err()
 	}
+	c.broken = err
+	c.nc.Close()
 	return fmt.Errorf("varlink: call %s: %w", method, err)
 }
 

@@ -3,8 +3,11 @@
 package varlink
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecodeReply(t *testing.T) {
@@ -56,5 +59,50 @@ func TestDecodeReply(t *testing.T) {
 				t.Errorf("decoded %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestClientAfterAFailedCall: a call whose context ends while the server
+// is still working fails with the context's error and closes the
+// connection, so that its late reply is never read as a later call's;
+// the later call says why. Calls whose context ends only after they
+// returned leave the connection as it was.
+func TestClientAfterAFailedCall(t *testing.T) {
+	release := make(chan struct{})
+	_, path := serve(t, Options{}, release)
+	released := false
+	t.Cleanup(func() { // whatever failed, Slow ends before the server stops
+		if !released {
+			close(release)
+		}
+	})
+	c := dial(t, path)
+	for range 3 { // contexts that end after their call: no effect
+		ctx, cancel := context.WithCancel(context.Background())
+		var out struct {
+			Text string `json:"text"`
+		}
+		err := c.Call(ctx, testIface+".Echo", map[string]string{"text": "hi"}, &out)
+		cancel()
+		if err != nil || out.Text != "hi" {
+			t.Fatalf("Echo: %q, %v", out.Text, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Call(ctx, testIface+".Slow", nil, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Slow with a 100 ms deadline: %v, want context.DeadlineExceeded", err)
+	}
+	close(release) // Slow answers now, to a connection the client closed
+	released = true
+	var out struct {
+		Text string `json:"text"`
+	}
+	err := c.Call(context.Background(), testIface+".Echo", map[string]string{"text": "again"}, &out)
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "dial again") {
+		t.Fatalf("Echo after the failed call: %q, %v; want an error naming the earlier failure", out.Text, err)
+	}
+	if err := dial(t, path).Call(context.Background(), testIface+".Echo", map[string]string{"text": "new"}, &out); err != nil || out.Text != "new" {
+		t.Fatalf("Echo on a new connection: %q, %v", out.Text, err)
 	}
 }
