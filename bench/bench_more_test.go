@@ -42,7 +42,7 @@ func (b *bench) checkMany(d *daemontest.Daemon) {
 		retries := 0
 		if err != nil {
 			b.t.Logf("%s: %v; asking again", cold, err)
-			retries, err = checkManyRetrying(c, b.subj, objs, 3)
+			c, retries, err = checkManyRetrying(d.Dial(b.t), redial(b.t, d), b.subj, objs, 3)
 			retries++
 		}
 		b.report.add(cold, "calls asked again", float64(retries), "calls")
@@ -64,6 +64,11 @@ func (b *bench) checkMany(d *daemontest.Daemon) {
 	}
 }
 
+// redial returns a func dialling d anew.
+func redial(t *testing.T, d *daemontest.Daemon) func() *client.Client {
+	return func() *client.Client { return d.Dial(t) }
+}
+
 // memory reads the daemon's resident memory after filling the cache with
 // fillObjects decisions about distinct objects (idle: see activate).
 func (b *bench) memory(d *daemontest.Daemon) {
@@ -72,7 +77,8 @@ func (b *bench) memory(d *daemontest.Daemon) {
 	// answer in time (polkit_timeout) is asked again.
 	for i := 0; i < fillObjects; i += 5000 {
 		objs := objects(fmt.Sprintf("bench-fill%d-%s", i, b.token), 5000)
-		if _, err := checkManyRetrying(c, b.subj, objs, 4); err != nil {
+		var err error
+		if c, _, err = checkManyRetrying(c, redial(b.t, d), b.subj, objs, 4); err != nil {
 			b.t.Fatalf("fill: %v", err)
 		}
 	}

@@ -116,13 +116,17 @@ func checkMany(c *client.Client, p testsys.Proc, objs []accessapi.Object) (cache
 
 // checkManyRetrying is checkMany asked again, up to tries times in all,
 // while it fails: a polkitd stall (testsys.PolkitStall) can outlast the
-// daemon's polkit_timeout for some objects of a long list.
-func checkManyRetrying(c *client.Client, p testsys.Proc, objs []accessapi.Object, tries int) (retries int, err error) {
-	_, err = checkMany(c, p, objs)
+// daemon's polkit_timeout for some objects of a long list. The first try
+// is on c, each other on a connection from redial (a call that timed out
+// closed its client's); it returns the client of the last try.
+func checkManyRetrying(c *client.Client, redial func() *client.Client, p testsys.Proc, objs []accessapi.Object, tries int) (*client.Client, int, error) {
+	_, err := checkMany(c, p, objs)
+	retries := 0
 	for ; err != nil && retries < tries-1; retries++ {
+		c = redial()
 		_, err = checkMany(c, p, objs)
 	}
-	return retries, err
+	return c, retries, err
 }
 
 // objects makes n distinct domains named prefix-i.
