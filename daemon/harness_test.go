@@ -100,11 +100,21 @@ func (w *world) startActivatedAs(t testing.TB, fdname, conf string, env ...strin
 		}
 	}
 	// Like systemd, systemd-socket-activate starts the service at the
-	// first connection.
+	// first connection. It binds the socket (the file appears) before it
+	// listens: a connection in between is refused.
 	var info varlink.Info
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := d.varlinkClient(t).Call(ctx, varlink.ServiceInterface+".GetInfo", nil, &info); err != nil {
+	c, err := varlink.Dial(ctx, sock)
+	for errors.Is(err, syscall.ECONNREFUSED) && ctx.Err() == nil && !d.exited() {
+		time.Sleep(10 * time.Millisecond)
+		c, err = varlink.Dial(ctx, sock)
+	}
+	if err != nil {
+		t.Fatalf("first connection: %v\n%s", err, d.out.String())
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Call(ctx, varlink.ServiceInterface+".GetInfo", nil, &info); err != nil {
 		t.Fatalf("first connection: %v\n%s", err, d.out.String())
 	}
 	ns.waitFor(t, "READY=1", d)

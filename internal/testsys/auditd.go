@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // auditBacklog is the backlog limit tests run with: auditd's usual rules
@@ -90,7 +92,23 @@ func startAuditdConf(t testing.TB, dir string) *Auditd {
 	// so that it holds no record of the test before.
 	a.Since = time.Now().Truncate(time.Second).Add(time.Second)
 	time.Sleep(time.Until(a.Since))
+	waitAuditClock(a.Since)
 	return a
+}
+
+// waitAuditClock waits, for at most 2 s, until the clock that stamps
+// audit records has reached t. The kernel stamps them with its coarse
+// clock (CLOCK_REALTIME_COARSE), which lags the precise one by up to a
+// tick, and by more while CPUs are tickless: a record written just after
+// Since could otherwise be stamped the second before, outside ausearch's
+// window.
+func waitAuditClock(t time.Time) {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		var ts unix.Timespec
+		if unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &ts) != nil || !time.Unix(ts.Unix()).Before(t) {
+			return
+		}
+	}
 }
 
 // auditdAlive reports whether pid, as auditctl -s shows it, is a running
