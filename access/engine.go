@@ -259,13 +259,16 @@ func (e *Engine) auditFailed(d Decision, err error) Decision {
 // Epoch counts the times cached decisions were dropped (polkit's rules
 // changed, polkitd restarted, a flush was asked for). Front ends that
 // remember answers of their own, such as a connection's privileges,
-// drop them when it moves.
+// drop them when it moves. It moves after the cache is flushed: a reader
+// that reads it, then the cache, then it again (CheckMany does) sees it
+// move whenever what it read may have been flushed. Moving it first left
+// a window where a reader took the new epoch and the old entries.
 func (e *Engine) Epoch() uint64 { return e.epoch.Load() }
 
 // invalidate flushes the cache because of an outside event.
 func (e *Engine) invalidate(reason string) {
-	e.epoch.Add(1)
 	e.cache.Flush()
+	e.epoch.Add(1)
 	e.stats.countInvalidation(reason)
 	e.log.Info("access decision cache flushed", "reason", reason)
 }
@@ -286,14 +289,16 @@ func (e *Engine) Flush() { e.invalidate("request") }
 
 // FlushUID drops the cached decisions about processes of uid.
 func (e *Engine) FlushUID(uid uint32) int {
+	n := e.cache.FlushUID(uid)
 	e.epoch.Add(1)
-	return e.cache.FlushUID(uid)
+	return n
 }
 
 // FlushObject drops the cached decisions about obj.
 func (e *Engine) FlushObject(obj acl.Object) int {
+	n := e.cache.FlushObject(obj.Identity())
 	e.epoch.Add(1)
-	return e.cache.FlushObject(obj.Identity())
+	return n
 }
 
 // driverError carries the name of the driver that failed through the cache.

@@ -125,7 +125,7 @@ func (k *kernelSender) acks(first uint32, errs []error) {
 		}
 		for _, m := range msgs {
 			i := m.Header.Seq - first
-			if m.Header.Type != unix.NLMSG_ERROR || int(i) >= len(errs) || k.done[i] {
+			if m.Header.Type != unix.NLMSG_ERROR || i >= uint32(len(errs)) || k.done[i] {
 				continue
 			}
 			k.done[i] = true
