@@ -8,8 +8,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,25 +97,6 @@ func kernelLost(t *testing.T) uint64 {
 	return n
 }
 
-// countRecords counts the records naming vm in auditd's logs, waiting
-// until want arrived or the count stops growing: auditd writes them
-// asynchronously.
-func countRecords(t *testing.T, a *testsys.Auditd, vm string, want uint64) uint64 {
-	var n, last uint64
-	for deadline, still := time.Now().Add(30*time.Second), 0; time.Now().Before(deadline) && still < 10; time.Sleep(200 * time.Millisecond) {
-		n = grepLogs(a, `vm="`+vm+`"`)
-		if n >= want {
-			return n
-		}
-		if n == last {
-			still++
-		} else {
-			still, last = 0, n
-		}
-	}
-	return n
-}
-
 // invalidations is how often the daemon's cache was emptied so far, for
 // any reason (a polkit rules change, a reload, a flush).
 func invalidations(t *testing.T, c *client.Client) uint64 {
@@ -159,7 +138,7 @@ func stats(t *testing.T, c *client.Client) accessapi.Stats {
 // rotated.
 func rotatedSince(a *testsys.Auditd, t time.Time) bool {
 	oldest := time.Now()
-	scanLogs(a, func(sc *bufio.Scanner) {
+	a.ScanLogs(func(sc *bufio.Scanner) {
 		if !sc.Scan() {
 			return
 		}
@@ -189,38 +168,6 @@ func boolRow(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// grepLogs counts the lines holding s in auditd's log and its rotations.
-func grepLogs(a *testsys.Auditd, s string) uint64 {
-	var n uint64
-	scanLogs(a, func(sc *bufio.Scanner) {
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), s) {
-				n++
-			}
-		}
-	})
-	return n
-}
-
-// scanLogs hands read a scanner of each of auditd's logs in turn: the
-// one StartAuditdIn moved, or the host's and their rotations.
-func scanLogs(a *testsys.Auditd, read func(*bufio.Scanner)) {
-	paths, _ := filepath.Glob("/var/log/audit/audit.log*")
-	if a.Log != "" {
-		paths = []string{a.Log}
-	}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		read(sc)
-		f.Close()
-	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -26,7 +26,9 @@ func SocketPath() string {
 }
 
 // Client is a connection to the daemon. Calls run one at a time; it is
-// safe for concurrent use.
+// safe for concurrent use. A call that fails in its middle (its context
+// ended, the connection failed) closes the connection: every later call
+// fails, and the caller dials again.
 type Client struct{ vc *varlink.Client }
 
 // Dial connects to the daemon's socket at path.

@@ -3,11 +3,8 @@
 package daemon_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,33 +53,7 @@ func TestCheckManyBurstAudited(t *testing.T) {
 	if a.Lost != 0 || a.Sent < 2*n {
 		t.Errorf("audit writer after 2 x %d decisions: sent %d, lost %d %v", n, a.Sent, a.Lost, a.LostBy)
 	}
-	if got := countInLog(t, auditd.Log, `vm="`+name+`"`, 2*n); got != 2*n {
+	if got := auditd.CountLines(`vm="`+name+`"`, 2*n); got != 2*n {
 		t.Errorf("auditd's log holds %d records of the burst, want %d", got, 2*n)
 	}
-}
-
-// countInLog counts the lines of log holding s, waiting up to 30 s for
-// want of them: auditd writes asynchronously.
-func countInLog(t *testing.T, log, s string, want int) int {
-	t.Helper()
-	n := 0
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		f, err := os.Open(log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n = 0
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), s) {
-				n++
-			}
-		}
-		f.Close()
-		if n >= want {
-			break
-		}
-	}
-	return n
 }

@@ -418,3 +418,52 @@ func writeAuditdConf(t testing.TB, dir, log string) string {
 	}
 	return dir
 }
+
+// hostAuditLogs are where the host's auditd writes, with its rotations.
+const hostAuditLogs = "/var/log/audit/audit.log*"
+
+// ScanLogs hands read a scanner of each of auditd's logs in turn: the
+// one StartAuditdIn moved, or the host's and their rotations. Unlike
+// Search, it sees every record, whatever its time.
+func (a *Auditd) ScanLogs(read func(*bufio.Scanner)) {
+	paths, _ := filepath.Glob(hostAuditLogs)
+	if a.Log != "" {
+		paths = []string{a.Log}
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		read(sc)
+		f.Close()
+	}
+}
+
+// CountLines counts the lines of auditd's logs holding s, waiting until
+// want of them are there or the count stopped growing for 2 s (at most
+// 30 s): auditd writes asynchronously.
+func (a *Auditd) CountLines(s string, want uint64) uint64 {
+	var n, last uint64
+	for deadline, still := time.Now().Add(30*time.Second), 0; time.Now().Before(deadline) && still < 10; time.Sleep(200 * time.Millisecond) {
+		n = 0
+		a.ScanLogs(func(sc *bufio.Scanner) {
+			for sc.Scan() {
+				if strings.Contains(sc.Text(), s) {
+					n++
+				}
+			}
+		})
+		if n >= want {
+			return n
+		}
+		if n == last {
+			still++
+		} else {
+			still, last = 0, n
+		}
+	}
+	return n
+}
