@@ -58,10 +58,11 @@
 // when its backlog is over backlog_limit. One goroutine owns the netlink
 // socket and takes records from a bounded queue, as many as wait (up to
 // 64) in one write: the kernel handles each message of a write in turn
-// and acknowledges each, so every record's outcome is still known, and a
-// held write holds a batch rather than one record. At level Required,
+// before the write returns, and answers each one it refuses by its own
+// sequence number, so every record's outcome is still known, and a held
+// write holds a batch rather than one record. At level Required,
 // concurrent callers share a write, each answered by its own record's
-// acknowledgement. At level Auto, Write only queues, so
+// outcome. At level Auto, Write only queues, so
 // decisions never wait for the kernel, and a record that finds the queue
 // full is lost. Every lost record is counted by cause (Stats.Lost) and
 // logged, at most once per 10 s per cause. The kernel's own lost counter,

@@ -66,11 +66,11 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errors for the causes that have no underlying system error.
 var (
-	errDisabled  = errors.New("audit is disabled on this host (auditctl -e 0)")
-	errNoCap     = errors.New("no CAP_AUDIT_WRITE in the effective capability set")
-	errQueueFull = errors.New("audit queue full: the kernel is not taking records fast enough")
-	errClosed    = errors.New("audit writer closed")
-	errNoAck     = errors.New("the kernel sent no answer to the record")
+	errDisabled   = errors.New("audit is disabled on this host (auditctl -e 0)")
+	errNoCap      = errors.New("no CAP_AUDIT_WRITE in the effective capability set")
+	errQueueFull  = errors.New("audit queue full: the kernel is not taking records fast enough")
+	errClosed     = errors.New("audit writer closed")
+	errUnanswered = errors.New("whether the kernel took the record is unknown")
 )
 
 // kernelError classifies an error from sending a record or from the

@@ -189,6 +189,45 @@ func TestKernelRecordsAreSearchable(t *testing.T) {
 	}
 }
 
+// TestKernelAnswersRefusalsOnly: the records of a batch ask for no
+// answer, and the kernel still answers each message it refuses, by its
+// own sequence number, before the write returns; every other record of
+// the batch is taken, and auditd logs it.
+func TestKernelAnswersRefusalsOnly(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	s := newSubject(t, "frank")
+	k, err := dialSender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.close()
+	vm := uniqueName(t, "refused")
+	// 999 is no audit message type: the kernel refuses it (EINVAL).
+	types := []uint16{RecordType, 999, RecordType, RecordType, 999}
+	first := k.seq + 1
+	k.out = k.out[:0]
+	for _, typ := range types {
+		k.seq++
+		k.out = appendMessage(k.out, typ, k.seq, Format(s.domainRecord(true, "start", vm, newUUID(t))))
+	}
+	errs := k.sendBatch(first, len(types))
+	for i, typ := range types {
+		want := error(nil)
+		if typ != RecordType {
+			want = syscall.EINVAL
+		}
+		if !errors.Is(errs[i], want) || (want == nil) != (errs[i] == nil) {
+			t.Errorf("message %d (type %d): %v, want %v", i, typ, errs[i], want)
+		}
+	}
+	a.WaitSearch(t, count(3), "-m", "USER_AVC", "--vm-name", vm)
+	// Nothing is left to be read as the next batch's answers.
+	if errs := k.send([]string{Format(s.domainRecord(true, "stop", vm, newUUID(t)))}); errs[0] != nil {
+		t.Errorf("the next batch: %v", errs[0])
+	}
+	a.WaitSearch(t, count(4), "-m", "USER_AVC", "--vm-name", vm)
+}
+
 // TestKernelRequester: a record asked on the subject's behalf names the
 // proxy, and ausearch's searches by uid, pid, UUID, VM name and
 // executable still find the subject's records, never the proxy's, in

@@ -11,10 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Bounds of one batch: the kernel answers each record with its own ack,
-// which must all fit the socket's receive buffer (about 200 KiB by default,
-// an ack costing about 1 KiB of it); the batch itself must fit the send
-// buffer.
+// Bounds of one batch: the kernel answers each record it refuses with
+// its own error message, which must all fit the socket's receive buffer
+// (about 200 KiB by default, an answer costing about 1 KiB of it); the
+// batch itself must fit the send buffer.
 const (
 	maxBatch      = 64
 	maxBatchBytes = 64 << 10
@@ -23,18 +23,24 @@ const (
 const nlmsgHdrLen = 16
 
 // kernelSender writes user records on its own audit netlink socket, many
-// per write: the kernel's audit_receive handles every netlink message of
-// one write in turn, under one lock, and acknowledges each (NLM_F_ACK)
-// with its own sequence number, all before the write returns. The kernel
-// then holds the writer for up to backlog_wait_time when its backlog is
-// over the limit; with a batch, that wait is paid once per batch instead
-// of once per record.
+// per write. The kernel's audit_receive handles every netlink message of
+// one write in turn, under one lock, before the write returns, and
+// answers a message it refuses with an error carrying that message's
+// sequence number, whether or not the message asked for an answer
+// (NLM_F_ACK). So the records ask for none: when the write returns, every
+// record without an error in the socket's receive queue was taken, just
+// as an ack would have said, and the kernel did not build, queue and
+// hand over an answer per record for that. (An ack would not say more:
+// the kernel acks a record it then drops for a full backlog as taken, and
+// counts it in its lost counter, which poll reads.) The kernel then holds
+// the writer for up to backlog_wait_time when its backlog is over the
+// limit; with a batch, that wait is paid once per batch instead of once
+// per record.
 type kernelSender struct {
-	fd   int
-	seq  uint32
-	out  []byte // the batch being written, reused
-	in   []byte // one ack, reused
-	done []bool // which records of the batch have their ack
+	fd  int
+	seq uint32
+	out []byte // the batch being written, reused
+	in  []byte // one read of answers, reused
 }
 
 func dialSender() (*kernelSender, error) {
@@ -47,11 +53,11 @@ func dialSender() (*kernelSender, error) {
 		k.close()
 		return nil, &Error{Unavailable, fmt.Errorf("bind audit netlink socket: %w", err)}
 	}
-	// A refusal's ack then carries the header only, not the whole record:
-	// a batch of refusals fits the receive buffer too.
+	// A refusal then carries the header only, not the whole record: a
+	// batch of refusals fits the receive buffer too.
 	if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1); err != nil {
 		k.close()
-		return nil, &Error{Unavailable, fmt.Errorf("ask for short netlink acks: %w", err)}
+		return nil, &Error{Unavailable, fmt.Errorf("ask for short netlink answers: %w", err)}
 	}
 	return k, nil
 }
@@ -62,30 +68,37 @@ func (k *kernelSender) send(texts []string) []error { return k.sendType(RecordTy
 
 // sendType sends records of kernel message type typ, as send does.
 func (k *kernelSender) sendType(typ uint16, texts []string) []error {
-	errs := make([]error, len(texts))
 	first := k.seq + 1
 	k.out = k.out[:0]
 	for _, t := range texts {
 		k.seq++
 		k.out = appendMessage(k.out, typ, k.seq, t)
 	}
+	return k.sendBatch(first, len(texts))
+}
+
+// sendBatch writes k.out, n messages numbered from first, and returns
+// each one's outcome.
+func (k *kernelSender) sendBatch(first uint32, n int) []error {
+	errs := make([]error, n)
 	if err := k.write(k.out); err != nil {
 		for i := range errs {
 			errs[i] = fmt.Errorf("send audit record: %w", err)
 		}
 		return errs
 	}
-	k.acks(first, errs)
+	k.refusals(first, errs)
 	return errs
 }
 
-// appendMessage appends one netlink message asking for an ack. The text
-// is followed by a NUL: the kernel overwrites a record's last byte with one.
+// appendMessage appends one netlink message, asking for no answer but a
+// refusal. The text is followed by a NUL: the kernel overwrites a
+// record's last byte with one.
 func appendMessage(b []byte, typ uint16, seq uint32, text string) []byte {
 	var h [nlmsgHdrLen]byte
 	binary.NativeEndian.PutUint32(h[0:], uint32(nlmsgHdrLen+len(text)+1))
 	binary.NativeEndian.PutUint16(h[4:], typ)
-	binary.NativeEndian.PutUint16(h[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK)
+	binary.NativeEndian.PutUint16(h[6:], unix.NLM_F_REQUEST)
 	binary.NativeEndian.PutUint32(h[8:], seq)
 	b = append(append(append(b, h[:]...), text...), 0)
 	for len(b)%unix.NLMSG_ALIGNTO != 0 {
@@ -103,47 +116,43 @@ func (k *kernelSender) write(b []byte) error {
 	}
 }
 
-// acks reads the kernel's answer to each record of the batch whose first
-// sequence number is first, into errs. The answers were queued before the
-// write returned, so none is waited for: a record without one gets
-// errNoAck. Answers to earlier batches (whose reading failed) are skipped.
-func (k *kernelSender) acks(first uint32, errs []error) {
-	k.done = append(k.done[:0], make([]bool, len(errs))...)
-	for left := len(errs); left > 0; {
+// refusals reads the kernel's refusals of the batch whose first sequence
+// number is first into errs. They were queued before the write returned,
+// so none is waited for: the queue is read until it is empty. A full
+// receive buffer (ENOBUFS) means a refusal was dropped, and which record
+// it named is unknown: every record of the batch not known refused gets
+// errUnanswered then. Answers to earlier batches, and anything but an
+// error message, are skipped.
+func (k *kernelSender) refusals(first uint32, errs []error) {
+	for {
 		n, _, err := unix.Recvfrom(k.fd, k.in, unix.MSG_DONTWAIT)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
+		case errors.Is(err, unix.EAGAIN):
+			return
 		case err != nil:
-			k.unanswered(errs, err)
+			k.unknown(errs, fmt.Errorf("%w: read the kernel's answer: %w", errUnanswered, err))
 			return
 		}
 		msgs, err := syscall.ParseNetlinkMessage(k.in[:n])
 		if err != nil {
-			k.unanswered(errs, fmt.Errorf("parse the kernel's answer: %w", err))
+			k.unknown(errs, fmt.Errorf("%w: parse the kernel's answer: %w", errUnanswered, err))
 			return
 		}
 		for _, m := range msgs {
 			i := m.Header.Seq - first
-			if m.Header.Type != unix.NLMSG_ERROR || i >= uint32(len(errs)) || k.done[i] {
-				continue
+			if m.Header.Type == unix.NLMSG_ERROR && i < uint32(len(errs)) {
+				errs[i] = ackError(m.Data)
 			}
-			k.done[i] = true
-			errs[i] = ackError(m.Data)
-			left--
 		}
 	}
 }
 
-// unanswered gives the records still without an ack the reason why.
-func (k *kernelSender) unanswered(errs []error, err error) {
-	if errors.Is(err, unix.EAGAIN) {
-		err = errNoAck
-	} else {
-		err = fmt.Errorf("read the kernel's answer: %w", err)
-	}
-	for i, done := range k.done {
-		if !done {
+// unknown gives every record not known refused the error err.
+func (k *kernelSender) unknown(errs []error, err error) {
+	for i := range errs {
+		if errs[i] == nil {
 			errs[i] = err
 		}
 	}

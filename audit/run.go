@@ -12,7 +12,7 @@ import (
 // run sends the queued records, in order and in batches, until Close; it
 // owns s. A batch is what waits when the sender is free (at most maxBatch
 // records): under load, concurrent level Required callers share one write
-// and each is answered from its own record's ack. At level Auto, a record
+// and each is answered by its own record's outcome. At level Auto, a record
 // that finds the queue otherwise empty waits Config.Linger for others to
 // join it (see lingerFor).
 func (w *Writer) run(s sender) {
