@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ import (
 // changed by other processes on the machine empty it).
 func (b *bench) checkMany(d *daemontest.Daemon) {
 	c := d.Dial(b.t)
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1000, listObjects} {
 		objs := objects(fmt.Sprintf("bench-list%d-%s", n, b.token), n)
 		cold := fmt.Sprintf("CheckMany %d, cold, audit on", n)
 		before := invalidations(b.t, c)
@@ -47,17 +48,60 @@ func (b *bench) checkMany(d *daemontest.Daemon) {
 		if err != nil {
 			b.t.Fatalf("%s: %v", cold, err)
 		}
-		warm := fmt.Sprintf("CheckMany %d, cached, audit on", n)
-		audited := auditCounters(b.t, c, 0)
-		start = time.Now()
+		b.warmCheckMany(c, n, objs, before)
+	}
+}
+
+// warmCalls is how many cached CheckMany calls are timed.
+const warmCalls = 5
+
+// warmCheckMany times warmCalls cached CheckMany calls of objs, each
+// started once the daemon has handed every record before it to the
+// kernel and auditd has read them all (where the raw records it is
+// compared with start), and reports their median and fastest, with the
+// records lost and the results not from the cache of all of them.
+func (b *bench) warmCheckMany(c *client.Client, n int, objs []accessapi.Object, before uint64) {
+	warm := fmt.Sprintf("CheckMany %d, cached, audit on", n)
+	var took []time.Duration
+	var first accessapi.AuditStats
+	uncached := 0
+	for i := range warmCalls {
+		a := waitAuditIdle(b.t, c)
+		if i == 0 {
+			first = a
+		}
+		start := time.Now()
 		hits, err := checkMany(c, b.subj, objs)
-		b.report.add(warm, "one call", ms(time.Since(start)), "ms")
-		after := auditCounters(b.t, c, audited.Sent+audited.Lost+uint64(n))
-		b.report.add(warm, "records the daemon lost", float64(after.Lost-audited.Lost), "records")
-		b.report.add(warm, "results not from the cache", float64(n-hits), "results")
-		b.report.add(warm, "cache invalidations since the cold pass began", float64(invalidations(b.t, c)-before), "invalidations")
+		took = append(took, time.Since(start))
 		if err != nil {
 			b.t.Errorf("%s: %v", warm, err)
+		}
+		uncached += n - hits
+	}
+	after := auditCounters(b.t, c, first.Sent+first.Lost+uint64(warmCalls*n))
+	slices.Sort(took)
+	b.report.add(warm, measureListMedian, ms(took[len(took)/2]), "ms")
+	b.report.add(warm, "fastest of 5", ms(took[0]), "ms")
+	b.report.add(warm, "records the daemon lost", float64(after.Lost-first.Lost), "records")
+	b.report.add(warm, "results not from the cache", float64(uncached), "results")
+	b.report.add(warm, "cache invalidations since the cold pass began", float64(invalidations(b.t, c)-before), "invalidations")
+}
+
+// waitAuditIdle waits, for at most 30 s, until the daemon's audit queue
+// is empty, then until auditd has read every record the kernel holds, and
+// returns the daemon's audit counters.
+func waitAuditIdle(t *testing.T, c *client.Client) accessapi.AuditStats {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		a := stats(t, c).Audit
+		if a == nil {
+			t.Fatal("Stats: the daemon reports no audit counters")
+		}
+		if a.Queued == 0 {
+			waitBacklogEmpty(t)
+			return *a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon still has %d audit records queued after 30 s", a.Queued)
 		}
 	}
 }

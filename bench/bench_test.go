@@ -240,7 +240,7 @@ func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 	if err := check(clients[0], b.subj, obj); err != nil {
 		b.t.Fatal(err)
 	}
-	before := auditCounters(b.t, clients[0], 0)
+	before := waitAuditIdle(b.t, clients[0])
 	lostBefore := kernelLost(b.t)
 	start := time.Now()
 	rate, ok, failed := sustain(clients, sustainFor, func(c *client.Client) error { return check(c, b.subj, obj) })

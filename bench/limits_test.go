@@ -19,6 +19,7 @@ import (
 	libaudit "github.com/elastic/go-libaudit/v2"
 
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
 // envEcho names the socket TestBenchEcho serves.
@@ -27,7 +28,11 @@ const envEcho = "VAH_BENCH_ECHO"
 // limits measures what the machine itself allows, in the same run as the
 // daemon: a raw round trip of a Check-sized message over a UNIX socket
 // to an echo process, and how fast one process can hand USER_AVC records
-// to the kernel while auditd runs, with and without an acknowledgement.
+// to the kernel while auditd runs, with and without an acknowledgement:
+// in a burst (the kernel's backlog takes what auditd has not read yet),
+// 10,000 of them (a cached CheckMany's records), and for as long as the
+// sustained run (auditd must keep up). Each run of records starts with
+// the kernel's backlog empty, as the daemon's runs do.
 func (b *bench) limits() {
 	msg := checkMessage(b.subj.Subject())
 	lat, err := b.echo(msg, cachedCalls)
@@ -37,11 +42,13 @@ func (b *bench) limits() {
 	b.report.timing(rawRoundTrip, lat, "round trips/s")
 	b.report.add(rawRoundTrip, "message size", float64(len(msg)), "bytes")
 	for _, ack := range []bool{true, false} {
-		rate, err := sendRecords(recordCalls, ack, b.token)
-		if err != nil {
-			b.t.Fatalf("raw USER_AVC records (ack %v): %v", ack, err)
-		}
-		b.report.add(rawRecords(ack), "one sender in a row", rate, "records/s")
+		s := recordSender{ack: ack, token: b.token, uid: b.user.UID}
+		n, took := s.run(b.t, recordCalls, 0)
+		b.report.add(rawRecords(ack), measureBurst, float64(n)/took.Seconds(), "records/s")
+		_, took = s.run(b.t, listObjects, 0)
+		b.report.add(rawRecords(ack), measureListRecords, ms(took), "ms")
+		n, took = s.run(b.t, 0, sustainFor)
+		b.report.add(rawRecords(ack), measureRawSustained, float64(n)/took.Seconds(), "records/s")
 	}
 }
 
@@ -132,43 +139,71 @@ func TestBenchEcho(t *testing.T) {
 	}
 }
 
-// recordCalls is how many raw records are sent each way.
+// recordCalls is how many raw records a burst sends.
 const recordCalls = 20000
 
-// sendRecords sends n USER_AVC records shaped like the daemon's (the same
-// fields, about the same size) from this process, waiting for the
-// kernel's acknowledgement of each when ack is set, and returns the
-// records per second. The records name vm "bench-limit-<token>", so a
-// reader of the audit log can tell them from the daemon's.
-func sendRecords(n int, ack bool, token string) (float64, error) {
+// recordSender sends USER_AVC records shaped like the daemon's (the same
+// fields, about the same size, the benchmark user's uid, which auditd
+// names in its log as it does the daemon's) from this process, waiting
+// for the kernel's acknowledgement of each when ack is set. The records
+// name vm "bench-limit-<token>", so a reader of the audit log can tell
+// them from the daemon's.
+type recordSender struct {
+	ack   bool
+	token string
+	uid   uint32
+}
+
+// run waits for the kernel's backlog to empty, then sends n records, or
+// as many as it can for d, and returns how many it sent and how long
+// that took.
+func (s recordSender) run(t *testing.T, n int, d time.Duration) (int, time.Duration) {
+	waitBacklogEmpty(t)
 	c, err := libaudit.NewAuditClient(nil)
 	if err != nil {
-		return 0, fmt.Errorf("open audit netlink socket: %w", err)
+		t.Fatalf("raw USER_AVC records: open audit netlink socket: %v", err)
 	}
 	defer c.Close()
 	text := []byte(fmt.Sprintf("decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain "+
-		"vm=\"bench-limit-%s\" pid=%d uid=1001 sauid=4294967295 ses=4294967295 uuid=b0000000-0000-4000-8000-000000000001 "+
+		"vm=\"bench-limit-%s\" pid=%d uid=%d sauid=4294967295 ses=4294967295 uuid=b0000000-0000-4000-8000-000000000001 "+
 		"connect_driver=\"QEMU\" domain_name=\"bench-limit-%s\" domain_uuid=\"b0000000-0000-4000-8000-000000000001\" "+
 		"driver=polkit cached=yes requester=other exe=\"%s\" hostname=? addr=? terminal=? res=success\x00",
-		token, os.Getpid(), token, os.Args[0]))
+		s.token, os.Getpid(), s.uid, s.token, os.Args[0]))
 	flags := uint16(syscall.NLM_F_REQUEST)
-	if ack {
+	if s.ack {
 		flags |= syscall.NLM_F_ACK
 	}
 	msg := syscall.NetlinkMessage{Header: syscall.NlMsghdr{Type: auditUserAVC, Flags: flags}, Data: text}
 	start := time.Now()
-	for i := range n {
+	end := start.Add(d)
+	sent := 0
+	for ; n > 0 && sent < n || n == 0 && (sent%256 != 0 || time.Now().Before(end)); sent++ {
 		seq, err := c.Netlink.Send(msg)
-		if err != nil {
-			return 0, fmt.Errorf("record %d: %w", i, err)
+		if err == nil && s.ack {
+			err = waitAck(c, seq)
 		}
-		if ack {
-			if err := waitAck(c, seq); err != nil {
-				return 0, fmt.Errorf("record %d: %w", i, err)
-			}
+		if err != nil {
+			t.Fatalf("raw USER_AVC records (ack %v): record %d: %v", s.ack, sent, err)
 		}
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return sent, time.Since(start)
+}
+
+// waitBacklogEmpty waits, for at most 60 s, until auditd has read every
+// record the kernel holds.
+func waitBacklogEmpty(t *testing.T) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		st, err := testsys.AuditStatus()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st["backlog"] == "0" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the kernel's audit backlog is still %s after a minute", st["backlog"])
+		}
+	}
 }
 
 // auditUserAVC is the kernel's AUDIT_USER_AVC message type.

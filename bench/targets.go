@@ -20,8 +20,16 @@ const (
 	measureMissing    = "audit records missing from the log"
 	measureRotated    = "log rotated over the run's records"
 	measureDaemonLost = "records the daemon lost"
-	measureSent       = "records the kernel acknowledged to the daemon"
+	measureSent       = "records the kernel accepted from the daemon"
+	measureListMedian = "one call, median of 5 from an idle auditd"
+
+	measureBurst        = "one sender in a row, 20,000 records"
+	measureListRecords  = "10,000 records in a row"
+	measureRawSustained = "one sender for 5s"
 )
+
+// listObjects is the size of the CheckMany the target is set for.
+const listObjects = 10000
 
 // rawRoundTrip and rawRecords name the limit rows.
 const rawRoundTrip = "limit: raw unix-socket round trip"
@@ -47,37 +55,49 @@ func (r *Report) judge() {
 		r.target(c+": p50 within 2x the raw round trip p50", fmt.Sprintf("%.2fx (%s)", p50, us(l.P50)), p50 > 0 && p50 <= 2)
 		r.target(c+": p99 within 6x the raw round trip p50", fmt.Sprintf("%.2fx (%s)", p99, us(l.P99)), p99 > 0 && p99 <= 6)
 	}
-	records := max(r.rows[rawRecords(true)+"/one sender in a row"], r.rows[rawRecords(false)+"/one sender in a row"])
-	r.judgeAudit(records)
+	r.judgeSustained()
+	r.judgeList()
 	r.judgeMemory()
 	direct, on := r.lat[casePolkit], r.lat[caseOnBehalfOn]
 	r.ratio("polkit direct p50 / socket cached p50 (audit on)", direct.P50, on.P50)
 }
 
-// judgeAudit compares the audited throughput and the cached CheckMany
-// with records (per second), the faster of the raw senders.
-func (r *Report) judgeAudit(records float64) {
+// judgeSustained compares the audited throughput with the faster raw
+// sender running as long (auditd keeping up with both), and reports the
+// ratio to the faster burst too.
+func (r *Report) judgeSustained() {
 	rate := r.rows[caseSustained+"/"+sustainedMeasure]
+	limit := r.fastest(measureRawSustained)
 	missing := r.rows[caseSustained+"/"+measureMissing]
 	rotated := r.rows[caseSustained+"/"+measureRotated] == 1
 	daemonLost := r.rows[caseSustained+"/"+measureDaemonLost]
 	kernelLost := r.rows[caseSustained+"/kernel lost counter rise"]
 	failed := r.rows[caseSustained+"/failed calls"]
 	share := 0.0
-	if records > 0 {
-		share = rate / records
+	if limit > 0 {
+		share = rate / limit
 	}
-	r.add("ratio", "sustained audited decisions/s / raw USER_AVC records/s", share, "x")
-	r.target("sustained audited decisions, 4 clients, none lost: at least half the raw USER_AVC rate",
-		sustainedMeasured(share, rate, records, missing, failed, rotated, daemonLost),
+	r.add("ratio", "sustained audited decisions/s / raw USER_AVC records/s, one sender for 5s", share, "x")
+	if burst := r.fastest(measureBurst); burst > 0 {
+		r.add("ratio", "sustained audited decisions/s / raw USER_AVC records/s, burst of 20,000", rate/burst, "x")
+	}
+	r.target("sustained audited decisions, 4 clients, none lost: at least half the raw USER_AVC rate (one sender, as long)",
+		sustainedMeasured(share, rate, limit, missing, failed, rotated, daemonLost),
 		share >= 0.5 && failed == 0 && daemonLost == 0 && kernelLost == 0 && (missing == 0 || rotated))
-	list, measured := r.rows[caseListCached+"/one call"] // ms
+}
+
+// judgeList compares the cached CheckMany of listObjects with as many raw
+// records sent in a row, both from an idle auditd, the faster sender.
+func (r *Report) judgeList() {
+	list, measured := r.rows[caseListCached+"/"+measureListMedian] // ms
 	if !measured {
 		return // a partial run (TestBenchSocket): no target to judge
 	}
 	limit := 0.0
-	if records > 0 {
-		limit = 10000 / records * 1000
+	for _, ack := range []bool{true, false} {
+		if v := r.rows[rawRecords(ack)+"/"+measureListRecords]; v > 0 && (limit == 0 || v < limit) {
+			limit = v
+		}
 	}
 	ratio := 0.0
 	if limit > 0 {
@@ -89,6 +109,11 @@ func (r *Report) judgeAudit(records float64) {
 	r.target("CheckMany of 10,000 cached objects within 1.5x of 10,000 raw records",
 		fmt.Sprintf("%.2fx (%.1f ms against %.1f ms), %.0f results not from the cache", ratio, list, limit, uncached),
 		ratio > 0 && ratio <= 1.5 && ok && uncached == 0)
+}
+
+// fastest is the larger of the two raw senders' rates for measure.
+func (r *Report) fastest(measure string) float64 {
+	return max(r.rows[rawRecords(true)+"/"+measure], r.rows[rawRecords(false)+"/"+measure])
 }
 
 // sustainedMeasured says what the sustained target was judged on: the
