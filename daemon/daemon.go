@@ -86,7 +86,8 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	d.level.Set(slogLevel(cfg.LogLevel))
-	tuneGC(cfg.CacheSize, d.log)
+	limitMemory(cfg.CacheSize, d.log)
+	defer startGCTuner(d.log).stop()
 	rt, err := engine.Start(ctx, cfg, engine.Options{NewAuditor: d.opts.NewAuditor, Logger: d.log})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -266,7 +267,7 @@ func (d *daemon) reload(ctx context.Context, idle *idleTimer) {
 		return
 	}
 	d.level.Set(slogLevel(cfg.LogLevel))
-	tuneGC(cfg.CacheSize, d.log)
+	limitMemory(cfg.CacheSize, d.log)
 	idle.setTimeout(d.idleTimeout(cfg))
 	d.log.Info("configuration reloaded; decision cache flushed",
 		"access_drivers", strings.Join(cfg.AccessDrivers, ","), "cache_size", cfg.CacheSize)

@@ -7,8 +7,13 @@ package engine
 // keeps mostly that cache alive, long-lived entries the collector need
 // not make room for twice over: at GOGC = 100, 100,000 cached decisions
 // (about 28 MiB) left the heap room for 28 MiB more, and the daemon
-// 81 MiB resident. GCPercent sizes the room in bytes instead, from what
-// a full cache holds, so memory tracks cache_size rather than doubling it.
+// 81 MiB resident. A small heap is the opposite case: at GOGC = 100 Go
+// collects every 4 MiB allocated, which a busy daemon with few cached
+// decisions did 15 times a second (every 1,100 calls), each collection
+// stopping it for up to 0.25 ms. GCPercentFor sizes the room in bytes
+// instead, from what the last collection found alive, so memory tracks
+// what the cache holds rather than doubling it, and a small heap is not
+// collected for every few megabytes.
 const (
 	// cacheEntryBytes is the heap one cached decision holds (authcache's
 	// BenchmarkMemory), rounded up.
@@ -22,13 +27,12 @@ const (
 	minGCPercent = 25
 )
 
-// GCPercent returns the GOGC for a process whose decision cache holds at
-// most cacheSize entries: 100 (Go's default) for a small cache, less as
-// the cache grows, so that a full cache leaves the heap about gcRoom to
-// grow, and never under minGCPercent.
-func GCPercent(cacheSize int) int {
-	full := baseHeap + int64(max(cacheSize, 0))*cacheEntryBytes
-	return int(min(100, max(minGCPercent, gcRoom*100/full)))
+// GCPercentFor returns the GOGC that lets a heap of which live bytes
+// survived the last collection grow by about gcRoom before the next: 300
+// for the heap of a daemon with an empty cache (baseHeap), less as the
+// cache fills, and never under minGCPercent.
+func GCPercentFor(live int64) int {
+	return int(max(minGCPercent, gcRoom*100/max(live, baseHeap)))
 }
 
 // MemoryLimit returns the soft memory limit (runtime/debug.SetMemoryLimit)

@@ -4,21 +4,22 @@ package engine
 
 import "testing"
 
-func TestGCPercent(t *testing.T) {
+func TestGCPercentFor(t *testing.T) {
 	tests := []struct {
-		cacheSize int
-		want      int
+		live int64
+		want int
 	}{
-		{0, 100},         // no cache: Go's default
-		{10_000, 100},    // 7 MiB full: room enough
-		{65_536, 52},     // the default cache_size
-		{200_000, 25},    // 19 by the room: the floor
-		{10_000_000, 25}, // the largest cache_size
-		{-1, 100},        // nonsense counts as none
+		{0, 300},                                 // nothing alive yet: the daemon's own heap counts
+		{baseHeap, 300},                          // an empty cache: 12 MiB of room
+		{baseHeap + 10_000*cacheEntryBytes, 174}, // 10,000 cached
+		{baseHeap + 65_536*cacheEntryBytes, 52},  // a full default cache: as before
+		{baseHeap + 200_000*cacheEntryBytes, 25}, // 19 by the room: the floor
+		{1 << 40, 25},                            // anything larger: the floor
+		{-1, 300},                                // nonsense counts as nothing
 	}
 	for _, tt := range tests {
-		if got := GCPercent(tt.cacheSize); got != tt.want {
-			t.Errorf("GCPercent(%d) = %d, want %d", tt.cacheSize, got, tt.want)
+		if got := GCPercentFor(tt.live); got != tt.want {
+			t.Errorf("GCPercentFor(%d) = %d, want %d", tt.live, got, tt.want)
 		}
 	}
 }
