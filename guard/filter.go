@@ -113,13 +113,18 @@ func (c *checker) countAll(ctx context.Context, p *proto.Procedure, perm acl.Per
 	if err != nil {
 		return 0, err
 	}
+	return countKept(keep), nil
+}
+
+// countKept counts the entries keep keeps.
+func countKept(keep []bool) int {
 	n := 0
 	for _, k := range keep {
 		if k {
 			n++
 		}
 	}
-	return n, nil
+	return n
 }
 
 // allowed decides perm on each of the objects libvirtd described in vals,
