@@ -21,14 +21,10 @@ import (
 // listRecord finds a list record's counts (auditd quotes them).
 var listRecord = regexp.MustCompile(`listed="?(\d+)"? shown="?(\d+)"? hidden="?(\d+)"?`)
 
-// TestGuardFilterAudit shows what an auditor finds with ausearch after a
-// restricted user listed the VMs twice through a guard auditing to the
-// real kernel and auditd (audit_level 2, decisions cached): one record
-// per list, a denial with reason=filtered saying how many VMs it hid,
-// and one record per VM decided afresh, the first time only; the second
-// list, answered from the cache (cached=yes), adds its own record and
-// nothing more.
-func TestGuardFilterAudit(t *testing.T) {
+// newAuditedFilterWorld is a filterWorld with a guard of its own (its
+// URI) auditing to the real kernel and auditd at audit_level 2, with
+// decisions cached.
+func newAuditedFilterWorld(t *testing.T) (*testsys.Auditd, *filterWorld, string) {
 	// The audit lock first, then libvirtd's: the order every test
 	// taking both keeps (the other order deadlocks with them).
 	ad := testsys.StartAuditd(t)
@@ -39,7 +35,18 @@ func TestGuardFilterAudit(t *testing.T) {
 	}
 	t.Cleanup(func() { aw.Close() })
 	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, access.AuditTo(aw))}, engine.Options{})
-	uri := serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+}
+
+// TestGuardFilterAudit shows what an auditor finds with ausearch after a
+// restricted user listed the VMs twice through a guard auditing to the
+// real kernel and auditd (audit_level 2, decisions cached): one record
+// per list, a denial with reason=filtered saying how many VMs it hid,
+// and one record per VM decided afresh, the first time only; the second
+// list, answered from the cache (cached=yes), adds its own record and
+// nothing more.
+func TestGuardFilterAudit(t *testing.T) {
+	ad, w, uri := newAuditedFilterWorld(t)
 	for i := range 2 {
 		out, err := testsys.VirshURI(uri, &w.a, "list", "--all", "--name")
 		if err != nil || strings.TrimSpace(out) != w.vmA {
@@ -91,15 +98,7 @@ const eventOperation = "operation=REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"
 // whether its decision was made afresh (cached=no, with the object's own
 // record beside it) or came from the cache (cached=yes, no other record).
 func TestGuardEventAudit(t *testing.T) {
-	ad := testsys.StartAuditd(t) // before libvirtd, as TestGuardFilterAudit says
-	w := newFilterWorld(t)
-	aw, err := audit.Open(audit.Config{Level: audit.Required})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { aw.Close() })
-	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, access.AuditTo(aw))}, engine.Options{})
-	uri := serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+	ad, w, uri := newAuditedFilterWorld(t)
 	docs := map[string]string{}
 	for _, vm := range []string{w.vmA, w.vmB} {
 		xml, err := w.lv.Virsh(nil, "dumpxml", "--inactive", vm)
