@@ -39,24 +39,26 @@ func (k *keyLocks) lock(ctx context.Context, keys ...string) (unlock func(), err
 	keys = slices.Clone(keys)
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	held := make([]string, 0, len(keys))
+	held := make([]*keyLock, 0, len(keys))
 	release := func() {
-		for _, key := range slices.Backward(held) {
-			k.release(key)
+		for i, l := range slices.Backward(held) {
+			<-l.token
+			k.leave(keys[i], l)
 		}
 	}
 	for _, key := range keys {
-		if err := k.acquire(ctx, key); err != nil {
+		l, err := k.acquire(ctx, key)
+		if err != nil {
 			release()
 			return nil, err
 		}
-		held = append(held, key)
+		held = append(held, l)
 	}
 	return release, nil
 }
 
 // acquire takes key's lock, or gives up when ctx is done.
-func (k *keyLocks) acquire(ctx context.Context, key string) error {
+func (k *keyLocks) acquire(ctx context.Context, key string) (*keyLock, error) {
 	k.mu.Lock()
 	l, ok := k.locks[key]
 	if !ok {
@@ -68,24 +70,15 @@ func (k *keyLocks) acquire(ctx context.Context, key string) error {
 	// A done ctx never takes a free lock: select would pick at random.
 	if err := ctx.Err(); err != nil {
 		k.leave(key, l)
-		return err
+		return nil, err
 	}
 	select {
 	case l.token <- struct{}{}:
-		return nil
+		return l, nil
 	case <-ctx.Done():
 		k.leave(key, l)
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
-}
-
-// release gives key's lock back.
-func (k *keyLocks) release(key string) {
-	k.mu.Lock()
-	l := k.locks[key]
-	k.mu.Unlock()
-	<-l.token
-	k.leave(key, l)
 }
 
 // leave drops one user of key's lock l, and l itself with its last.
