@@ -143,6 +143,9 @@ func (c *checker) check(ctx context.Context, origin access.Origin, perm acl.Perm
 // (rate-limited).
 func (c *checker) refuse(ctx context.Context, origin access.Origin, perm acl.Permission, obj acl.Object, cause error) *frame.ErrorBody {
 	c.audit(ctx, origin, perm, obj, cause)
+	if errors.Is(cause, errListEntry) {
+		return denied(fmt.Sprintf("'%s' refused %s: %v", FrontEnd, origin.Operation, errListEntry))
+	}
 	if errors.Is(cause, errQEMUCommand) || errors.Is(cause, errUnsupported) || errors.Is(cause, errNoOwner) {
 		return denied(fmt.Sprintf("'%s' refused %s: %v", FrontEnd, origin.Operation, cause))
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
@@ -41,10 +42,15 @@ func (s *session) defineOwn(c *checker, p *proto.Procedure, h frame.Header, args
 	c.objects.up = conn // the undefine, should recording fail, needs write access
 	// Still new? Between the decision and now another client may have
 	// defined it; a definition of the same name and UUID would then
-	// redefine that domain, and the grant hand it to this creator. Held
-	// to the end, so that two creators of one document cannot both pass.
-	s.srv.owning.Lock()
-	defer s.srv.owning.Unlock()
+	// redefine that domain, and the grant hand it to this creator. The
+	// locks of its name and UUID are held to the end, so that two
+	// creators of one document cannot both pass.
+	unlock, err := s.waitOwning(ctx, c.own.uses)
+	if err != nil {
+		s.replyError(h, c.refuse(ctx, origin, aclNone, objNone, err))
+		return
+	}
+	defer unlock()
 	isNew, eb := c.checkIdentity(ctx, origin, c.own.uses)
 	if eb == nil && !isNew {
 		eb = c.refuseContent(ctx, origin, &xmlpolicy.Violation{Rule: ruleIdentity, Path: "/domain",
@@ -76,6 +82,38 @@ func (s *session) defineOwn(c *checker, p *proto.Procedure, h frame.Header, args
 	}
 	s.forwardReply(&frame.Message{Header: frame.Header{Prog: h.Prog, Vers: h.Vers, Proc: h.Proc, Type: frame.Reply,
 		Serial: h.Serial, Status: frame.OK}, Body: body}, nil)
+}
+
+// waitOwning takes the create-own locks of the domain uses names: its
+// name, and its UUID if it has one (else libvirt makes a fresh one). It
+// waits at most until ctx's deadline, and no longer than the client stays
+// connected: the definition's own ctx outlives the client, so that a
+// domain defined is always recorded or undone, but a client gone has
+// nothing to wait for.
+func (s *session) waitOwning(ctx context.Context, uses xmlpolicy.Uses) (unlock func(), err error) {
+	wait, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+	unlock, err = s.srv.owning.lock(wait, ownKeys(uses)...)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for another definition of domain %q: %w", uses.Name, err)
+	}
+	return unlock, nil
+}
+
+// ownKeys are the create-own lock keys of the domain uses names. A UUID
+// is keyed as libvirt reads it, whatever its spelling.
+func ownKeys(uses xmlpolicy.Uses) []string {
+	keys := []string{"name " + uses.Name}
+	if uses.UUID == "" {
+		return keys
+	}
+	key := strings.ToLower(uses.UUID)
+	if u, err := parseUUID(uses.UUID); err == nil {
+		key = uuidString(u)
+	}
+	return append(keys, "uuid "+key)
 }
 
 // definedRet returns the reply a definition's call takes.

@@ -116,16 +116,35 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 			s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
 			return false
 		}
-		// An event is filtered like a list entry: audited when decided
-		// afresh, not for every event the cache decides.
-		d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: listOrigin(p)})
-		return err == nil && d.Allowed
+		return s.decideEvent(ctx, c, p, perm, obj)
 	}
 	if objectless[keyOf(p)] {
 		return true
 	}
 	s.warn("event dropped", fmt.Errorf("%s names no object the guard filters on", p.Name()))
 	return false
+}
+
+// decideEvent decides whether the client may see an event about obj,
+// and audits it as a list of one (filteraudit.go): the object's own
+// record when decided afresh, and the event's record every time, cached
+// or not, so that no event withheld from a client goes unrecorded. At
+// audit level required, an event whose record was not written is
+// dropped, as a list's is refused.
+func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedure, perm acl.Permission, obj acl.Object) bool {
+	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: listOrigin(p)})
+	if err != nil {
+		return false // not decided: the client gone, or an invalid request
+	}
+	shown := 0
+	if d.Allowed {
+		shown = 1
+	}
+	if err := c.auditList(ctx, p, perm, 1, shown, []access.Decision{d}); err != nil {
+		s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
+		return false
+	}
+	return d.Allowed
 }
 
 // objectless are the events that name no object: they pass.

@@ -53,8 +53,11 @@ func (s *session) sendFiltered(c *checker, p *proto.Procedure, args proto.Messag
 		body, err = proto.Marshal(ret)
 	}
 	if err != nil {
+		// libvirtd's own error (to the guard's lookup) is what the client
+		// gets, as libvirtd would have answered it; an entry the guard
+		// could not identify is refused by the guard (errListEntry).
 		var re *RemoteError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && !errors.Is(err, errListEntry) {
 			c.engine.Refuse(s.ctx, access.Request{Subject: c.subject, Permission: perm, Origin: origin}, err)
 			s.replyError(r.Header, re.Body)
 			return
@@ -110,13 +113,18 @@ func (c *checker) countAll(ctx context.Context, p *proto.Procedure, perm acl.Per
 	if err != nil {
 		return 0, err
 	}
+	return countKept(keep), nil
+}
+
+// countKept counts the entries keep keeps.
+func countKept(keep []bool) int {
 	n := 0
 	for _, k := range keep {
 		if k {
 			n++
 		}
 	}
-	return n, nil
+	return n
 }
 
 // allowed decides perm on each of the objects libvirtd described in vals,
@@ -130,8 +138,7 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 	for i, v := range vals {
 		obj, err := c.listObject(ctx, perm.Object(), v, pools)
 		if err != nil {
-			var re *RemoteError
-			if errors.As(err, &re) || ctx.Err() != nil {
+			if !leftOut(ctx, err) {
 				return nil, err
 			}
 			c.warn("list entry left out", originOf(p), err)
@@ -165,6 +172,15 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 	return keep, nil
 }
 
+// leftOut reports whether a list entry the guard failed to identify with
+// err is left out, the rest of the list standing, rather than the whole
+// list refused: libvirtd's own errors, errListEntry and the client's
+// hanging up refuse it.
+func leftOut(ctx context.Context, err error) bool {
+	var re *RemoteError
+	return !errors.As(err, &re) && !errors.Is(err, errListEntry) && ctx.Err() == nil
+}
+
 // listObject builds the object of type t that one list entry names: a
 // protocol object, or (node devices, whose name is all libvirt's access
 // check uses) a bare name. A storage volume's pool is looked up once per
@@ -193,19 +209,41 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 	return c.objects.fromValue(ctx, v)
 }
 
+// errListEntry refuses a whole list: the guard could not identify one of
+// its entries, for a reason that is not the entry's being gone. The
+// client is told only this (the entry may be one it may not see); the
+// refusal is audited, and the guard's log names the entry and the cause.
+var errListEntry = errors.New("a listed object could not be identified; the guard's log says which and why")
+
+// errNoNwfilterBinding is libvirt's VIR_ERR_NO_NWFILTER_BINDING
+// (include/libvirt/virterror.h): no binding on that port device.
+const errNoNwfilterBinding = 101
+
 // listedBinding builds the object of a listed nwfilter binding
 // (objects.binding). A binding gone since libvirtd listed it (its guest
 // stopped), or changed to another filter, is left out, not the whole list
-// refused.
+// refused. Any other failure (the lookup connection lost, libvirtd's
+// internal error, an XML the guard cannot read) refuses the list: the
+// guard cannot tell that binding from one the client may see.
 func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
 	obj, err := c.objects.binding(ctx, v)
+	if bindingGone(err) {
+		return acl.Object{}, fmt.Errorf("binding %s: gone since it was listed: %v", v.Portdev, err) // not %w: left out
+	}
 	if err != nil {
-		return acl.Object{}, fmt.Errorf("binding %s: %v", v.Portdev, err) // not %w: a vanished binding is left out
+		return acl.Object{}, fmt.Errorf("%w: nwfilter binding %s: %w", errListEntry, v.Portdev, err)
 	}
 	if f, _ := obj.Get("nwfilter_binding_filter"); f != v.Filtername {
 		return acl.Object{}, fmt.Errorf("binding %s: listed with filter %s, now %s", v.Portdev, v.Filtername, f)
 	}
 	return obj, nil
+}
+
+// bindingGone reports whether err is libvirtd's answer that there is no
+// binding on the port device asked for.
+func bindingGone(err error) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && re.Body.Code == errNoNwfilterBinding
 }
 
 // needResults returns a ConnectListAll* call's need_results, or 1 for

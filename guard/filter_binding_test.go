@@ -3,14 +3,23 @@
 package guard
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"github.com/virt-acl-helper/virt-acl-helper/proc"
 )
 
 // The fake host's nwfilter bindings: vnetA on link eth0, vnetB, and vnetC
-// whose XML names another port (replaced since it was listed).
+// whose filter changed since it was listed.
 var bindings = []proto.RemoteNonnullNwfilterBinding{
 	{Portdev: "vnetA", Filtername: "clean-traffic"},
 	{Portdev: "vnetB", Filtername: "clean-traffic"},
@@ -24,23 +33,27 @@ func bindingAnswer(args proto.Message) proto.Message {
 	case *proto.RemoteConnectListAllNwfilterBindingsArgs:
 		return &proto.RemoteConnectListAllNwfilterBindingsRet{Bindings: bindings, Ret: uint32(len(bindings))}
 	case *proto.RemoteNwfilterBindingGetXMLDescArgs:
-		port, link := a.Nwfilter.Portdev, ""
-		switch port {
-		case "vnetA":
-			link = "<linkdev name='eth0'/>"
-		case "vnetC":
-			port = "vnetZ"
-		}
-		return &proto.RemoteNwfilterBindingGetXMLDescRet{XML: fmt.Sprintf(
-			"<filterbinding><owner><name>vm</name></owner><portdev name='%s'/>%s<filterref filter='%s'/></filterbinding>",
-			port, link, a.Nwfilter.Filtername)}
+		return &proto.RemoteNwfilterBindingGetXMLDescRet{XML: bindingXML(a.Nwfilter.Portdev)}
 	}
 	return nil
 }
 
+// bindingXML is the fake's XML of the binding on port.
+func bindingXML(port string) string {
+	link, filter := "", "clean-traffic"
+	switch port {
+	case "vnetA":
+		link = "<linkdev name='eth0'/>"
+	case "vnetC":
+		filter = "no-ip-spoofing"
+	}
+	return fmt.Sprintf("<filterbinding><owner><name>vm</name></owner><portdev name='%s'/>%s<filterref filter='%s'/></filterbinding>",
+		port, link, filter)
+}
+
 // TestBindingsListed: a binding is decided on its port device, filter
-// and the link device its XML names; one whose XML names another port
-// is left out.
+// and the link device its XML names; one whose filter changed since it
+// was listed is left out.
 func TestBindingsListed(t *testing.T) {
 	allow := []string{"connect:search_nwfilter_bindings ",
 		"nwfilter_binding:getattr nwfilter_binding_linkdev=eth0", "nwfilter_binding:getattr nwfilter_binding_portdev=vnetC"}
@@ -50,4 +63,130 @@ func TestBindingsListed(t *testing.T) {
 		{"count bindings", proto.RemoteProcConnectListAllNwfilterBindings, &proto.RemoteConnectListAllNwfilterBindingsArgs{},
 			whole, `&proto.RemoteConnectListAllNwfilterBindingsRet{Bindings:[]proto.RemoteNonnullNwfilterBinding{}, Ret:0x1}`},
 	})
+}
+
+// lookupFunc is a lookuper answering every call with its function.
+type lookupFunc func(num proto.RemoteProcedure, args, ret proto.Message) error
+
+func (f lookupFunc) call(_ context.Context, num proto.RemoteProcedure, args, ret proto.Message) error {
+	return f(num, args, ret)
+}
+
+// bindingLookup answers a binding's XML call with xml, or fails with err.
+func bindingLookup(xml string, err error) lookupFunc {
+	return func(num proto.RemoteProcedure, _, ret proto.Message) error {
+		if num != proto.RemoteProcNwfilterBindingGetXMLDesc {
+			return fmt.Errorf("unexpected call %d", num)
+		}
+		if err != nil {
+			return err
+		}
+		ret.(*proto.RemoteNwfilterBindingGetXMLDescRet).XML = xml
+		return nil
+	}
+}
+
+// libvirtdSaid is the error libvirtd answers the guard's binding lookup
+// with, decoded from the wire as the lookup connection decodes it.
+func libvirtdSaid(t *testing.T, code, domain int32, msg string) error {
+	t.Helper()
+	h := frame.Header{Prog: uint32(proto.Remote), Vers: proto.Remote.Version(), Proc: int32(proto.RemoteProcNwfilterBindingGetXMLDesc),
+		Type: frame.Reply, Serial: 7}
+	m, err := frame.ErrorReply(h, libvirtError(code, domain, msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := table.Lookup(proto.Remote, h.Proc)
+	return decodeReply(p, m, &proto.RemoteNwfilterBindingGetXMLDescRet{})
+}
+
+// TestListedBindingErrors: of the failures to identify a listed binding,
+// only its being gone (VIR_ERR_NO_NWFILTER_BINDING) or its filter having
+// changed leave it out; every other one refuses the whole list, naming
+// the binding and the cause, and tells the client no more than that an
+// entry could not be identified.
+func TestListedBindingErrors(t *testing.T) {
+	const fromNWFilter = 33 // VIR_FROM_NWFILTER
+	listed := proto.RemoteNonnullNwfilterBinding{Portdev: "vnetB", Filtername: "clean-traffic"}
+	for _, tt := range []struct {
+		name   string
+		up     lookuper
+		result string // "kept", "left out" or "refused"
+		cause  string // in the error
+	}{
+		{"found", bindingLookup(bindingXML("vnetB"), nil), "kept", ""},
+		{"gone", bindingLookup("", libvirtdSaid(t, errNoNwfilterBinding, fromNWFilter,
+			"Network filter binding not found: no nwfilter binding for port dev 'vnetB'")), "left out", "no nwfilter binding"},
+		{"filter changed", bindingLookup(strings.Replace(bindingXML("vnetB"), "clean-traffic", "no-ip-spoofing", 1), nil),
+			"left out", "now no-ip-spoofing"},
+		{"libvirtd internal error", bindingLookup("", libvirtdSaid(t, errInternal, fromNWFilter, "internal error: oops")),
+			"refused", "internal error: oops"},
+		{"another not-found code", bindingLookup("", libvirtdSaid(t, errNoDomain, 10, "Domain not found")), "refused", "Domain not found"},
+		{"connection lost", bindingLookup("", fmt.Errorf("lookup connection: %w", io.EOF)), "refused", "lookup connection: EOF"},
+		{"protocol error", bindingLookup("", errors.New("NWFILTER_BINDING_GET_XML_DESC reply: trailing bytes")), "refused", "trailing bytes"},
+		{"XML names another port", bindingLookup(bindingXML("vnetZ"), nil), "refused", "another port"},
+		{"XML unreadable", bindingLookup("<filterbinding", nil), "refused", "binding vnetB"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &checker{objects: newObjects(tt.up, "QEMU")}
+			obj, err := c.listedBinding(context.Background(), listed)
+			got := "kept"
+			switch {
+			case err == nil:
+				if p, _ := obj.Get("nwfilter_binding_portdev"); p != "vnetB" {
+					t.Errorf("object %v", obj)
+				}
+			case leftOut(context.Background(), err):
+				got = "left out"
+			default:
+				got = "refused"
+			}
+			if got != tt.result {
+				t.Fatalf("%s, want %s (err %v)", got, tt.result, err)
+			}
+			if err == nil {
+				return
+			}
+			if msg := err.Error(); !strings.Contains(msg, "vnetB") || !strings.Contains(msg, tt.cause) {
+				t.Errorf("error %q does not name the binding and %q", msg, tt.cause)
+			}
+			if got == "refused" {
+				if !errors.Is(err, errListEntry) {
+					t.Errorf("refusal %v is not errListEntry", err)
+				}
+				if msg := *refuseMessage(t, err).Message; strings.Contains(msg, "vnetB") || !strings.Contains(msg, errListEntry.Error()) {
+					t.Errorf("the client is told %q", msg)
+				}
+			}
+		})
+	}
+}
+
+// TestListRefusedOnHangUp: a client gone mid-list refuses the list, even
+// for a binding that is gone.
+func TestListRefusedOnHangUp(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if leftOut(ctx, errors.New("binding vnetB: gone since it was listed")) {
+		t.Error("left out after the client hung up")
+	}
+}
+
+// refuseMessage is the error the client gets when the guard refuses a
+// list for err.
+func refuseMessage(t *testing.T, err error) *frame.ErrorBody {
+	t.Helper()
+	e, aerr := access.New(access.Options{Drivers: []access.Driver{&policy{allow: map[string]bool{}}}, Auditor: &auditLog{}})
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	t.Cleanup(e.Close)
+	c := &checker{engine: e, subject: proc.Process{PID: 1, UID: 1000, StartTime: 1}, log: slog.New(slog.DiscardHandler),
+		limit: ratelimit.New(ratelimit.WarnEvery, nil)}
+	origin := access.Origin{FrontEnd: FrontEnd, Operation: "ConnectListAllNwfilterBindings"}
+	return c.refuse(context.Background(), origin, aclNone, objNone, fmt.Errorf("filtering the list: %w", err))
 }

@@ -13,11 +13,13 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
-// What a filtered list leaves in the audit log (README.md, "What the
-// guard filters"): the per-object decisions, marked Listing, are audited
+// What a filtered list leaves in the audit log (README.md, "The guard
+// (preview)"): the per-object decisions, marked Listing, are audited
 // when made afresh, not each time the cache repeats them; and each list
 // call writes one record of its own, naming the client, the procedure,
 // the filter permission and how many objects it listed, showed and hid.
+// An event is filtered as a list of one (events.go): its record names
+// the event's procedure, listed=1, and shown=1 or hidden=1.
 // A list that hid something is a denial (reason=filtered), so that
 // "ausearch -m USER_AVC --success no" finds who was kept from seeing how
 // much, and, for the objects decided afresh, their own records (vm=,
@@ -30,8 +32,8 @@ func listOrigin(p *proto.Procedure) access.Origin {
 	return o
 }
 
-// auditList writes the record of one filtered list: listed objects in
-// libvirtd's reply, of which shown passed. ds are the engine's decisions
+// auditList writes the record of one filtered list, or event: listed
+// objects in libvirtd's reply, of which shown passed. ds are the engine's decisions
 // (none cached means the record says cached=no).
 func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
 	cached := len(ds) > 0

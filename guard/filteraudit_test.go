@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
@@ -43,4 +44,34 @@ func allDomains() []string {
 		allow = append(allow, "domain:getattr "+uuidString(d.UUID))
 	}
 	return allow
+}
+
+// TestEventAudited: every event the guard filters writes a record of its
+// own, a list of one: a denial with reason=filtered for an event about
+// an object the client may not see, a grant for one it may, each time.
+func TestEventAudited(t *testing.T) {
+	w, c := openWorld(t, listed)
+	// The fake sends vmB's event on the old registration, and vmA's on
+	// each callback registration.
+	c.reply(c.sendArgs(proto.RemoteProcConnectDomainEventRegisterAny, &proto.RemoteConnectDomainEventRegisterAnyArgs{}))
+	for range 2 {
+		c.sendArgs(proto.RemoteProcConnectDomainEventCallbackRegisterAny, &proto.RemoteConnectDomainEventCallbackRegisterAnyArgs{})
+	}
+	for events := 0; events < 2; {
+		if c.recv().Header.Type == frame.Event {
+			events++
+		}
+	}
+	// Decided in order, and audited before the client hears: vmB's
+	// record and vmA's are written by now.
+	recs := w.audit.records()
+	events := slices.DeleteFunc(slices.Clone(recs), func(r string) bool { return !strings.Contains(r, "{listed 1}") })
+	want := []string{
+		"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr false filtered [{listed 1} {shown 0} {hidden 1}]",
+		"guard REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE getattr true  [{listed 1} {shown 1} {hidden 0}]",
+		"guard REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE getattr true  [{listed 1} {shown 1} {hidden 0}]",
+	}
+	if !slices.Equal(events, want) {
+		t.Errorf("event records %q, want %q; all: %q", events, want, recs)
+	}
 }

@@ -140,14 +140,10 @@ func (c *checker) filterOld(ctx context.Context, p *proto.Procedure, perm acl.Pe
 	if err != nil {
 		return err
 	}
-	may := map[string]bool{}
-	for i, v := range vals {
-		if keep[i] {
-			may[ol.key(v)] = true
-		}
-	}
+	// The count is of the entries the names would be answered from, so
+	// that the two agree: libvirtd names each object once in a list.
 	if count := reflect.ValueOf(ret).Elem().FieldByName("Num"); count.IsValid() && count.Kind() == reflect.Int32 {
-		count.SetInt(int64(len(may)))
+		count.SetInt(int64(countKept(keep)))
 		return nil
 	}
 	names, ok := plainList(ret)
@@ -158,14 +154,14 @@ func (c *checker) filterOld(ctx context.Context, p *proto.Procedure, perm acl.Pe
 }
 
 // answerNames sets names to those of the allowed objects of the whole
-// list vals, at most max of them. libvirt filters before it cuts the
+// list vals, at most limit of them. libvirt filters before it cuts the
 // list to the client's maximum: filtering libvirtd's own reply, already
 // cut, would leave a client that asks for as many names as the count
 // told it (as libvirt's Python bindings do) without some of its own.
-func answerNames(names entryList, max int, vals []any, keep []bool, key func(any) string) error {
+func answerNames(names entryList, limit int, vals []any, keep []bool, key func(any) string) error {
 	out := reflect.MakeSlice(names.v.Type(), 0, len(vals))
 	for i, v := range vals {
-		if !keep[i] || out.Len() >= max {
+		if !keep[i] || out.Len() >= limit {
 			continue
 		}
 		name := key(v)

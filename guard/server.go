@@ -86,9 +86,10 @@ type Server struct {
 	limit        *ratelimit.Limiter
 	// turningAway bounds the clients over the limits answered at once.
 	turningAway chan struct{}
-	// owning serialises create-own definitions from checking that the
-	// domain is still new to recording its owner (createown.go).
-	owning sync.Mutex
+	// owning serialises create-own definitions of one name or UUID from
+	// checking that the domain is still new to recording its owner
+	// (defineown.go).
+	owning *keyLocks
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -128,7 +129,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("guard: content policy permissions: %w", err)
 	}
 	return &Server{opts: opts, table: table, xmlCalls: xmlCalls(), contentPerms: perms, log: opts.Logger,
-		limit: ratelimit.New(ratelimit.WarnEvery, nil), turningAway: make(chan struct{}, maxTurningAway),
+		limit: ratelimit.New(ratelimit.WarnEvery, nil), turningAway: make(chan struct{}, maxTurningAway), owning: newKeyLocks(),
 		sessions: map[*session]struct{}{}}, nil
 }
 

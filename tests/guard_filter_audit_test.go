@@ -4,10 +4,12 @@ package tests
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
@@ -16,16 +18,13 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
-var listRecord = regexp.MustCompile(`listed=(\d+) shown=(\d+) hidden=(\d+)`)
+// listRecord finds a list record's counts (auditd quotes them).
+var listRecord = regexp.MustCompile(`listed="?(\d+)"? shown="?(\d+)"? hidden="?(\d+)"?`)
 
-// TestGuardFilterAudit shows what an auditor finds with ausearch after a
-// restricted user listed the VMs twice through a guard auditing to the
-// real kernel and auditd (audit_level 2, decisions cached): one record
-// per list, a denial with reason=filtered saying how many VMs it hid,
-// and one record per VM decided afresh, the first time only; the second
-// list, answered from the cache (cached=yes), adds its own record and
-// nothing more.
-func TestGuardFilterAudit(t *testing.T) {
+// newAuditedFilterWorld is a filterWorld with a guard of its own (its
+// URI) auditing to the real kernel and auditd at audit_level 2, with
+// decisions cached.
+func newAuditedFilterWorld(t *testing.T) (*testsys.Auditd, *filterWorld, string) {
 	// The audit lock first, then libvirtd's: the order every test
 	// taking both keeps (the other order deadlocks with them).
 	ad := testsys.StartAuditd(t)
@@ -36,7 +35,18 @@ func TestGuardFilterAudit(t *testing.T) {
 	}
 	t.Cleanup(func() { aw.Close() })
 	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, access.AuditTo(aw))}, engine.Options{})
-	uri := serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+}
+
+// TestGuardFilterAudit shows what an auditor finds with ausearch after a
+// restricted user listed the VMs twice through a guard auditing to the
+// real kernel and auditd (audit_level 2, decisions cached): one record
+// per list, a denial with reason=filtered saying how many VMs it hid,
+// and one record per VM decided afresh, the first time only; the second
+// list, answered from the cache (cached=yes), adds its own record and
+// nothing more.
+func TestGuardFilterAudit(t *testing.T) {
+	ad, w, uri := newAuditedFilterWorld(t)
 	for i := range 2 {
 		out, err := testsys.VirshURI(uri, &w.a, "list", "--all", "--name")
 		if err != nil || strings.TrimSpace(out) != w.vmA {
@@ -49,7 +59,11 @@ func TestGuardFilterAudit(t *testing.T) {
 	if n := strings.Count(lists, "reason=filtered"); n != 2 {
 		t.Errorf("%d records of filtered lists, want 2:\n%s", n, lists)
 	}
-	for _, m := range listRecord.FindAllStringSubmatch(lists, -1) {
+	counts := listRecord.FindAllStringSubmatch(lists, -1)
+	if len(counts) != 2 {
+		t.Errorf("%d list records with counts, want 2:\n%s", len(counts), lists)
+	}
+	for _, m := range counts {
 		if m[2] != "1" || m[3] == "0" {
 			t.Errorf("list record %q: want shown=1 and something hidden", m[0])
 		}
@@ -70,4 +84,93 @@ func TestGuardFilterAudit(t *testing.T) {
 	}
 	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
 		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))
+}
+
+// eventOperation is the event virsh's lifecycle callback receives.
+const eventOperation = "operation=REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"
+
+// TestGuardEventAudit shows what an auditor finds after a restricted user
+// watched lifecycle events through a guard auditing to the real kernel
+// and auditd (audit_level 2, decisions cached) while root redefined the
+// user's VM and another three times each: every event has a record of
+// its own, shaped as a list's (a list of one), granted with shown=1 for
+// the user's VM, denied with reason=filtered and hidden=1 for the other,
+// whether its decision was made afresh (cached=no, with the object's own
+// record beside it) or came from the cache (cached=yes, no other record).
+func TestGuardEventAudit(t *testing.T) {
+	ad, w, uri := newAuditedFilterWorld(t)
+	docs := map[string]string{}
+	for _, vm := range []string{w.vmA, w.vmB} {
+		xml, err := w.lv.Virsh(nil, "dumpxml", "--inactive", vm)
+		if err != nil {
+			t.Fatalf("dumpxml %s: %v\n%s", vm, err, xml)
+		}
+		docs[vm] = filepath.Join(t.TempDir(), vm+".xml")
+		if err := os.WriteFile(docs[vm], []byte(xml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const times = 3
+	seen := make(chan string, 1)
+	go func() { seen <- virshEventLoop(uri, w.a, 12, "event", "--event", "lifecycle") }()
+	time.Sleep(3 * time.Second) // the client registers
+	for range times {
+		for _, vm := range []string{w.vmA, w.vmB} {
+			if out, err := w.lv.Virsh(nil, "define", docs[vm]); err != nil {
+				t.Fatalf("define %s as root: %v\n%s", vm, err, out)
+			}
+		}
+	}
+	out := <-seen
+	if n := strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)); n != times || strings.Contains(out, w.vmB) {
+		t.Fatalf("A saw %d events of %s, want %d, and none of %s:\n%s", n, w.vmA, times, w.vmB, out)
+	}
+
+	uid := fmt.Sprint(w.a.UID)
+	events := func(out string) []string {
+		var recs []string
+		for _, l := range strings.Split(out, "\n") {
+			if m := listRecord.FindStringSubmatch(l); m != nil && m[1] == "1" && strings.Contains(l, eventOperation) {
+				recs = append(recs, l)
+			}
+		}
+		return recs
+	}
+	hiddenOut := ad.WaitSearch(t, func(out string) bool { return len(events(out)) >= times },
+		"-m", "USER_AVC", "--success", "no", "-ua", uid)
+	shownOut := ad.WaitSearch(t, func(out string) bool { return len(events(out)) >= times },
+		"-m", "USER_AVC", "--success", "yes", "-ua", uid)
+	cached := 0
+	for _, tt := range []struct {
+		vm, out, want, counts string
+	}{
+		{w.vmB, hiddenOut, "decision=denied reason=filtered", `listed="?1"? shown="?0"? hidden="?1"?`},
+		{w.vmA, shownOut, "decision=granted", `listed="?1"? shown="?1"? hidden="?0"?`},
+	} {
+		recs := events(tt.out)
+		fresh := 0
+		for _, r := range recs {
+			if !strings.Contains(r, tt.want) || !regexp.MustCompile(tt.counts).MatchString(r) || !strings.Contains(r, "tclass=domain") {
+				t.Errorf("event record of %s: want %s and %s:\n%s", tt.vm, tt.want, tt.counts, r)
+			}
+			if strings.Contains(r, "cached=no") {
+				fresh++
+			}
+		}
+		if len(recs) != times {
+			t.Errorf("%d event records for %s, want %d:\n%s", len(recs), tt.vm, times, strings.Join(recs, "\n"))
+		}
+		cached += len(recs) - fresh
+		// The object's own records: one per event decided afresh.
+		own := ad.Search(t, "-m", "USER_AVC", "-w", "--vm-name", tt.vm, "-ua", uid)
+		if n := strings.Count(own, eventOperation); n != fresh || fresh == 0 {
+			t.Errorf("%d records of %s's own for its events, want one per event decided afresh (%d):\n%s", n, tt.vm, fresh, own)
+		}
+	}
+	// Another test's polkit rules changing flushes the cache; between
+	// every two of six events in a second it would be a wonder.
+	if cached == 0 {
+		t.Errorf("no event record says cached=yes")
+	}
+	t.Logf("ausearch -m USER_AVC -ua %s -i:\n%s", uid, ad.SearchUnenriched(t, "-m", "USER_AVC", "-ua", uid, "-i"))
 }

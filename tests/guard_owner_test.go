@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -157,39 +158,68 @@ func TestGuardCreateOwn(t *testing.T) {
 			t.Errorf("grants.toml keeps a grant on %s:\n%s", g.name, managed)
 		}
 	})
-	t.Run("two definitions of one new VM at once: one wins, one owner", func(t *testing.T) {
-		name, u := "vah-own-twice-"+randHex(3), randUUID()
-		doc := strings.Replace(string(f.text), "<name>"+f.name+"</name>", "<name>"+name+"</name><uuid>"+u+"</uuid>", 1)
-		path := w.write(t, "twice.xml", doc)
-		defer w.lv.Virsh(nil, "undefine", "--nvram", name)
-		errs := make(chan error, 2)
-		for range 2 {
-			go func() {
-				out, err := w.virsh(&alice, "define", path)
-				if err != nil {
-					err = fmt.Errorf("%v: %s", err, out)
-				}
-				errs <- err
-			}()
-		}
-		var failed []error
-		for range 2 {
-			if err := <-errs; err != nil {
-				failed = append(failed, err)
+	// Definitions sharing a name or a UUID contend for the guard's
+	// create-own locks of that name or UUID: of two at once, one wins and
+	// one domain is owned, once.
+	for _, tt := range []struct{ what, name2, uuid2 string }{
+		{"one new VM", "", ""},
+		{"two new VMs of one name", "", randUUID()},
+		{"two new VMs of one UUID", "vah-own-twice2-" + randHex(3), ""},
+	} {
+		t.Run("two definitions of "+tt.what+" at once: one wins, one owner", func(t *testing.T) {
+			name, u := "vah-own-twice-"+randHex(3), randUUID()
+			name2, u2 := cmp.Or(tt.name2, name), cmp.Or(tt.uuid2, u)
+			doc := func(name, u string) string {
+				return strings.Replace(string(f.text), "<name>"+f.name+"</name>", "<name>"+name+"</name><uuid>"+u+"</uuid>", 1)
 			}
-		}
-		if len(failed) != 1 {
-			t.Errorf("%d of two definitions failed, want one: %v", len(failed), failed)
-		}
-		w.root(t, "dominfo", name)
-		pol, err := owners.Load()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if gs := pol.GrantsOn(acl.Domain, u); len(gs) != 1 || gs[0].Subject.User != alice.Name {
-			t.Errorf("grants on %s: %v, want one to alice", u, gs)
-		}
-	})
+			paths := []string{w.write(t, "twice.xml", doc(name, u)), w.write(t, "twice2.xml", doc(name2, u2))}
+			defer w.lv.Virsh(nil, "undefine", "--nvram", name)
+			defer w.lv.Virsh(nil, "undefine", "--nvram", name2)
+			errs := make(chan error, 2)
+			for _, path := range paths {
+				go func() {
+					out, err := w.virsh(&alice, "define", path)
+					if err != nil {
+						err = fmt.Errorf("%v: %s", err, out)
+					}
+					errs <- err
+				}()
+			}
+			var failed []error
+			for range 2 {
+				if err := <-errs; err != nil {
+					failed = append(failed, err)
+				}
+			}
+			if len(failed) != 1 {
+				t.Errorf("%d of two definitions failed, want one: %v", len(failed), failed)
+			}
+			pol, err := owners.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			gs := pol.GrantsOn(acl.Domain, u)
+			if u2 != u {
+				gs = append(gs, pol.GrantsOn(acl.Domain, u2)...)
+			}
+			if len(gs) != 1 || gs[0].Subject.User != alice.Name {
+				t.Errorf("grants on %s and %s: %v, want one to alice", u, u2, gs)
+			}
+			names := []string{name}
+			if name2 != name {
+				names = append(names, name2)
+			}
+			defined := 0
+			for _, n := range names {
+				if _, err := w.lv.Virsh(nil, "dominfo", n); err == nil {
+					defined++
+				}
+			}
+			if defined != 1 {
+				t.Errorf("%d domains defined, want one", defined)
+			}
+		})
+	}
 	t.Run("a UUID granted to someone else is refused to a new VM", func(t *testing.T) {
 		name := "vah-own-stale-" + randHex(3)
 		doc := strings.Replace(string(f.text), "<name>"+f.name+"</name>", "<name>"+name+"</name><uuid>"+staleUUID+"</uuid>", 1)
