@@ -26,7 +26,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Add([]byte(checkCall + "\x00"))
-	s := benchServer(f, true)
+	s := benchServer(f, newCheckParams)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const max = 512
 		r := NewReader(bytes.NewReader(data), max)

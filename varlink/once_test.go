@@ -43,7 +43,7 @@ func agreeOnce(t *testing.T, s *Server, msg []byte) bool {
 }
 
 func TestDecodeOnce(t *testing.T) {
-	s := benchServer(t, true)
+	s := benchServer(t, newCheckParams)
 	const params = `{"object":{"type":"domain","attributes":{"domain_name":"a"}},"permission":"start"}`
 	for _, tc := range []struct {
 		name string
@@ -84,7 +84,7 @@ func TestDecodeOnce(t *testing.T) {
 // TestDecodeOnceOtherType checks that a handler decoding into another type
 // than Interface.Params gets the parameters decoded again, strictly.
 func TestDecodeOnceOtherType(t *testing.T) {
-	s := benchServer(t, true)
+	s := benchServer(t, newCheckParams)
 	c, ok := s.decodeOnce([]byte(`{"method":"org.example.bench.Check","parameters":{"permission":"start"}}`))
 	if !ok {
 		t.Fatal("not decoded in one pass")
