@@ -9,13 +9,13 @@ func TestGCPercentFor(t *testing.T) {
 		live int64
 		want int
 	}{
-		{0, 300},                                 // nothing alive yet: the daemon's own heap counts
-		{baseHeap, 300},                          // an empty cache: 12 MiB of room
-		{baseHeap + 10_000*cacheEntryBytes, 174}, // 10,000 cached
-		{baseHeap + 65_536*cacheEntryBytes, 52},  // a full default cache: as before
-		{baseHeap + 200_000*cacheEntryBytes, 25}, // 19 by the room: the floor
+		{0, 200},                                 // nothing alive yet: the daemon's own heap counts
+		{baseHeap, 200},                          // an empty cache: 8 MiB of room
+		{baseHeap + 10_000*cacheEntryBytes, 116}, // 10,000 cached
+		{baseHeap + 65_536*cacheEntryBytes, 35},  // a full default cache
+		{baseHeap + 100_000*cacheEntryBytes, 25}, // 23 by the room: the floor
 		{1 << 40, 25},                            // anything larger: the floor
-		{-1, 300},                                // nonsense counts as nothing
+		{-1, 200},                                // nonsense counts as nothing
 	}
 	for _, tt := range tests {
 		if got := GCPercentFor(tt.live); got != tt.want {
