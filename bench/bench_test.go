@@ -124,16 +124,87 @@ func TestBenchCheckMany(t *testing.T) {
 	b.report.Print(os.Stdout)
 }
 
-// socket measures the limits, then two daemons (audit off and on) from
-// activation to cached and uncached decisions, on behalf and about
-// itself, and returns them.
+// socket measures the raw records' burst, then two daemons (audit off
+// and on) from activation to cached and uncached decisions, on behalf
+// and about itself, and returns them.
 func (b *bench) socket() (off, on *daemontest.Daemon) {
-	b.limits()
+	b.records()
 	off, on = b.activate("off", 0), b.activate("on", 1)
-	b.single("audit off", off)
-	b.single("audit on", on)
-	b.self("audit on", on)
+	b.cached(off, on)
+	b.uncached("audit off", off)
+	b.uncached("audit on", on)
 	return off, on
+}
+
+// cachedRounds is how many turns the cached rows and the raw round trip
+// take: each row is measured in that many parts, each after a part of
+// the raw round trip, so that the limit and the rows judged by it see
+// the machine alike (its speed drifts by a third within minutes).
+const cachedRounds = 10
+
+// cached measures one client asking in a row for a cached decision, on
+// behalf of the benchmark user's process (audit off and on) and about
+// itself (audit on), in turns with the raw round trip of a message the
+// size of the on-behalf call, and reports all four.
+func (b *bench) cached(off, on *daemontest.Daemon) {
+	msg := checkMessage(b.subj.Subject())
+	echo := b.startEcho(msg)
+	cases := []struct {
+		name string
+		ask  func(int) error
+	}{
+		{"socket cached, audit off", b.onBehalf(off)},
+		{"socket cached, audit on", b.onBehalf(on)},
+		{"socket cached self, audit on", b.asSelf(on)},
+	}
+	var raw calls
+	got := make([]calls, len(cases))
+	part := cachedCalls / cachedRounds
+	for range cachedRounds {
+		for i, c := range cases {
+			if err := raw.run(part, echo); err != nil {
+				b.t.Fatalf("raw round trip: %v", err)
+			}
+			if err := got[i].run(part, c.ask); err != nil {
+				b.t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+	}
+	b.report.timing(rawRoundTrip, raw.latency(), "round trips/s")
+	b.report.add(rawRoundTrip, "message size", float64(len(msg)), "bytes")
+	for i, c := range cases {
+		b.report.latency(c.name, got[i].latency())
+	}
+}
+
+// onBehalf returns a cached on-behalf Check of one object, asked once.
+func (b *bench) onBehalf(d *daemontest.Daemon) func(int) error {
+	c := d.Dial(b.t)
+	obj := domain("bench-cached-"+b.token, 1)
+	if err := check(c, b.subj, obj); err != nil {
+		b.t.Fatal(err)
+	}
+	return func(int) error { return check(c, b.subj, obj) }
+}
+
+// asSelf returns a cached Check of root about itself (root's own
+// decisions are cached like anyone's), asked once.
+func (b *bench) asSelf(d *daemontest.Daemon) func(int) error {
+	c := d.Dial(b.t)
+	obj := domain("bench-self-"+b.token, 3)
+	ask := func(int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+		defer cancel()
+		r, err := c.Check(ctx, accessapi.CheckParams{Object: obj, Permission: "start"})
+		if err == nil && !r.Allowed {
+			err = fmt.Errorf("denied: %+v", r)
+		}
+		return err
+	}
+	if err := ask(0); err != nil {
+		b.t.Fatalf("self: %v", err)
+	}
+	return ask
 }
 
 // activate starts a daemon on a fresh socket and records the time from
@@ -154,43 +225,10 @@ func (b *bench) activate(name string, level int) *daemontest.Daemon {
 	return d
 }
 
-// self measures one client asking about itself (root, whose own
-// decisions are cached like anyone's), the same object in a row.
-func (b *bench) self(mode string, d *daemontest.Daemon) {
+// uncached measures one client asking in a row about new objects, each
+// asked of polkit.
+func (b *bench) uncached(mode string, d *daemontest.Daemon) {
 	c := d.Dial(b.t)
-	obj := domain("bench-self-"+b.token, 3)
-	ask := func(int) error {
-		ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-		defer cancel()
-		r, err := c.Check(ctx, accessapi.CheckParams{Object: obj, Permission: "start"})
-		if err == nil && !r.Allowed {
-			err = fmt.Errorf("denied: %+v", r)
-		}
-		return err
-	}
-	if err := ask(0); err != nil {
-		b.t.Fatalf("self, %s: %v", mode, err)
-	}
-	lat, err := loop(cachedCalls, ask)
-	if err != nil {
-		b.t.Fatalf("self cached, %s: %v", mode, err)
-	}
-	b.report.latency("socket cached self, "+mode, lat)
-}
-
-// single measures one client asking in a row: the same object (cached)
-// and new objects (each asked of polkit).
-func (b *bench) single(mode string, d *daemontest.Daemon) {
-	c := d.Dial(b.t)
-	obj := domain("bench-cached-"+b.token, 1)
-	if err := check(c, b.subj, obj); err != nil {
-		b.t.Fatal(err)
-	}
-	cached, err := loop(cachedCalls, func(int) error { return check(c, b.subj, obj) })
-	if err != nil {
-		b.t.Fatalf("cached, %s: %v", mode, err)
-	}
-	b.report.latency("socket cached, "+mode, cached)
 	prefix := fmt.Sprintf("bench-new-%s-%s", strings.ReplaceAll(mode, " ", ""), b.token)
 	uncached, err := loop(uncachedCalls, func(i int) error { return check(c, b.subj, domain(fmt.Sprintf("%s-%d", prefix, i), i)) })
 	if err != nil {
@@ -228,9 +266,14 @@ func (b *bench) direct() {
 
 // sustained runs several clients at once against the audited daemon and
 // counts its records three ways: the daemon's writer's counters (sent:
-// acknowledged by the kernel; lost, by cause), the kernel's lost counter,
-// and the records that reached auditd's log.
+// accepted by the kernel; lost, by cause), the kernel's lost counter,
+// and the records that reached auditd's log. Just before, a raw sender
+// runs as long, with and without an acknowledgement: its limit.
 func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
+	for _, ack := range []bool{true, false} {
+		n, took := b.sender(ack).run(b.t, 0, sustainFor)
+		b.report.add(rawRecords(ack), measureRawSustained, float64(n)/took.Seconds(), "records/s")
+	}
 	clients := make([]*client.Client, sustainConns)
 	for i := range clients {
 		clients[i] = d.Dial(b.t)

@@ -217,6 +217,5 @@ func medianRuns(t *testing.T, n int, f func()) time.Duration {
 	for i := range ds {
 		ds[i] = timed(f)
 	}
-	slices.Sort(ds)
-	return ds[n/2]
+	return median(ds)
 }

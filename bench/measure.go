@@ -28,18 +28,42 @@ type Latency struct {
 
 // loop runs op n times in a row, timing each call.
 func loop(n int, op func(i int) error) (Latency, error) {
-	took := make([]time.Duration, 0, n)
+	var t calls
+	if err := t.run(n, op); err != nil {
+		return Latency{}, err
+	}
+	return t.latency(), nil
+}
+
+// calls gathers the calls of one or more loops: how long each took, and
+// the loops in all.
+type calls struct {
+	took  []time.Duration
+	total time.Duration
+}
+
+// run times n calls of op in a row, adding them to t.
+func (t *calls) run(n int, op func(i int) error) error {
 	start := time.Now()
+	defer func() { t.total += time.Since(start) }()
 	for i := range n {
 		t0 := time.Now()
 		if err := op(i); err != nil {
-			return Latency{}, fmt.Errorf("call %d: %w", i, err)
+			return fmt.Errorf("call %d: %w", i, err)
 		}
-		took = append(took, time.Since(t0))
+		t.took = append(t.took, time.Since(t0))
 	}
-	total := time.Since(start)
-	slices.Sort(took)
-	return Latency{N: n, P50: took[n/2], P99: took[n*99/100], PerSec: float64(n) / total.Seconds()}, nil
+	return nil
+}
+
+// latency summarises the calls gathered.
+func (t *calls) latency() Latency {
+	took := slices.Sorted(slices.Values(t.took))
+	n := len(took)
+	if n == 0 {
+		return Latency{}
+	}
+	return Latency{N: n, P50: took[n/2], P99: took[n*99/100], PerSec: float64(n) / t.total.Seconds()}
 }
 
 // sustain runs op on every client at once for d and returns the

@@ -24,7 +24,7 @@ const (
 	measureListMedian = "one call, median of 5 from an idle auditd"
 
 	measureBurst        = "one sender in a row, 20,000 records"
-	measureListRecords  = "10,000 records in a row"
+	measureListRecords  = "10,000 records in a row, median of 5"
 	measureRawSustained = "one sender for 5s"
 )
 
