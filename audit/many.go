@@ -6,12 +6,13 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 )
 
 // WriteMany records many decisions, in order, as Write records each: at
 // level Auto each is queued, or counted as lost, and none waited for. At
 // level Required all are queued, then waited for together, for at most
-// Config.Timeout in all or until ctx is done, so that a list of
+// Config.Timeout in all or until ctx's deadline, so that a list of
 // decisions waits for the kernel once rather than once per record.
 //
 // It returns nil when every record was written (always, below level
@@ -42,10 +43,10 @@ func (w *Writer) WriteMany(ctx context.Context, recs iter.Seq[Record]) []error {
 }
 
 // await queues the texts as level Required records and waits for the
-// kernel to take each, for at most Config.Timeout or until ctx is done.
-// It returns each record's outcome: nil, or an *Error.
+// kernel to take each, for at most Config.Timeout or until ctx's
+// deadline. It returns each record's outcome: nil, or an *Error.
 func (w *Writer) await(ctx context.Context, texts []string) []error {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	ctx, cancel := waitContext(ctx, w.cfg.Timeout)
 	defer cancel()
 	errs := make([]error, len(texts))
 	done := make(chan outcome, len(texts))
@@ -82,4 +83,20 @@ func (w *Writer) await(ctx context.Context, texts []string) []error {
 		}
 	}
 	return errs
+}
+
+// waitContext returns the context a level Required wait runs under: it
+// ends at ctx's deadline or after timeout, whichever comes first, but
+// not when ctx is cancelled. The wait is short (the kernel takes a
+// record in microseconds) and bounded; waiting on ctx itself would
+// have the varlink server start watching the caller's connection for a
+// hang-up (a goroutine and a poller registration) on every decision.
+// A caller that went away is answered nothing either way, and its
+// record is not sent once the wait has ended.
+func waitContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }

@@ -245,9 +245,9 @@ func (w *Writer) start(s sender, sr statusReader) {
 // Write records one decision. At level Off it only logs (with Config.Log).
 // At level Auto it never blocks and returns nil: a record that cannot be
 // written is counted in Stats and logged. At level Required it waits until
-// the kernel accepted the record, ctx is done or Config.Timeout passed; an
-// error (an *Error) means the record was not written and the caller must
-// deny.
+// the kernel accepted the record, ctx's deadline or Config.Timeout passed
+// (cancelling ctx does not end the wait: see waitContext); an error (an
+// *Error) means the record was not written and the caller must deny.
 //
 // A Required record whose caller stopped waiting before it was sent is
 // dropped (and counted as Timeout), since it would record a grant that was

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -228,6 +230,46 @@ func TestRequiredWaitsForTheKernel(t *testing.T) {
 	}
 	if st := w.Stats(); st.Sent != 1 || st.Lost.Refused != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// doneWatch is a caller's context that records whether anything asked
+// for its Done channel, as the varlink server's hang-up watch does (it
+// starts watching the connection then).
+type doneWatch struct {
+	context.Context
+	asked atomic.Bool
+}
+
+func (c *doneWatch) Done() <-chan struct{} {
+	c.asked.Store(true)
+	return c.Context.Done()
+}
+
+// TestRequiredDoesNotWaitOnTheCaller: a level Required write, one or
+// many, never asks for its caller's Done channel, yet keeps the
+// caller's deadline.
+func TestRequiredDoesNotWaitOnTheCaller(t *testing.T) {
+	k := newFake()
+	w := openFake(t, Config{Level: Required}, k)
+	ctx := &doneWatch{Context: context.Background()}
+	if err := w.Write(ctx, record(1)); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if errs := w.WriteMany(ctx, slices.Values([]Record{record(2), record(3)})); errs != nil {
+		t.Fatalf("WriteMany: %v", errs)
+	}
+	if ctx.asked.Load() {
+		t.Error("a level Required write asked for its caller's Done channel")
+	}
+
+	k.s.blocked = make(chan struct{})
+	defer close(k.s.blocked)
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	var aerr *Error
+	if err := w.Write(short, record(4)); !errors.As(err, &aerr) || aerr.Cause != Timeout {
+		t.Fatalf("Write past the caller's deadline = %v, want a Timeout *Error", err)
 	}
 }
 
