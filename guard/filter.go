@@ -134,7 +134,7 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 	keep := make([]bool, len(vals))
 	objs := make([]acl.Object, 0, len(vals))
 	idx := make([]int, 0, len(vals))
-	pools := map[string]proto.RemoteNonnullStoragePool{}
+	pools := map[string]poolLookup{}
 	for i, v := range vals {
 		obj, err := c.listObject(ctx, perm.Object(), v, pools)
 		if err != nil {
@@ -185,7 +185,7 @@ func leftOut(ctx context.Context, err error) bool {
 // protocol object, or (node devices, whose name is all libvirt's access
 // check uses) a bare name. A storage volume's pool is looked up once per
 // list, a binding's XML once per binding.
-func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]proto.RemoteNonnullStoragePool) (acl.Object, error) {
+func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]poolLookup) (acl.Object, error) {
 	switch v := v.(type) {
 	case string:
 		if t != acl.NodeDevice {
@@ -193,16 +193,7 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 		}
 		return c.objects.object(acl.NodeDevice, map[string]string{"node_device_name": v})
 	case proto.RemoteNonnullStorageVol:
-		pool, ok := pools[v.Pool]
-		if !ok {
-			var r proto.RemoteStoragePoolLookupByNameRet
-			if err := c.objects.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &r); err != nil {
-				return acl.Object{}, err
-			}
-			pool = r.Pool
-			pools[v.Pool] = pool
-		}
-		return c.objects.volume(pool, v)
+		return c.listedVolume(ctx, v, pools)
 	case proto.RemoteNonnullNwfilterBinding:
 		return c.listedBinding(ctx, v)
 	}
@@ -215,35 +206,71 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 // refusal is audited, and the guard's log names the entry and the cause.
 var errListEntry = errors.New("a listed object could not be identified; the guard's log says which and why")
 
-// errNoNwfilterBinding is libvirt's VIR_ERR_NO_NWFILTER_BINDING
-// (include/libvirt/virterror.h): no binding on that port device.
-const errNoNwfilterBinding = 101
+// libvirt's error codes (include/libvirt/virterror.h) for an object a
+// lookup did not find.
+const (
+	errNoStoragePool     = 49  // VIR_ERR_NO_STORAGE_POOL: no pool of that name
+	errNoNwfilterBinding = 101 // VIR_ERR_NO_NWFILTER_BINDING: no binding on that port device
+)
+
+// listEntryError is the error of a failure (err) to identify the listed
+// entry what: left out if err is libvirtd's answer gone, that the entry
+// (or the object it lives in) no longer exists since it was listed;
+// errListEntry, refusing the whole list, for anything else (the lookup
+// connection lost, libvirtd's internal error, a reply the guard cannot
+// read), as the guard cannot tell that entry from one the client may see.
+func listEntryError(what string, err error, gone int32) error {
+	if libvirtdSays(err, gone) {
+		return fmt.Errorf("%s: gone since it was listed: %v", what, err) // not %w: left out
+	}
+	return fmt.Errorf("%w: %s: %w", errListEntry, what, err)
+}
+
+// libvirtdSays reports whether err is libvirtd's error answer with code.
+func libvirtdSays(err error, code int32) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && re.Body.Code == code
+}
+
+// poolLookup is the lookup of a listed volume's pool, done once per list:
+// the pool, or the lookup's error.
+type poolLookup struct {
+	pool proto.RemoteNonnullStoragePool
+	err  error
+}
+
+// listedVolume builds the object of a listed storage volume: libvirt
+// decides a volume on its pool's name and UUID too, which the list names
+// only by name. A volume whose pool is gone since libvirtd listed it (a
+// transient pool destroyed) is left out; any other failure to look the
+// pool up refuses the list (listEntryError).
+func (c *checker) listedVolume(ctx context.Context, v proto.RemoteNonnullStorageVol, pools map[string]poolLookup) (acl.Object, error) {
+	pl, ok := pools[v.Pool]
+	if !ok {
+		var r proto.RemoteStoragePoolLookupByNameRet
+		err := c.objects.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &r)
+		pl = poolLookup{pool: r.Pool, err: err}
+		pools[v.Pool] = pl
+	}
+	if pl.err != nil {
+		return acl.Object{}, listEntryError(fmt.Sprintf("storage volume %s in pool %s", v.Name, v.Pool), pl.err, errNoStoragePool)
+	}
+	return c.objects.volume(pl.pool, v)
+}
 
 // listedBinding builds the object of a listed nwfilter binding
 // (objects.binding). A binding gone since libvirtd listed it (its guest
 // stopped), or changed to another filter, is left out, not the whole list
-// refused. Any other failure (the lookup connection lost, libvirtd's
-// internal error, an XML the guard cannot read) refuses the list: the
-// guard cannot tell that binding from one the client may see.
+// refused; any other failure refuses the list (listEntryError).
 func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
 	obj, err := c.objects.binding(ctx, v)
-	if bindingGone(err) {
-		return acl.Object{}, fmt.Errorf("binding %s: gone since it was listed: %v", v.Portdev, err) // not %w: left out
-	}
 	if err != nil {
-		return acl.Object{}, fmt.Errorf("%w: nwfilter binding %s: %w", errListEntry, v.Portdev, err)
+		return acl.Object{}, listEntryError("nwfilter binding "+v.Portdev, err, errNoNwfilterBinding)
 	}
 	if f, _ := obj.Get("nwfilter_binding_filter"); f != v.Filtername {
 		return acl.Object{}, fmt.Errorf("binding %s: listed with filter %s, now %s", v.Portdev, v.Filtername, f)
 	}
 	return obj, nil
-}
-
-// bindingGone reports whether err is libvirtd's answer that there is no
-// binding on the port device asked for.
-func bindingGone(err error) bool {
-	var re *RemoteError
-	return errors.As(err, &re) && re.Body.Code == errNoNwfilterBinding
 }
 
 // needResults returns a ConnectListAll* call's need_results, or 1 for

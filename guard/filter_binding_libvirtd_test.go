@@ -77,7 +77,7 @@ func TestListedBindingLibvirtd(t *testing.T) {
 	if out, err := l.Virsh(nil, "nwfilter-binding-delete", bindingPort); err != nil {
 		t.Fatalf("nwfilter-binding-delete: %v: %s", err, out)
 	}
-	if _, err := c.objects.binding(ctx, listed); !bindingGone(err) {
+	if _, err := c.objects.binding(ctx, listed); !libvirtdSays(err, errNoNwfilterBinding) {
 		t.Fatalf("libvirtd's answer for a deleted binding: %v, want VIR_ERR_NO_NWFILTER_BINDING", err)
 	}
 	if _, err := c.listedBinding(ctx, listed); err == nil || !leftOut(ctx, err) {
