@@ -205,13 +205,20 @@ func TestListRefusedOnHangUp(t *testing.T) {
 // list for err.
 func refuseMessage(t *testing.T, err error) *frame.ErrorBody {
 	t.Helper()
-	e, aerr := access.New(access.Options{Drivers: []access.Driver{&policy{allow: map[string]bool{}}}, Auditor: &auditLog{}})
-	if aerr != nil {
-		t.Fatal(aerr)
-	}
-	t.Cleanup(e.Close)
-	c := &checker{engine: e, subject: proc.Process{PID: 1, UID: 1000, StartTime: 1}, log: slog.New(slog.DiscardHandler),
-		limit: ratelimit.New(ratelimit.WarnEvery, nil)}
+	c := listChecker(t, nil, map[string]bool{})
 	origin := access.Origin{FrontEnd: FrontEnd, Operation: "ConnectListAllNwfilterBindings"}
 	return c.refuse(context.Background(), origin, aclNone, objNone, fmt.Errorf("filtering the list: %w", err))
+}
+
+// listChecker is a checker deciding on the fake policy allowing allow,
+// auditing to a discarded log, and looking objects up on up.
+func listChecker(t *testing.T, up lookuper, allow map[string]bool) *checker {
+	t.Helper()
+	e, err := access.New(access.Options{Drivers: []access.Driver{&policy{allow: allow}}, Auditor: &auditLog{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return &checker{engine: e, subject: proc.Process{PID: 1, UID: 1000, StartTime: 1}, log: slog.New(slog.DiscardHandler),
+		limit: ratelimit.New(ratelimit.WarnEvery, nil), objects: newObjects(up, "QEMU")}
 }
