@@ -3,12 +3,10 @@
 package guard
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
@@ -42,17 +40,7 @@ func TestListedVolumeLibvirtd(t *testing.T) {
 	}
 	t.Cleanup(func() { l.Virsh(nil, "pool-destroy", volumePool) })
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	table, err := proto.NewTable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "qemu:///system"
-	lc, err := dialLookup(ctx, l.Socket, table, &name, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, table, lc := lookupOn(t, l)
 	var pool proto.RemoteStoragePoolLookupByNameRet
 	if err := lc.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: volumePool}, &pool); err != nil {
 		t.Fatal(err)
