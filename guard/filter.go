@@ -134,7 +134,7 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 	keep := make([]bool, len(vals))
 	objs := make([]acl.Object, 0, len(vals))
 	idx := make([]int, 0, len(vals))
-	pools := map[string]proto.RemoteNonnullStoragePool{}
+	pools := map[string]poolLookup{}
 	for i, v := range vals {
 		obj, err := c.listObject(ctx, perm.Object(), v, pools)
 		if err != nil {
@@ -185,7 +185,7 @@ func leftOut(ctx context.Context, err error) bool {
 // protocol object, or (node devices, whose name is all libvirt's access
 // check uses) a bare name. A storage volume's pool is looked up once per
 // list, a binding's XML once per binding.
-func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]proto.RemoteNonnullStoragePool) (acl.Object, error) {
+func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]poolLookup) (acl.Object, error) {
 	switch v := v.(type) {
 	case string:
 		if t != acl.NodeDevice {
@@ -193,57 +193,11 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 		}
 		return c.objects.object(acl.NodeDevice, map[string]string{"node_device_name": v})
 	case proto.RemoteNonnullStorageVol:
-		pool, ok := pools[v.Pool]
-		if !ok {
-			var r proto.RemoteStoragePoolLookupByNameRet
-			if err := c.objects.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &r); err != nil {
-				return acl.Object{}, err
-			}
-			pool = r.Pool
-			pools[v.Pool] = pool
-		}
-		return c.objects.volume(pool, v)
+		return c.listedVolume(ctx, v, pools)
 	case proto.RemoteNonnullNwfilterBinding:
 		return c.listedBinding(ctx, v)
 	}
 	return c.objects.fromValue(ctx, v)
-}
-
-// errListEntry refuses a whole list: the guard could not identify one of
-// its entries, for a reason that is not the entry's being gone. The
-// client is told only this (the entry may be one it may not see); the
-// refusal is audited, and the guard's log names the entry and the cause.
-var errListEntry = errors.New("a listed object could not be identified; the guard's log says which and why")
-
-// errNoNwfilterBinding is libvirt's VIR_ERR_NO_NWFILTER_BINDING
-// (include/libvirt/virterror.h): no binding on that port device.
-const errNoNwfilterBinding = 101
-
-// listedBinding builds the object of a listed nwfilter binding
-// (objects.binding). A binding gone since libvirtd listed it (its guest
-// stopped), or changed to another filter, is left out, not the whole list
-// refused. Any other failure (the lookup connection lost, libvirtd's
-// internal error, an XML the guard cannot read) refuses the list: the
-// guard cannot tell that binding from one the client may see.
-func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
-	obj, err := c.objects.binding(ctx, v)
-	if bindingGone(err) {
-		return acl.Object{}, fmt.Errorf("binding %s: gone since it was listed: %v", v.Portdev, err) // not %w: left out
-	}
-	if err != nil {
-		return acl.Object{}, fmt.Errorf("%w: nwfilter binding %s: %w", errListEntry, v.Portdev, err)
-	}
-	if f, _ := obj.Get("nwfilter_binding_filter"); f != v.Filtername {
-		return acl.Object{}, fmt.Errorf("binding %s: listed with filter %s, now %s", v.Portdev, v.Filtername, f)
-	}
-	return obj, nil
-}
-
-// bindingGone reports whether err is libvirtd's answer that there is no
-// binding on the port device asked for.
-func bindingGone(err error) bool {
-	var re *RemoteError
-	return errors.As(err, &re) && re.Body.Code == errNoNwfilterBinding
 }
 
 // needResults returns a ConnectListAll* call's need_results, or 1 for

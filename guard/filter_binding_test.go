@@ -86,12 +86,11 @@ func bindingLookup(xml string, err error) lookupFunc {
 	}
 }
 
-// libvirtdSaid is the error libvirtd answers the guard's binding lookup
+// libvirtdSaid is the error libvirtd answers the guard's lookup proc
 // with, decoded from the wire as the lookup connection decodes it.
-func libvirtdSaid(t *testing.T, code, domain int32, msg string) error {
+func libvirtdSaid(t *testing.T, proc proto.RemoteProcedure, code, domain int32, msg string) error {
 	t.Helper()
-	h := frame.Header{Prog: uint32(proto.Remote), Vers: proto.Remote.Version(), Proc: int32(proto.RemoteProcNwfilterBindingGetXMLDesc),
-		Type: frame.Reply, Serial: 7}
+	h := frame.Header{Prog: uint32(proto.Remote), Vers: proto.Remote.Version(), Proc: int32(proc), Type: frame.Reply, Serial: 7}
 	m, err := frame.ErrorReply(h, libvirtError(code, domain, msg))
 	if err != nil {
 		t.Fatal(err)
@@ -100,8 +99,11 @@ func libvirtdSaid(t *testing.T, code, domain int32, msg string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := table.Lookup(proto.Remote, h.Proc)
-	return decodeReply(p, m, &proto.RemoteNwfilterBindingGetXMLDescRet{})
+	p, ok := table.Lookup(proto.Remote, h.Proc)
+	if !ok {
+		t.Fatalf("no procedure %d", proc)
+	}
+	return decodeReply(p, m, p.NewRet())
 }
 
 // TestListedBindingErrors: of the failures to identify a listed binding,
@@ -112,6 +114,9 @@ func libvirtdSaid(t *testing.T, code, domain int32, msg string) error {
 func TestListedBindingErrors(t *testing.T) {
 	const fromNWFilter = 33 // VIR_FROM_NWFILTER
 	listed := proto.RemoteNonnullNwfilterBinding{Portdev: "vnetB", Filtername: "clean-traffic"}
+	said := func(code, domain int32, msg string) error {
+		return libvirtdSaid(t, proto.RemoteProcNwfilterBindingGetXMLDesc, code, domain, msg)
+	}
 	for _, tt := range []struct {
 		name   string
 		up     lookuper
@@ -119,13 +124,13 @@ func TestListedBindingErrors(t *testing.T) {
 		cause  string // in the error
 	}{
 		{"found", bindingLookup(bindingXML("vnetB"), nil), "kept", ""},
-		{"gone", bindingLookup("", libvirtdSaid(t, errNoNwfilterBinding, fromNWFilter,
+		{"gone", bindingLookup("", said(errNoNwfilterBinding, fromNWFilter,
 			"Network filter binding not found: no nwfilter binding for port dev 'vnetB'")), "left out", "no nwfilter binding"},
 		{"filter changed", bindingLookup(strings.Replace(bindingXML("vnetB"), "clean-traffic", "no-ip-spoofing", 1), nil),
 			"left out", "now no-ip-spoofing"},
-		{"libvirtd internal error", bindingLookup("", libvirtdSaid(t, errInternal, fromNWFilter, "internal error: oops")),
+		{"libvirtd internal error", bindingLookup("", said(errInternal, fromNWFilter, "internal error: oops")),
 			"refused", "internal error: oops"},
-		{"another not-found code", bindingLookup("", libvirtdSaid(t, errNoDomain, 10, "Domain not found")), "refused", "Domain not found"},
+		{"another not-found code", bindingLookup("", said(errNoDomain, 10, "Domain not found")), "refused", "Domain not found"},
 		{"connection lost", bindingLookup("", fmt.Errorf("lookup connection: %w", io.EOF)), "refused", "lookup connection: EOF"},
 		{"protocol error", bindingLookup("", errors.New("NWFILTER_BINDING_GET_XML_DESC reply: trailing bytes")), "refused", "trailing bytes"},
 		{"XML names another port", bindingLookup(bindingXML("vnetZ"), nil), "refused", "another port"},
@@ -134,35 +139,55 @@ func TestListedBindingErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &checker{objects: newObjects(tt.up, "QEMU")}
 			obj, err := c.listedBinding(context.Background(), listed)
-			got := "kept"
-			switch {
-			case err == nil:
+			if err == nil {
 				if p, _ := obj.Get("nwfilter_binding_portdev"); p != "vnetB" {
 					t.Errorf("object %v", obj)
 				}
-			case leftOut(context.Background(), err):
-				got = "left out"
-			default:
-				got = "refused"
 			}
-			if got != tt.result {
-				t.Fatalf("%s, want %s (err %v)", got, tt.result, err)
-			}
-			if err == nil {
-				return
-			}
-			if msg := err.Error(); !strings.Contains(msg, "vnetB") || !strings.Contains(msg, tt.cause) {
-				t.Errorf("error %q does not name the binding and %q", msg, tt.cause)
-			}
-			if got == "refused" {
-				if !errors.Is(err, errListEntry) {
-					t.Errorf("refusal %v is not errListEntry", err)
-				}
-				if msg := *refuseMessage(t, err).Message; strings.Contains(msg, "vnetB") || !strings.Contains(msg, errListEntry.Error()) {
-					t.Errorf("the client is told %q", msg)
-				}
-			}
+			checkListed(t, err, tt.result, tt.cause, "vnetB")
 		})
+	}
+}
+
+// checkListed checks err, the error identifying a listed entry: that it
+// keeps, leaves out or refuses (result) the entry, naming it (names) and
+// the cause; and that a refusal tells the client no more than that an
+// entry could not be identified.
+func checkListed(t *testing.T, err error, result, cause string, names ...string) {
+	t.Helper()
+	got := "kept"
+	switch {
+	case err == nil:
+	case leftOut(context.Background(), err):
+		got = "left out"
+	default:
+		got = "refused"
+	}
+	if got != result {
+		t.Fatalf("%s, want %s (err %v)", got, result, err)
+	}
+	if err == nil {
+		return
+	}
+	for _, s := range append(names, cause) {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not name %q", err, s)
+		}
+	}
+	if got != "refused" {
+		return
+	}
+	if !errors.Is(err, errListEntry) {
+		t.Errorf("refusal %v is not errListEntry", err)
+	}
+	msg := *refuseMessage(t, err).Message
+	if !strings.Contains(msg, errListEntry.Error()) {
+		t.Errorf("the client is told %q", msg)
+	}
+	for _, s := range names {
+		if strings.Contains(msg, s) {
+			t.Errorf("the client is told %q, naming %q", msg, s)
+		}
 	}
 }
 
@@ -180,13 +205,20 @@ func TestListRefusedOnHangUp(t *testing.T) {
 // list for err.
 func refuseMessage(t *testing.T, err error) *frame.ErrorBody {
 	t.Helper()
-	e, aerr := access.New(access.Options{Drivers: []access.Driver{&policy{allow: map[string]bool{}}}, Auditor: &auditLog{}})
-	if aerr != nil {
-		t.Fatal(aerr)
-	}
-	t.Cleanup(e.Close)
-	c := &checker{engine: e, subject: proc.Process{PID: 1, UID: 1000, StartTime: 1}, log: slog.New(slog.DiscardHandler),
-		limit: ratelimit.New(ratelimit.WarnEvery, nil)}
+	c := listChecker(t, nil, map[string]bool{})
 	origin := access.Origin{FrontEnd: FrontEnd, Operation: "ConnectListAllNwfilterBindings"}
 	return c.refuse(context.Background(), origin, aclNone, objNone, fmt.Errorf("filtering the list: %w", err))
+}
+
+// listChecker is a checker deciding on the fake policy allowing allow,
+// auditing to a discarded log, and looking objects up on up.
+func listChecker(t *testing.T, up lookuper, allow map[string]bool) *checker {
+	t.Helper()
+	e, err := access.New(access.Options{Drivers: []access.Driver{&policy{allow: allow}}, Auditor: &auditLog{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return &checker{engine: e, subject: proc.Process{PID: 1, UID: 1000, StartTime: 1}, log: slog.New(slog.DiscardHandler),
+		limit: ratelimit.New(ratelimit.WarnEvery, nil), objects: newObjects(up, "QEMU")}
 }

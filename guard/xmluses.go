@@ -4,7 +4,6 @@ package guard
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
@@ -102,8 +101,7 @@ func (c *checker) sameIdentity(ctx context.Context, origin access.Origin, doc st
 // lookupDomain looks a domain up; not finding it is no error.
 func (c *checker) lookupDomain(ctx context.Context, proc proto.RemoteProcedure, args, ret proto.Message) (bool, error) {
 	err := c.objects.up.call(ctx, proc, args, ret)
-	var re *RemoteError
-	if errors.As(err, &re) && re.Body.Code == errNoDomain {
+	if libvirtdSays(err, errNoDomain) {
 		return false, nil
 	}
 	return err == nil, err

@@ -350,15 +350,21 @@ func (m *memAuditor) Audit(_ context.Context, r access.Request, d access.Decisio
 }
 
 func (m *memAuditor) saw(frontEnd, op string, allowed bool) bool {
+	return m.count(frontEnd, op, allowed) > 0
+}
+
+// count counts the records of op's decisions with the outcome allowed.
+func (m *memAuditor) count(frontEnd, op string, allowed bool) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	want := fmt.Sprintf("%s/%s/%v", frontEnd, op, allowed)
+	n := 0
 	for _, g := range m.got {
 		if g == want {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func (m *memAuditor) ops() []string {

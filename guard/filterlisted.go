@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// The list entries the guard identifies with a lookup of its own (a
+// volume's pool, a binding's XML), after libvirtd listed them: such an
+// entry may be gone by then, and is left out; any other failure of the
+// lookup refuses the whole list.
+
+// errListEntry refuses a whole list: the guard could not identify one of
+// its entries, for a reason that is not the entry's being gone. The
+// client is told only this (the entry may be one it may not see); the
+// refusal is audited, and the guard's log names the entry and the cause.
+var errListEntry = errors.New("a listed object could not be identified; the guard's log says which and why")
+
+// libvirt's error codes (include/libvirt/virterror.h) for an object a
+// lookup did not find.
+const (
+	errNoStoragePool     = 49  // VIR_ERR_NO_STORAGE_POOL: no pool of that name
+	errNoNwfilterBinding = 101 // VIR_ERR_NO_NWFILTER_BINDING: no binding on that port device
+)
+
+// listEntryError is the error of a failure (err) to identify the listed
+// entry what: left out if err is libvirtd's answer gone, that the entry
+// (or the object it lives in) no longer exists since it was listed;
+// errListEntry, refusing the whole list, for anything else (the lookup
+// connection lost, libvirtd's internal error, a reply the guard cannot
+// read), as the guard cannot tell that entry from one the client may see.
+func listEntryError(what string, err error, gone int32) error {
+	if libvirtdSays(err, gone) {
+		return fmt.Errorf("%s: gone since it was listed: %v", what, err) // not %w: left out
+	}
+	return fmt.Errorf("%w: %s: %w", errListEntry, what, err)
+}
+
+// libvirtdSays reports whether err is libvirtd's error answer with code.
+func libvirtdSays(err error, code int32) bool {
+	var re *RemoteError
+	return errors.As(err, &re) && re.Body.Code == code
+}
+
+// poolLookup is the lookup of a listed volume's pool, done once per list:
+// the pool, or the lookup's error.
+type poolLookup struct {
+	pool proto.RemoteNonnullStoragePool
+	err  error
+}
+
+// listedVolume builds the object of a listed storage volume: libvirt
+// decides a volume on its pool's name and UUID too, which the list names
+// only by name. A volume whose pool is gone since libvirtd listed it (a
+// transient pool destroyed) is left out; any other failure to look the
+// pool up refuses the list (listEntryError).
+func (c *checker) listedVolume(ctx context.Context, v proto.RemoteNonnullStorageVol, pools map[string]poolLookup) (acl.Object, error) {
+	pl, ok := pools[v.Pool]
+	if !ok {
+		var r proto.RemoteStoragePoolLookupByNameRet
+		err := c.objects.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &r)
+		pl = poolLookup{pool: r.Pool, err: err}
+		pools[v.Pool] = pl
+	}
+	if pl.err != nil {
+		return acl.Object{}, listEntryError(fmt.Sprintf("storage volume %s in pool %s", v.Name, v.Pool), pl.err, errNoStoragePool)
+	}
+	return c.objects.volume(pl.pool, v)
+}
+
+// listedBinding builds the object of a listed nwfilter binding
+// (objects.binding). A binding gone since libvirtd listed it (its guest
+// stopped), or changed to another filter, is left out, not the whole list
+// refused; any other failure refuses the list (listEntryError).
+func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
+	obj, err := c.objects.binding(ctx, v)
+	if err != nil {
+		return acl.Object{}, listEntryError("nwfilter binding "+v.Portdev, err, errNoNwfilterBinding)
+	}
+	if f, _ := obj.Get("nwfilter_binding_filter"); f != v.Filtername {
+		return acl.Object{}, fmt.Errorf("binding %s: listed with filter %s, now %s", v.Portdev, v.Filtername, f)
+	}
+	return obj, nil
+}
