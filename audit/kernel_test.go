@@ -228,6 +228,59 @@ func TestKernelAnswersRefusalsOnly(t *testing.T) {
 	a.WaitSearch(t, count(4), "-m", "USER_AVC", "--vm-name", vm)
 }
 
+// TestKernelRefusalsOverflow: when the kernel's answers overflow the
+// receive buffer, every record of the batch not known refused fails
+// (none counts as taken), and the next batch's refusals still arrive:
+// the overflowed queue was read to its end.
+func TestKernelRefusalsOverflow(t *testing.T) {
+	a := testsys.StartAuditd(t)
+	s := newSubject(t, "grace")
+	k, err := dialSender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.close()
+	// The smallest buffer the kernel allows holds two or three answers.
+	if err := syscall.SetsockoptInt(k.fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 0); err != nil {
+		t.Fatal(err)
+	}
+	vm := uniqueName(t, "overflow")
+	text := Format(s.domainRecord(true, "start", vm, newUUID(t)))
+	batch := func(types ...uint16) []error {
+		first := k.seq + 1
+		k.out = k.out[:0]
+		for _, typ := range types {
+			k.seq++
+			k.out = appendMessage(k.out, typ, k.seq, text)
+		}
+		return k.sendBatch(first, len(types))
+	}
+
+	refused := make([]uint16, maxBatch)
+	for i := range refused {
+		refused[i] = 999 // no audit message type: the kernel refuses it
+	}
+	unanswered := 0
+	for i, err := range batch(refused...) {
+		switch {
+		case errors.Is(err, errUnanswered):
+			unanswered++
+		case !errors.Is(err, syscall.EINVAL):
+			t.Fatalf("refused message %d: %v, want EINVAL or unanswered", i, err)
+		}
+	}
+	if unanswered == 0 {
+		t.Fatalf("%d refusals fit a minimal receive buffer: the overflow was not tested", maxBatch)
+	}
+	t.Logf("%d of %d refusals dropped by the kernel", unanswered, maxBatch)
+
+	errs := batch(RecordType, 999)
+	if errs[0] != nil || !errors.Is(errs[1], syscall.EINVAL) {
+		t.Fatalf("the batch after the overflow: %v, want the record taken and the other refused", errs)
+	}
+	a.WaitSearch(t, count(1), "-m", "USER_AVC", "--vm-name", vm)
+}
+
 // TestKernelRequester: a record asked on the subject's behalf names the
 // proxy, and ausearch's searches by uid, pid, UUID, VM name and
 // executable still find the subject's records, never the proxy's, in

@@ -13,11 +13,12 @@ import (
 
 // Bounds of one batch: the kernel answers each record it refuses with
 // its own error message, which must all fit the socket's receive buffer
-// (about 200 KiB by default, an answer costing about 1 KiB of it); the
-// batch itself must fit the send buffer.
+// (answersBuffer, an answer costing about 1 KiB of it); the batch itself
+// must fit the send buffer.
 const (
 	maxBatch      = 64
 	maxBatchBytes = 64 << 10
+	answersBuffer = 4 * maxBatch << 10
 )
 
 const nlmsgHdrLen = 16
@@ -53,11 +54,16 @@ func dialSender() (*kernelSender, error) {
 		k.close()
 		return nil, &Error{Unavailable, fmt.Errorf("bind audit netlink socket: %w", err)}
 	}
-	// A refusal then carries the header only, not the whole record: a
-	// batch of refusals fits the receive buffer too.
+	// A refusal then carries the header only, not the whole record, and
+	// the receive buffer is sized for a batch of them whatever the host's
+	// default (net.core.rmem_default).
 	if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1); err != nil {
 		k.close()
 		return nil, &Error{Unavailable, fmt.Errorf("ask for short netlink answers: %w", err)}
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, answersBuffer); err != nil {
+		k.close()
+		return nil, &Error{Unavailable, fmt.Errorf("size the netlink receive buffer: %w", err)}
 	}
 	return k, nil
 }
@@ -121,8 +127,10 @@ func (k *kernelSender) write(b []byte) error {
 // so none is waited for: the queue is read until it is empty. A full
 // receive buffer (ENOBUFS) means a refusal was dropped, and which record
 // it named is unknown: every record of the batch not known refused gets
-// errUnanswered then. Answers to earlier batches, and anything but an
-// error message, are skipped.
+// errUnanswered then, and the queue is still read to its end, since the
+// kernel drops every later answer while it is not (the socket stays
+// congested until a read empties it). Answers to earlier batches, and
+// anything but a refusal, are skipped.
 func (k *kernelSender) refusals(first uint32, errs []error) {
 	for {
 		n, _, err := unix.Recvfrom(k.fd, k.in, unix.MSG_DONTWAIT)
@@ -131,6 +139,9 @@ func (k *kernelSender) refusals(first uint32, errs []error) {
 			continue
 		case errors.Is(err, unix.EAGAIN):
 			return
+		case errors.Is(err, unix.ENOBUFS):
+			k.unknown(errs, fmt.Errorf("%w: the kernel dropped answers: %w", errUnanswered, err))
+			continue
 		case err != nil:
 			k.unknown(errs, fmt.Errorf("%w: read the kernel's answer: %w", errUnanswered, err))
 			return
@@ -138,12 +149,15 @@ func (k *kernelSender) refusals(first uint32, errs []error) {
 		msgs, err := syscall.ParseNetlinkMessage(k.in[:n])
 		if err != nil {
 			k.unknown(errs, fmt.Errorf("%w: parse the kernel's answer: %w", errUnanswered, err))
-			return
+			continue
 		}
 		for _, m := range msgs {
 			i := m.Header.Seq - first
-			if m.Header.Type == unix.NLMSG_ERROR && i < uint32(len(errs)) {
-				errs[i] = ackError(m.Data)
+			if m.Header.Type != unix.NLMSG_ERROR || i >= uint32(len(errs)) {
+				continue
+			}
+			if e := ackError(m.Data); e != nil { // an acknowledgement never clears an unknown
+				errs[i] = e
 			}
 		}
 	}
