@@ -86,17 +86,33 @@ func (w *Writer) await(ctx context.Context, texts []string) []error {
 }
 
 // waitContext returns the context a level Required wait runs under: it
-// ends at ctx's deadline or after timeout, whichever comes first, but
-// not when ctx is cancelled. The wait is short (the kernel takes a
-// record in microseconds) and bounded; waiting on ctx itself would
-// have the varlink server start watching the caller's connection for a
-// hang-up (a goroutine and a poller registration) on every decision.
-// A caller that went away is answered nothing either way, and its
-// record is not sent once the wait has ended.
+// ends at ctx's deadline or after timeout, whichever comes first, but is
+// not ended by ctx's cancellation, which it reports when asked (Err)
+// rather than waits on. The wait is short (the kernel takes a record in
+// microseconds) and bounded; waiting on ctx itself would have the
+// varlink server start watching the caller's connection for a hang-up (a
+// goroutine and a poller registration) on every decision. A record of a
+// caller that went away is still not sent: the writer asks Err before
+// sending it.
 func waitContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	wait, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	return callerErr{Context: wait, caller: ctx}, cancel
+}
+
+// callerErr is a wait's context whose Err also reports its caller's
+// cancellation.
+type callerErr struct {
+	context.Context
+	caller context.Context
+}
+
+func (c callerErr) Err() error {
+	if err := c.caller.Err(); err != nil {
+		return err
+	}
+	return c.Context.Err()
 }

@@ -300,6 +300,9 @@ func (w *Writer) submit(ctx context.Context, j job) *Error {
 	if w.closed {
 		return &Error{Closed, errClosed}
 	}
+	if err := ctx.Err(); err != nil {
+		return &Error{Timeout, fmt.Errorf("the caller stopped waiting: %w", err)}
+	}
 	select {
 	case w.jobs <- j:
 		return nil

@@ -263,11 +263,21 @@ func TestRequiredDoesNotWaitOnTheCaller(t *testing.T) {
 		t.Error("a level Required write asked for its caller's Done channel")
 	}
 
+	// A caller gone before its record is sent is still not recorded.
+	gone, leave := context.WithCancel(context.Background())
+	leave()
+	var aerr *Error
+	if err := w.Write(gone, record(9)); !errors.As(err, &aerr) || aerr.Cause != Timeout {
+		t.Fatalf("Write for a caller gone = %v, want a Timeout *Error", err)
+	}
+	if got := k.s.sent(); len(got) != 3 {
+		t.Errorf("%d records sent, want 3: a gone caller's was sent", len(got))
+	}
+
 	k.s.blocked = make(chan struct{})
 	defer close(k.s.blocked)
 	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	var aerr *Error
 	if err := w.Write(short, record(4)); !errors.As(err, &aerr) || aerr.Cause != Timeout {
 		t.Fatalf("Write past the caller's deadline = %v, want a Timeout *Error", err)
 	}
