@@ -127,6 +127,11 @@ func whoIs(uid uint32) (roles.Who, error) {
 func (c *checker) recordOwner(ctx context.Context, origin access.Origin, dom proto.RemoteNonnullDomain) *frame.ErrorBody {
 	uuid := uuidString(dom.UUID)
 	if _, err := c.content.owners.Own(ctx, c.own.user, c.own.role, uuid, dom.Name); err != nil {
+		// The definition's time may be what ran out: the undo and its
+		// refusal get time of their own, or the domain would stay
+		// defined with no owner.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ownTimeout)
+		defer cancel()
 		undo := c.objects.up.call(ctx, proto.RemoteProcDomainUndefineFlags,
 			&proto.RemoteDomainUndefineFlagsArgs{Dom: dom, Flags: undefineNVRAM}, nil)
 		what := "it was undefined again"

@@ -3,6 +3,8 @@
 package roles
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -34,4 +36,26 @@ func TestLockExcludes(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the second Lock did not get the lock after the release")
 	}
+}
+
+func TestLockContextGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if u, err := LockContext(ctx, dir); !errors.Is(err, context.DeadlineExceeded) {
+		if err == nil {
+			u()
+		}
+		t.Fatalf("LockContext with the lock held = %v, want the deadline exceeded", err)
+	}
+	unlock()
+	u, err := LockContext(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("LockContext once released: %v", err)
+	}
+	u()
 }

@@ -42,7 +42,7 @@ func (o *Owners) Load() (*Policy, error) { return Load(o.Dir, o.Accounts) }
 // restored and polkitd keeps the previous rule.
 func (o *Owners) Own(ctx context.Context, user, role, uuid, name string) (Grant, error) {
 	g := Grant{Role: role, Subject: Subject{User: user}, Object: Object{Type: acl.Domain, UUID: uuid}, Name: name}
-	unlock, err := Lock(o.Dir)
+	unlock, err := LockContext(ctx, o.Dir)
 	if err != nil {
 		return g, err
 	}
