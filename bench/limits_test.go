@@ -187,7 +187,8 @@ func (s recordSender) run(t *testing.T, n int, d time.Duration) (int, time.Durat
 // waitAuditdDone waits, for at most a minute, until auditd has read
 // every record the kernel holds and has done with them: the backlog is
 // empty and auditd has used no CPU for auditdRest. A run that starts
-// then has the cores to itself, as the next one will.
+// then has the cores to itself, as the next one will. On a host whose
+// auditd never rests that long, it says so and lets the run go on.
 func waitAuditdDone(t *testing.T) {
 	restSince, lastCPU := time.Now(), ^uint64(0)
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
@@ -202,7 +203,8 @@ func waitAuditdDone(t *testing.T) {
 			return
 		}
 		if now.After(deadline) {
-			t.Fatalf("auditd still busy after a minute (backlog %s)", st["backlog"])
+			t.Logf("auditd still busy after a minute (backlog %s): measuring anyway", st["backlog"])
+			return
 		}
 	}
 }

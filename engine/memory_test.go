@@ -13,7 +13,7 @@ func TestGCPercentFor(t *testing.T) {
 		{baseHeap, 200},                          // an empty cache: 8 MiB of room
 		{baseHeap + 10_000*cacheEntryBytes, 116}, // 10,000 cached
 		{baseHeap + 65_536*cacheEntryBytes, 35},  // a full default cache
-		{baseHeap + 100_000*cacheEntryBytes, 25}, // 23 by the room: the floor
+		{baseHeap + 100_000*cacheEntryBytes, 25}, // 24 by the room: the floor
 		{1 << 40, 25},                            // anything larger: the floor
 		{-1, 200},                                // nonsense counts as nothing
 	}
