@@ -54,10 +54,9 @@ func (s *session) sendFiltered(c *checker, p *proto.Procedure, args proto.Messag
 	}
 	if err != nil {
 		// libvirtd's own error (to the guard's lookup) is what the client
-		// gets, as libvirtd would have answered it; an entry the guard
-		// could not identify is refused by the guard (errListEntry).
+		// gets, as libvirtd would have answered it.
 		var re *RemoteError
-		if errors.As(err, &re) && !errors.Is(err, errListEntry) {
+		if errors.As(err, &re) {
 			c.engine.Refuse(s.ctx, access.Request{Subject: c.subject, Permission: perm, Origin: origin}, err)
 			s.replyError(r.Header, re.Body)
 			return

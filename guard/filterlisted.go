@@ -39,7 +39,9 @@ func listEntryError(what string, err error, gone int32) error {
 	if libvirtdSays(err, gone) {
 		return fmt.Errorf("%s: gone since it was listed: %v", what, err) // not %w: left out
 	}
-	return fmt.Errorf("%w: %s: %w", errListEntry, what, err)
+	// Not %w for err: the client's answer is the guard's refusal, never
+	// libvirtd's own error to the guard's lookup.
+	return fmt.Errorf("%w: %s: %v", errListEntry, what, err)
 }
 
 // libvirtdSays reports whether err is libvirtd's error answer with code.
