@@ -189,6 +189,17 @@ func TestKernelRecordsAreSearchable(t *testing.T) {
 	}
 }
 
+// dialKernel opens a record sender on the real kernel, closed at cleanup.
+func dialKernel(t *testing.T) *kernelSender {
+	t.Helper()
+	k, err := dialSender()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.close() })
+	return k
+}
+
 // TestKernelAnswersRefusalsOnly: the records of a batch ask for no
 // answer, and the kernel still answers each message it refuses, by its
 // own sequence number, before the write returns; every other record of
@@ -196,27 +207,19 @@ func TestKernelRecordsAreSearchable(t *testing.T) {
 func TestKernelAnswersRefusalsOnly(t *testing.T) {
 	a := testsys.StartAuditd(t)
 	s := newSubject(t, "frank")
-	k, err := dialSender()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.close()
+	k := dialKernel(t)
 	vm := uniqueName(t, "refused")
 	// 999 is no audit message type: the kernel refuses it (EINVAL).
 	types := []uint16{RecordType, 999, RecordType, RecordType, 999}
-	first := k.seq + 1
-	k.out = k.out[:0]
-	for _, typ := range types {
-		k.seq++
-		k.out = appendMessage(k.out, typ, k.seq, Format(s.domainRecord(true, "start", vm, newUUID(t))))
-	}
-	errs := k.sendBatch(first, len(types))
+	errs := k.sendMessages(len(types), func(i int) (uint16, string) {
+		return types[i], Format(s.domainRecord(true, "start", vm, newUUID(t)))
+	})
 	for i, typ := range types {
 		want := error(nil)
 		if typ != RecordType {
 			want = syscall.EINVAL
 		}
-		if !errors.Is(errs[i], want) || (want == nil) != (errs[i] == nil) {
+		if !errors.Is(errs[i], want) {
 			t.Errorf("message %d (type %d): %v, want %v", i, typ, errs[i], want)
 		}
 	}
@@ -235,11 +238,7 @@ func TestKernelAnswersRefusalsOnly(t *testing.T) {
 func TestKernelRefusalsOverflow(t *testing.T) {
 	a := testsys.StartAuditd(t)
 	s := newSubject(t, "grace")
-	k, err := dialSender()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.close()
+	k := dialKernel(t)
 	// The smallest buffer the kernel allows holds two or three answers.
 	if err := syscall.SetsockoptInt(k.fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 0); err != nil {
 		t.Fatal(err)
@@ -247,13 +246,7 @@ func TestKernelRefusalsOverflow(t *testing.T) {
 	vm := uniqueName(t, "overflow")
 	text := Format(s.domainRecord(true, "start", vm, newUUID(t)))
 	batch := func(types ...uint16) []error {
-		first := k.seq + 1
-		k.out = k.out[:0]
-		for _, typ := range types {
-			k.seq++
-			k.out = appendMessage(k.out, typ, k.seq, text)
-		}
-		return k.sendBatch(first, len(types))
+		return k.sendMessages(len(types), func(i int) (uint16, string) { return types[i], text })
 	}
 
 	refused := make([]uint16, maxBatch)
@@ -534,13 +527,8 @@ func noCapChild(t *testing.T) {
 
 	// The kernel itself refuses, too: the capability check is not a guess.
 	// It answers each record of a batch.
-	s, err := dialSender()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
 	text := Format(webRecord())
-	errs := s.send([]string{text, text, text})
+	errs := dialKernel(t).send([]string{text, text, text})
 	if len(errs) != 3 {
 		t.Fatalf("%d answers to 3 records", len(errs))
 	}

@@ -74,18 +74,19 @@ func (k *kernelSender) send(texts []string) []error { return k.sendType(RecordTy
 
 // sendType sends records of kernel message type typ, as send does.
 func (k *kernelSender) sendType(typ uint16, texts []string) []error {
-	first := k.seq + 1
-	k.out = k.out[:0]
-	for _, t := range texts {
-		k.seq++
-		k.out = appendMessage(k.out, typ, k.seq, t)
-	}
-	return k.sendBatch(first, len(texts))
+	return k.sendMessages(len(texts), func(i int) (uint16, string) { return typ, texts[i] })
 }
 
-// sendBatch writes k.out, n messages numbered from first, and returns
-// each one's outcome.
-func (k *kernelSender) sendBatch(first uint32, n int) []error {
+// sendMessages writes n messages in one write, the i-th of the type and
+// text msg(i) gives, and returns each one's outcome.
+func (k *kernelSender) sendMessages(n int, msg func(i int) (typ uint16, text string)) []error {
+	first := k.seq + 1
+	k.out = k.out[:0]
+	for i := range n {
+		typ, text := msg(i)
+		k.seq++
+		k.out = appendMessage(k.out, typ, k.seq, text)
+	}
 	errs := make([]error, n)
 	if err := k.write(k.out); err != nil {
 		for i := range errs {
