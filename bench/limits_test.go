@@ -5,7 +5,6 @@
 package bench
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -212,26 +211,16 @@ func waitAuditdDone(t *testing.T) {
 // auditdRest is how long auditd must have used no CPU to count as done.
 const auditdRest = 50 * time.Millisecond
 
-// processCPU returns the clock ticks process pid has run, user and
-// system, or 0 when it cannot be read.
+// processCPU returns the nanoseconds process pid has run (the first field
+// of /proc/PID/schedstat), or 0 when it cannot be read.
 func processCPU(pid string) uint64 {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	b, err := os.ReadFile("/proc/" + pid + "/schedstat")
 	if err != nil {
 		return 0
 	}
-	// The fields after the command name, which may hold spaces; utime
-	// and stime are the 14th and 15th of the line.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseUint(f[11], 10, 64)
-	s, _ := strconv.ParseUint(f[12], 10, 64)
-	return u + s
+	ns, _, _ := strings.Cut(string(b), " ")
+	n, _ := strconv.ParseUint(ns, 10, 64)
+	return n
 }
 
 // auditUserAVC is the kernel's AUDIT_USER_AVC message type.
