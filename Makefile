@@ -16,7 +16,7 @@ GOFLAGS  := -trimpath
 # Packages whose code runs concurrently: run under the race detector.
 RACE_PKGS := ./authcache ./access ./engine ./polkit ./audit ./varlink ./server ./client ./daemon ./guard ./limit ./roles ./xmlpolicy ./identity ./proc
 # Fuzz targets, as package:Target; each runs for FUZZTIME.
-FUZZ     ?= ./acl:FuzzNewObject ./config:FuzzParse ./varlink:FuzzDecode ./varlink:FuzzStricterThanV1 ./server:FuzzCheckParams \
+FUZZ     ?= ./acl:FuzzNewObject ./accessapi:FuzzCompact ./config:FuzzParse ./varlink:FuzzDecode ./varlink:FuzzStricterThanV1 ./server:FuzzCheckParams \
             ./audit:FuzzFormat ./proc:FuzzLookup \
             ./libvirt/frame:FuzzRead ./libvirt/proto:FuzzDecodeCall ./libvirt/proto:FuzzDecodeReply \
             ./guard:FuzzCallDecision ./guard:FuzzObjectFromXML ./roles:FuzzParse \

@@ -21,6 +21,9 @@ type Client struct {
 	mu sync.Mutex
 	nc net.Conn
 	r  *Reader
+	// wbuf is the buffer of the last call written, reused (see
+	// maxKeptBuffer).
+	wbuf []byte
 	// broken is why the connection cannot carry another call: a call
 	// failed in its middle, and its reply may yet arrive, where the next
 	// call would read it as its own.
@@ -57,7 +60,7 @@ func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	if c.broken != nil {
 		return fmt.Errorf("varlink: call %s: the connection is closed since an earlier call failed (%w); dial again", method, c.broken)
 	}
-	msg, err := encode(request{Method: method, Parameters: in})
+	msg, err := c.encodeCall(method, in)
 	if err != nil {
 		return fmt.Errorf("varlink: encode call of %s: %w", method, err)
 	}
@@ -73,6 +76,18 @@ func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	return decodeReply(method, b, out)
 }
 
+// encodeCall returns the message of a call, in c's buffer when the
+// parameters write themselves (CompactMarshaler).
+func (c *Client) encodeCall(method string, in any) ([]byte, error) {
+	if b, ok := appendCall(c.wbuf[:0], method, in); ok {
+		if cap(b) <= maxKeptBuffer {
+			c.wbuf = b
+		}
+		return b, nil
+	}
+	return encode(request{Method: method, Parameters: in})
+}
+
 // request is a call on the wire, its parameters marshalled with it.
 type request struct {
 	Method     string `json:"method"`
@@ -85,6 +100,11 @@ type request struct {
 func decodeReply(method string, b []byte, out any) error {
 	if out == nil {
 		out = new(jsontext.Value)
+	}
+	if cu, ok := out.(CompactUnmarshaler); ok {
+		if params, ok := compactReply(b); ok && cu.UnmarshalCompactJSON(params) {
+			return nil
+		}
 	}
 	// A non-nil pointer in an interface member is decoded into.
 	typed := struct {

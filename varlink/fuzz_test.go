@@ -11,7 +11,9 @@ import (
 
 // FuzzDecode feeds arbitrary bytes through the reader and the call decoder,
 // as a hostile client would. Nothing may panic, a message never exceeds the
-// limit, and a decoded call always names interface and member.
+// limit, and a decoded call always names interface and member. A call
+// decoded in one pass, by the library or by the parameter types' own
+// compact readers, is read as the two steps read it.
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		`{"method":"io.github.virt-acl-helper.access.Check","parameters":{"object":"domain","permission":"start","driver":"QEMU","attributes":{"domain_name":"vm","domain_uuid":"6695eb01-f6a4-8304-79aa-97f2502e193f"}}}` + "\x00",
@@ -26,7 +28,10 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Add([]byte(checkCall + "\x00"))
+	f.Add([]byte(accessCheck + "\x00"))
+	f.Add([]byte(`{"method":"org.example.bench.CheckMany","parameters":{"permission":"start","objects":[{"type":"domain","driver":"QEMU","attributes":{"domain_name":"a"}}],"subject":{"pid":1}}}` + "\x00"))
 	s := benchServer(f, newCheckParams)
+	access := accessServer(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const max = 512
 		r := NewReader(bytes.NewReader(data), max)
@@ -39,6 +44,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("message of %d bytes passed a limit of %d", len(msg), max)
 			}
 			agreeOnce(t, s, msg) // one pass, when it accepts, as two steps
+			agreeAccess(t, access, msg)
 			c, err := DecodeCall(msg)
 			if err != nil {
 				continue

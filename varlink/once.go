@@ -22,11 +22,19 @@ const methodPrefix = `{"method":"`
 // other. So this pass only has to be strict, never to explain.
 func (s *Server) decodeOnce(msg []byte) (Call, bool) {
 	m, ok := s.typed[string(leadingMethod(msg))]
-	if !ok || !utf8.Valid(msg) {
+	if !ok {
 		return Call{}, false
 	}
 	method, newParams := m.name, m.newParams
 	call := Call{Method: method}
+	params := newParams()
+	if decodeCompact(msg, method, params) {
+		call.decoded, call.msg = params, msg
+		return call, true
+	}
+	if !utf8.Valid(msg) {
+		return Call{}, false
+	}
 	// A non-nil pointer in an interface field is decoded into; JSON null
 	// sets the field to nil instead, which Decode takes as no parameters.
 	wire := struct {
@@ -35,7 +43,7 @@ func (s *Server) decodeOnce(msg []byte) (Call, bool) {
 		Oneway     bool   `json:"oneway"`
 		More       bool   `json:"more"`
 		Upgrade    bool   `json:"upgrade"`
-	}{Parameters: newParams()}
+	}{Parameters: params}
 	// Strict for the call's members too: this pass gives up on anything
 	// the two steps could read otherwise, such as a member it would skip.
 	if json.Unmarshal(msg, &wire, strict()) != nil || wire.Method != method {
@@ -47,6 +55,20 @@ func (s *Server) decodeOnce(msg []byte) (Call, bool) {
 		call.decoded = newParams()
 	}
 	return call, true
+}
+
+// decodeCompact decodes msg, a call of method, into params when the call
+// has just a method and parameters and their type reads its own compact
+// JSON (CompactUnmarshaler), without the library's reflection. It needs
+// no check of the whole message's UTF-8: the method was matched, and the
+// type's reader checks each string. False leaves params zero.
+func decodeCompact(msg []byte, method string, params any) bool {
+	cu, ok := params.(CompactUnmarshaler)
+	if !ok {
+		return false
+	}
+	body, ok := compactParams(msg, method)
+	return ok && cu.UnmarshalCompactJSON(body)
 }
 
 // typedMethod is a method whose parameter type is known (Interface.Params).

@@ -3,13 +3,16 @@
 package varlink
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
+
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 )
 
 // twoSteps decodes msg as the server did before decodeOnce.
-func twoSteps(msg []byte) (Call, checkParams, error, error) {
-	var p checkParams
+func twoSteps[T any](msg []byte) (Call, T, error, error) {
+	var p T
 	c, err := DecodeCall(msg)
 	if err != nil {
 		return c, p, err, nil
@@ -20,16 +23,21 @@ func twoSteps(msg []byte) (Call, checkParams, error, error) {
 // agreeOnce checks that decodeOnce, when it accepts msg, gives what the
 // two steps give, and that those accept msg too.
 func agreeOnce(t *testing.T, s *Server, msg []byte) bool {
+	return agreeOnceAs[checkParams](t, s, msg)
+}
+
+// agreeOnceAs is agreeOnce for parameters of type T.
+func agreeOnceAs[T any](t *testing.T, s *Server, msg []byte) bool {
 	t.Helper()
 	once, ok := s.decodeOnce(msg)
 	if !ok {
 		return false
 	}
-	var got checkParams
+	var got T
 	if err := once.Decode(&got); err != nil {
 		t.Fatalf("%q: decoded in one pass, then Decode: %v", msg, err)
 	}
-	c, want, cerr, perr := twoSteps(msg)
+	c, want, cerr, perr := twoSteps[T](msg)
 	if cerr != nil || perr != nil {
 		t.Fatalf("%q: accepted in one pass, refused in two steps (%v, %v)", msg, cerr, perr)
 	}
@@ -40,6 +48,16 @@ func agreeOnce(t *testing.T, s *Server, msg []byte) bool {
 		t.Fatalf("%q: one pass %+v, two steps %+v", msg, got, want)
 	}
 	return true
+}
+
+// agreeAccess is agreeOnce for accessServer's methods, whose parameter
+// types read their compact JSON themselves.
+func agreeAccess(t *testing.T, s *Server, msg []byte) bool {
+	t.Helper()
+	if bytes.Contains(leadingMethod(msg), []byte("CheckMany")) {
+		return agreeOnceAs[accessapi.CheckManyParams](t, s, msg)
+	}
+	return agreeOnceAs[accessapi.CheckParams](t, s, msg)
 }
 
 func TestDecodeOnce(t *testing.T) {

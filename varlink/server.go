@@ -266,7 +266,14 @@ type conn struct {
 
 	closeAfter time.Time // zero: no limit
 	holdsLarge bool      // holds a slot of Server.large
+
+	// wbuf is the buffer of the last reply written, reused for the next
+	// when it is small (maxKeptBuffer).
+	wbuf []byte
 }
+
+// maxKeptBuffer bounds the buffer a connection keeps between messages.
+const maxKeptBuffer = 4 << 10
 
 // interruptIfIdle makes a connection waiting for a request stop waiting.
 func (c *conn) interruptIfIdle() {
@@ -489,10 +496,16 @@ func (s *Server) send(c *conn, r reply, verr *Error) bool {
 	if verr != nil {
 		r = reply{Error: verr.Name, Parameters: verr.Parameters}
 	}
-	b, err := encode(r)
-	if err != nil {
-		s.opts.Logger.Error("cannot encode reply", "err", err)
-		return false
+	b, ok := appendReply(c.wbuf[:0], r.Parameters)
+	if !ok || verr != nil {
+		var err error
+		if b, err = encode(r); err != nil {
+			s.opts.Logger.Error("cannot encode reply", "err", err)
+			return false
+		}
+	}
+	if cap(b) <= maxKeptBuffer {
+		c.wbuf = b
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
 	if _, err := c.nc.Write(b); err != nil {

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package accessapi
+
+import (
+	"slices"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/compactjson"
+)
+
+// The types of the decision calls encode and decode their compact JSON
+// themselves (see package compactjson for why): AppendCompactJSON writes
+// the bytes the JSON library would, or reports false; UnmarshalCompactJSON
+// reads what AppendCompactJSON writes (members in any order), or reports
+// false and leaves the value zero, and the library decodes it instead.
+
+// AppendCompactJSON appends o as the JSON library marshals it.
+func (o Object) AppendCompactJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"type":`...)
+	b, ok1 := compactjson.AppendString(b, o.Type)
+	b = append(b, `,"driver":`...)
+	b, ok2 := compactjson.AppendString(b, o.Driver)
+	ok := ok1 && ok2
+	if len(o.Attributes) > 0 {
+		b = append(b, `,"attributes":{`...)
+		var buf [8]string
+		names := buf[:0]
+		for name := range o.Attributes {
+			names = append(names, name)
+		}
+		slices.Sort(names) // as the library's deterministic option does
+		for i, name := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var okName, okValue bool
+			b, okName = compactjson.AppendName(b, name)
+			b, okValue = compactjson.AppendString(b, o.Attributes[name])
+			ok = ok && okName && okValue
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), ok
+}
+
+func (o *Object) read(r *compactjson.Reader) {
+	var seen uint8
+	for n := 0; r.Member(&n); {
+		switch string(r.Name()) {
+		case "type":
+			once(r, &seen, 1)
+			o.Type = r.Interned()
+		case "driver":
+			once(r, &seen, 2)
+			o.Driver = r.Interned()
+		case "attributes":
+			once(r, &seen, 4)
+			o.Attributes = readAttributes(r)
+		default:
+			r.Fail()
+		}
+	}
+}
+
+func readAttributes(r *compactjson.Reader) map[string]string {
+	m := make(map[string]string, 2)
+	for n := 0; r.Member(&n); {
+		name := r.InternedName()
+		if _, dup := m[name]; dup {
+			r.Fail()
+		}
+		m[name] = r.String()
+	}
+	return m
+}
+
+// once fails r when the member of bit was read before (the library refuses
+// a member named twice), and notes it.
+func once(r *compactjson.Reader, seen *uint8, bit uint8) {
+	if *seen&bit != 0 {
+		r.Fail()
+	}
+	*seen |= bit
+}
+
+// AppendCompactJSON appends s as the JSON library marshals it.
+func (s Subject) AppendCompactJSON(b []byte) []byte {
+	b = append(b, `{"pid":`...)
+	b = compactjson.AppendInt(b, s.PID)
+	if s.UID != nil {
+		b = append(b, `,"uid":`...)
+		b = compactjson.AppendInt(b, *s.UID)
+	}
+	if s.StartTime != nil {
+		b = append(b, `,"startTime":`...)
+		b = compactjson.AppendUint(b, *s.StartTime)
+	}
+	return append(b, '}')
+}
+
+func readSubject(r *compactjson.Reader) *Subject {
+	s := new(Subject)
+	var seen uint8
+	for n := 0; r.Member(&n); {
+		switch string(r.Name()) {
+		case "pid":
+			once(r, &seen, 1)
+			s.PID = r.Int64()
+		case "uid":
+			once(r, &seen, 2)
+			uid := r.Int64()
+			s.UID = &uid
+		case "startTime":
+			once(r, &seen, 4)
+			st := r.Uint64()
+			s.StartTime = &st
+		default:
+			r.Fail()
+		}
+	}
+	return s
+}
+
+// AppendCompactJSON appends p as the JSON library marshals it.
+func (p CheckParams) AppendCompactJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"object":`...)
+	b, ok1 := p.Object.AppendCompactJSON(b)
+	b = append(b, `,"permission":`...)
+	b, ok2 := compactjson.AppendString(b, p.Permission)
+	if p.Subject != nil {
+		b = append(b, `,"subject":`...)
+		b = p.Subject.AppendCompactJSON(b)
+	}
+	return append(b, '}'), ok1 && ok2
+}
+
+// UnmarshalCompactJSON decodes b, the compact form of CheckParams.
+func (p *CheckParams) UnmarshalCompactJSON(b []byte) bool {
+	rd := compactjson.NewReader(b)
+	r := &rd
+	var seen uint8
+	for n := 0; r.Member(&n); {
+		switch string(r.Name()) {
+		case "object":
+			once(r, &seen, 1)
+			p.Object.read(r)
+		case "permission":
+			once(r, &seen, 2)
+			p.Permission = r.String()
+		case "subject":
+			once(r, &seen, 4)
+			p.Subject = readSubject(r)
+		default:
+			r.Fail()
+		}
+	}
+	return settle(r, p)
+}
+
+// settle reports whether r read all of its input in the compact form,
+// and otherwise zeroes *v for the library to decode into.
+func settle[T any](r *compactjson.Reader, v *T) bool {
+	if r.Done() {
+		return true
+	}
+	var zero T
+	*v = zero
+	return false
+}
+
+// AppendCompactJSON appends p as the JSON library marshals it.
+func (p CheckManyParams) AppendCompactJSON(b []byte) ([]byte, bool) {
+	b = slices.Grow(b, 64+len(p.Objects)*128)
+	b = append(b, `{"permission":`...)
+	b, ok := compactjson.AppendString(b, p.Permission)
+	b = append(b, `,"objects":[`...)
+	for i, o := range p.Objects {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var okObject bool
+		b, okObject = o.AppendCompactJSON(b)
+		ok = ok && okObject
+	}
+	b = append(b, ']')
+	if p.Subject != nil {
+		b = append(b, `,"subject":`...)
+		b = p.Subject.AppendCompactJSON(b)
+	}
+	return append(b, '}'), ok
+}
+
+// UnmarshalCompactJSON decodes b, the compact form of CheckManyParams.
+func (p *CheckManyParams) UnmarshalCompactJSON(b []byte) bool {
+	rd := compactjson.NewReader(b)
+	r := &rd
+	var seen uint8
+	for n := 0; r.Member(&n); {
+		switch string(r.Name()) {
+		case "permission":
+			once(r, &seen, 1)
+			p.Permission = r.String()
+		case "objects":
+			once(r, &seen, 2)
+			p.Objects = readObjects(r)
+		case "subject":
+			once(r, &seen, 4)
+			p.Subject = readSubject(r)
+		default:
+			r.Fail()
+		}
+	}
+	return settle(r, p)
+}
+
+func readObjects(r *compactjson.Reader) []Object {
+	objs := []Object{}
+	for n := 0; r.Elem(&n); {
+		objs = append(objs, Object{})
+		objs[len(objs)-1].read(r)
+	}
+	return objs
+}
+
+// AppendCompactJSON appends res as the JSON library marshals it.
+func (res Result) AppendCompactJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"allowed":`...)
+	b = compactjson.AppendBool(b, res.Allowed)
+	b = append(b, `,"cached":`...)
+	b = compactjson.AppendBool(b, res.Cached)
+	b = append(b, `,"driver":`...)
+	b, ok := compactjson.AppendString(b, res.Driver)
+	return append(b, '}'), ok
+}
+
+func (res *Result) read(r *compactjson.Reader) {
+	var seen uint8
+	for n := 0; r.Member(&n); {
+		switch string(r.Name()) {
+		case "allowed":
+			once(r, &seen, 1)
+			res.Allowed = r.Bool()
+		case "cached":
+			once(r, &seen, 2)
+			res.Cached = r.Bool()
+		case "driver":
+			once(r, &seen, 4)
+			res.Driver = r.Interned()
+		default:
+			r.Fail()
+		}
+	}
+}
+
+// UnmarshalCompactJSON decodes b, the compact form of Result.
+func (res *Result) UnmarshalCompactJSON(b []byte) bool {
+	rd := compactjson.NewReader(b)
+	r := &rd
+	res.read(r)
+	return settle(r, res)
+}
+
+// AppendCompactJSON appends m as the JSON library marshals it.
+func (m CheckManyReply) AppendCompactJSON(b []byte) ([]byte, bool) {
+	b = slices.Grow(b, 16+len(m.Results)*48)
+	b = append(b, `{"results":[`...)
+	ok := true
+	for i, res := range m.Results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var okResult bool
+		b, okResult = res.AppendCompactJSON(b)
+		ok = ok && okResult
+	}
+	return append(b, "]}"...), ok
+}
+
+// UnmarshalCompactJSON decodes b, the compact form of CheckManyReply.
+func (m *CheckManyReply) UnmarshalCompactJSON(b []byte) bool {
+	rd := compactjson.NewReader(b)
+	r := &rd
+	var seen uint8
+	for n := 0; r.Member(&n); {
+		if string(r.Name()) != "results" {
+			r.Fail()
+			break
+		}
+		once(r, &seen, 1)
+		m.Results = []Result{}
+		for k := 0; r.Elem(&k); {
+			m.Results = append(m.Results, Result{})
+			m.Results[len(m.Results)-1].read(r)
+		}
+	}
+	return settle(r, m)
+}
