@@ -64,7 +64,10 @@ func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("varlink: encode call of %s: %w", method, err)
 	}
-	stop := c.deadline(ctx)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("varlink: call %s: %w", method, err)
+	}
+	stop := c.watch(ctx)
 	defer stop()
 	if _, err := c.nc.Write(msg); err != nil {
 		return c.failed(ctx, method, err)
@@ -133,15 +136,28 @@ func decodeReply(method string, b []byte, out any) error {
 	return nil
 }
 
-// deadline applies ctx's deadline and cancellation to the connection.
-func (c *Client) deadline(ctx context.Context) func() {
-	if d, ok := ctx.Deadline(); ok {
-		c.nc.SetDeadline(d)
-	} else {
-		c.nc.SetDeadline(time.Time{})
+// watch applies ctx's end to the call under way: once ctx is done (its
+// deadline passed, or it was cancelled) the connection's deadline is set
+// to now, which fails the write or read in progress. The context's own
+// timer does the timing: a socket deadline per call cost the runtime two
+// timer updates on every call. stop ends the watch; if the watch fired
+// during a call that completed all the same, stop clears the deadline it
+// set, so that it cannot fail the next call.
+func (c *Client) watch(ctx context.Context) (stop func()) {
+	if ctx.Done() == nil {
+		return func() {}
 	}
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Now()) })
-	return func() { stop() }
+	fired := make(chan struct{})
+	stopWatch := context.AfterFunc(ctx, func() {
+		c.nc.SetDeadline(time.Now())
+		close(fired)
+	})
+	return func() {
+		if !stopWatch() {
+			<-fired
+			c.nc.SetDeadline(time.Time{})
+		}
+	}
 }
 
 // failed ends a call that failed in its middle, and with it the

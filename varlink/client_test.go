@@ -106,3 +106,51 @@ func TestClientAfterAFailedCall(t *testing.T) {
 		t.Fatalf("Echo on a new connection: %q, %v", out.Text, err)
 	}
 }
+
+// TestClientCancelRacesTheReply cancels calls while they are under way:
+// each either succeeds or fails with context.Canceled, and a call that
+// succeeded leaves no deadline behind from a watch that fired meanwhile,
+// so the next call on the connection succeeds.
+func TestClientCancelRacesTheReply(t *testing.T) {
+	_, path := serve(t, Options{}, nil)
+	c := dial(t, path)
+	canceled := 0
+	for i := range 300 {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Duration(i%30)*5*time.Microsecond, cancel)
+		var out struct {
+			Text string `json:"text"`
+		}
+		err := c.Call(ctx, testIface+".Echo", map[string]string{"text": "hi"}, &out)
+		switch {
+		case errors.Is(err, context.Canceled):
+			canceled++
+			c = dial(t, path)
+			continue
+		case err != nil:
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if err := c.Call(context.Background(), testIface+".Echo", map[string]string{"text": "next"}, &out); err != nil || out.Text != "next" {
+			t.Fatalf("the call after call %d: %q, %v", i, out.Text, err)
+		}
+	}
+	if err := c.Call(context.Background(), testIface+".Echo", map[string]string{"text": "x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d of 300 calls cancelled", canceled)
+}
+
+// TestClientContextDoneBefore: a call whose context already ended sends
+// nothing and leaves the connection usable.
+func TestClientContextDoneBefore(t *testing.T) {
+	_, path := serve(t, Options{}, nil)
+	c := dial(t, path)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Call(ctx, testIface+".Echo", map[string]string{"text": "hi"}, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("call with a cancelled context: %v", err)
+	}
+	if err := c.Call(context.Background(), testIface+".Echo", map[string]string{"text": "hi"}, nil); err != nil {
+		t.Fatalf("the next call: %v", err)
+	}
+}
