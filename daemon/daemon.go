@@ -86,6 +86,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	d.level.Set(slogLevel(cfg.LogLevel))
+	defer saveCollector().restore()
 	limitMemory(cfg.CacheSize, d.log)
 	defer startGCTuner(d.log).stop()
 	rt, err := engine.Start(ctx, cfg, engine.Options{NewAuditor: d.opts.NewAuditor, Logger: d.log})

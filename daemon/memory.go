@@ -25,6 +25,34 @@ func limitMemory(cacheSize int, log *slog.Logger) {
 	}
 }
 
+// collector is the collector's GOGC and soft memory limit, as Run found
+// them. The daemon changes both (limitMemory, gcTuner); restore puts them
+// back when Run returns, so that a program running the daemon in process
+// keeps its own settings afterwards.
+type collector struct {
+	percent int
+	limit   int64
+}
+
+// The runtime metrics saveCollector reads: the settings themselves, so
+// that reading them changes nothing.
+const (
+	gogcMetric     = "/gc/gogc:percent"
+	memLimitMetric = "/gc/gomemlimit:bytes"
+)
+
+func saveCollector() collector {
+	s := []metrics.Sample{{Name: gogcMetric}, {Name: memLimitMetric}}
+	metrics.Read(s)
+	// GOGC=off reads as -1 in two's complement.
+	return collector{percent: int(int64(s[0].Value.Uint64())), limit: int64(s[1].Value.Uint64())}
+}
+
+func (c collector) restore() {
+	debug.SetGCPercent(c.percent)
+	debug.SetMemoryLimit(c.limit)
+}
+
 // liveHeap is the runtime metric the collector tuner reads: the heap
 // the last collection found alive.
 const liveHeap = "/gc/heap/live:bytes"
@@ -99,7 +127,8 @@ func (g *gcTuner) percent() int {
 	return g.last
 }
 
-// stop ends the tuning; GOGC stays as last set.
+// stop ends the tuning; GOGC stays as last set (Run then restores what
+// it found).
 func (g *gcTuner) stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()

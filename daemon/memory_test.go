@@ -72,3 +72,31 @@ func waitPercent(t *testing.T, g *gcTuner, what string, ok func(int) bool) {
 		runtime.GC()
 	}
 }
+
+// TestCollectorRestored: the settings saved are the runtime's, and
+// restore puts them back whatever the daemon set meanwhile, GOGC=off
+// included.
+func TestCollectorRestored(t *testing.T) {
+	t.Setenv("GOGC", "") // the daemon tunes only without them
+	t.Setenv("GOMEMLIMIT", "")
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	for _, want := range []collector{{percent: 100, limit: 1 << 62}, {percent: -1, limit: 3 << 30}, {percent: 40, limit: 1 << 62}} {
+		debug.SetGCPercent(want.percent)
+		debug.SetMemoryLimit(want.limit)
+		saved := saveCollector()
+		if saved != want {
+			t.Fatalf("saved %+v, want %+v", saved, want)
+		}
+		limitMemory(1000, slog.New(slog.DiscardHandler))
+		g := startGCTuner(slog.New(slog.DiscardHandler))
+		g.stop()
+		if changed := saveCollector(); changed == want {
+			t.Fatalf("the daemon changed nothing of %+v", want)
+		}
+		saved.restore()
+		if got := saveCollector(); got != want {
+			t.Errorf("restored %+v, want %+v", got, want)
+		}
+	}
+}
