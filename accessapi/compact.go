@@ -44,20 +44,15 @@ func (o Object) AppendCompactJSON(b []byte) ([]byte, bool) {
 }
 
 func (o *Object) read(r *compactjson.Reader) {
-	var seen uint8
+	var seen uint64
 	for n := 0; r.Member(&n); {
-		switch string(r.Name()) {
-		case "type":
-			once(r, &seen, 1)
+		switch r.Field(&seen, "type", "driver", "attributes") {
+		case 0:
 			o.Type = r.Interned()
-		case "driver":
-			once(r, &seen, 2)
+		case 1:
 			o.Driver = r.Interned()
-		case "attributes":
-			once(r, &seen, 4)
+		case 2:
 			o.Attributes = readAttributes(r)
-		default:
-			r.Fail()
 		}
 	}
 }
@@ -72,15 +67,6 @@ func readAttributes(r *compactjson.Reader) map[string]string {
 		m[name] = r.String()
 	}
 	return m
-}
-
-// once fails r when the member of bit was read before (the library refuses
-// a member named twice), and notes it.
-func once(r *compactjson.Reader, seen *uint8, bit uint8) {
-	if *seen&bit != 0 {
-		r.Fail()
-	}
-	*seen |= bit
 }
 
 // AppendCompactJSON appends s as the JSON library marshals it.
@@ -100,22 +86,17 @@ func (s Subject) AppendCompactJSON(b []byte) []byte {
 
 func readSubject(r *compactjson.Reader) *Subject {
 	s := new(Subject)
-	var seen uint8
+	var seen uint64
 	for n := 0; r.Member(&n); {
-		switch string(r.Name()) {
-		case "pid":
-			once(r, &seen, 1)
+		switch r.Field(&seen, "pid", "uid", "startTime") {
+		case 0:
 			s.PID = r.Int64()
-		case "uid":
-			once(r, &seen, 2)
+		case 1:
 			uid := r.Int64()
 			s.UID = &uid
-		case "startTime":
-			once(r, &seen, 4)
+		case 2:
 			st := r.Uint64()
 			s.StartTime = &st
-		default:
-			r.Fail()
 		}
 	}
 	return s
@@ -138,20 +119,15 @@ func (p CheckParams) AppendCompactJSON(b []byte) ([]byte, bool) {
 func (p *CheckParams) UnmarshalCompactJSON(b []byte) bool {
 	rd := compactjson.NewReader(b)
 	r := &rd
-	var seen uint8
+	var seen uint64
 	for n := 0; r.Member(&n); {
-		switch string(r.Name()) {
-		case "object":
-			once(r, &seen, 1)
+		switch r.Field(&seen, "object", "permission", "subject") {
+		case 0:
 			p.Object.read(r)
-		case "permission":
-			once(r, &seen, 2)
+		case 1:
 			p.Permission = r.String()
-		case "subject":
-			once(r, &seen, 4)
+		case 2:
 			p.Subject = readSubject(r)
-		default:
-			r.Fail()
 		}
 	}
 	return settle(r, p)
@@ -194,20 +170,15 @@ func (p CheckManyParams) AppendCompactJSON(b []byte) ([]byte, bool) {
 func (p *CheckManyParams) UnmarshalCompactJSON(b []byte) bool {
 	rd := compactjson.NewReader(b)
 	r := &rd
-	var seen uint8
+	var seen uint64
 	for n := 0; r.Member(&n); {
-		switch string(r.Name()) {
-		case "permission":
-			once(r, &seen, 1)
+		switch r.Field(&seen, "permission", "objects", "subject") {
+		case 0:
 			p.Permission = r.String()
-		case "objects":
-			once(r, &seen, 2)
+		case 1:
 			p.Objects = readObjects(r)
-		case "subject":
-			once(r, &seen, 4)
+		case 2:
 			p.Subject = readSubject(r)
-		default:
-			r.Fail()
 		}
 	}
 	return settle(r, p)
@@ -234,20 +205,15 @@ func (res Result) AppendCompactJSON(b []byte) ([]byte, bool) {
 }
 
 func (res *Result) read(r *compactjson.Reader) {
-	var seen uint8
+	var seen uint64
 	for n := 0; r.Member(&n); {
-		switch string(r.Name()) {
-		case "allowed":
-			once(r, &seen, 1)
+		switch r.Field(&seen, "allowed", "cached", "driver") {
+		case 0:
 			res.Allowed = r.Bool()
-		case "cached":
-			once(r, &seen, 2)
+		case 1:
 			res.Cached = r.Bool()
-		case "driver":
-			once(r, &seen, 4)
+		case 2:
 			res.Driver = r.Interned()
-		default:
-			r.Fail()
 		}
 	}
 }
@@ -280,13 +246,11 @@ func (m CheckManyReply) AppendCompactJSON(b []byte) ([]byte, bool) {
 func (m *CheckManyReply) UnmarshalCompactJSON(b []byte) bool {
 	rd := compactjson.NewReader(b)
 	r := &rd
-	var seen uint8
+	var seen uint64
 	for n := 0; r.Member(&n); {
-		if string(r.Name()) != "results" {
-			r.Fail()
+		if r.Field(&seen, "results") != 0 {
 			break
 		}
-		once(r, &seen, 1)
 		m.Results = []Result{}
 		for k := 0; r.Elem(&k); {
 			m.Results = append(m.Results, Result{})

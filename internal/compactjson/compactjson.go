@@ -99,6 +99,26 @@ func (r *Reader) Name() []byte {
 	return name
 }
 
+// Field reads a member's name and returns its index in names, the
+// members the object may have; seen records those read before (bit i for
+// names[i]). An unknown name, or one read before, fails r (the library
+// refuses both under its strict options) and returns -1.
+func (r *Reader) Field(seen *uint64, names ...string) int {
+	name := r.Name()
+	for i, known := range names {
+		if known != string(name) {
+			continue
+		}
+		if *seen&(1<<i) != 0 {
+			break
+		}
+		*seen |= 1 << i
+		return i
+	}
+	r.bad = true
+	return -1
+}
+
 // String reads a string.
 func (r *Reader) String() string {
 	s := r.raw()

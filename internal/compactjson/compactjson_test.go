@@ -3,6 +3,7 @@
 package compactjson
 
 import (
+	"fmt"
 	"testing"
 	"unicode/utf8"
 	"unsafe"
@@ -138,6 +139,33 @@ func TestAppendString(t *testing.T) {
 		got, ok := AppendString(nil, s)
 		if ok != utf8.ValidString(s) || ok && string(got) != string(want) {
 			t.Errorf("AppendString(%q) = %s, %v; the library writes %s", s, got, ok, want)
+		}
+	}
+}
+
+func TestReaderField(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		ok   bool
+	}{
+		{`{"b":true,"a":false}`, []int{1, 0}, true},
+		{`{"a":true,"c":true}`, []int{0, -1}, false},
+		{`{"a":true,"a":true}`, []int{0, -1}, false},
+		{`{}`, nil, true},
+	} {
+		r := NewReader([]byte(tc.in))
+		var seen uint64
+		var got []int
+		for n := 0; r.Member(&n); {
+			i := r.Field(&seen, "a", "b")
+			got = append(got, i)
+			if i >= 0 {
+				r.Bool()
+			}
+		}
+		if r.Done() != tc.ok || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: fields %v, done %v; want %v, %v", tc.in, got, r.Done(), tc.want, tc.ok)
 		}
 	}
 }
