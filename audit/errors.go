@@ -21,8 +21,9 @@ const (
 	Refused
 	// Disabled: the host's audit is off (auditctl -e 0).
 	Disabled
-	// QueueFull: at level Auto, the queue was full because the kernel was
-	// blocking the writer (a full backlog) or records came too fast.
+	// QueueFull: at level Auto, the queue was full and the kernel had
+	// held the writer for longer than the stall bound (a full backlog
+	// that did not move).
 	QueueFull
 	// Netlink: sending the record or reading the kernel's answer failed.
 	Netlink
@@ -68,7 +69,7 @@ func (e *Error) Unwrap() error { return e.Err }
 var (
 	errDisabled   = errors.New("audit is disabled on this host (auditctl -e 0)")
 	errNoCap      = errors.New("no CAP_AUDIT_WRITE in the effective capability set")
-	errQueueFull  = errors.New("audit queue full: the kernel is not taking records fast enough")
+	errQueueFull  = errors.New("audit queue full: the kernel has taken no record for 200 ms")
 	errClosed     = errors.New("audit writer closed")
 	errUnanswered = errors.New("whether the kernel took the record is unknown")
 )

@@ -106,7 +106,9 @@ func (w *Writer) handle(s sender, jobs []job) {
 	if len(send) == 0 {
 		return
 	}
-	for i, err := range s.send(texts) {
+	errs := s.send(texts)
+	w.sending.Store(time.Now().UnixNano())
+	for i, err := range errs {
 		if err != nil {
 			w.finish(send[i], kernelError(err))
 		} else {

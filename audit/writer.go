@@ -81,9 +81,10 @@ func (c Config) withDefaults() (Config, error) {
 // owns the netlink socket and sends the queued records in order; another
 // reads the kernel's audit status.
 //
-// At level Auto, Write never waits for the kernel: it queues the record and
-// returns, and a record that finds the queue full is counted and logged as
-// lost. At level Required, Write returns only once the kernel accepted the
+// At level Auto, Write queues the record and returns; only when the queue
+// is full does it wait, for room, and only while the writer is still
+// sending (waitForRoom): a record that finds the writer stalled is counted
+// and logged as lost. At level Required, Write returns only once the kernel accepted the
 // record, or with an *Error saying why not; the caller must then deny.
 type Writer struct {
 	cfg   Config
@@ -98,8 +99,13 @@ type Writer struct {
 	jobs    chan job
 	mu      sync.RWMutex // held for reading while queueing, for writing by Close
 	closed  bool
-	stop    chan struct{} // closed by Close
+	closing chan struct{} // closed first by Close: level Auto writers stop waiting for room
+	stop    chan struct{} // closed by Close once no writer queues any more
+	once    sync.Once     // closes closing
 	running sync.WaitGroup
+	// sending is when the writer last handed a batch to the kernel, or
+	// started (Unix nanoseconds): see waitForRoom.
+	sending atomic.Int64
 
 	status     atomic.Pointer[Status]
 	kernelLost atomic.Uint64
@@ -165,7 +171,8 @@ func open(cfg Config, k dialer) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{cfg: cfg, log: cfg.Logger, limit: ratelimit.New(ratelimit.WarnEvery, nil), stop: make(chan struct{})}
+	w := &Writer{cfg: cfg, log: cfg.Logger, limit: ratelimit.New(ratelimit.WarnEvery, nil),
+		closing: make(chan struct{}), stop: make(chan struct{})}
 	w.status.Store(&Status{})
 	if cfg.Level == Off {
 		return w, nil
@@ -237,13 +244,15 @@ func (w *Writer) unusable(s sender, sr statusReader, cause *Error) (*Writer, err
 
 func (w *Writer) start(s sender, sr statusReader) {
 	w.jobs = make(chan job, w.cfg.QueueSize)
+	w.sending.Store(time.Now().UnixNano())
 	w.running.Add(2)
 	go w.run(s)
 	go w.poll(sr)
 }
 
 // Write records one decision. At level Off it only logs (with Config.Log).
-// At level Auto it never blocks and returns nil: a record that cannot be
+// At level Auto it returns nil, and waits only while the queue is full and
+// the writer is still sending (see waitForRoom): a record that cannot be
 // written is counted in Stats and logged. At level Required it waits until
 // the kernel accepted the record, ctx's deadline or Config.Timeout passed
 // (cancelling ctx does not end the wait: see waitContext); an error (an
@@ -285,7 +294,40 @@ func (w *Writer) enqueue(r Record) {
 	select {
 	case w.jobs <- j:
 	default:
-		w.lose(&Error{QueueFull, errQueueFull})
+		w.waitForRoom(j)
+	}
+}
+
+// stalled is how long the writer may go without handing a batch to the
+// kernel before level Auto records stop waiting for room in a full queue.
+const stalled = 200 * time.Millisecond
+
+// waitForRoom queues a level Auto job that found the queue full, once
+// there is room, as long as the writer is sending: decisions then come
+// faster than the kernel and auditd take their records, and waiting
+// holds them to that pace (as libvirtd's threads wait in the kernel when
+// its audit backlog is full) rather than losing records. When the writer
+// has sent nothing for stalled (the kernel holds it: its backlog is full
+// and not moving, e.g. auditd stopped reading), the record is lost and
+// counted at once: decisions are not held up by a stuck audit system.
+func (w *Writer) waitForRoom(j job) {
+	for {
+		wait := stalled - time.Since(time.Unix(0, w.sending.Load()))
+		if wait <= 0 {
+			w.lose(&Error{QueueFull, errQueueFull})
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case w.jobs <- j:
+			t.Stop()
+			return
+		case <-w.closing:
+			t.Stop()
+			w.lose(&Error{Closed, errClosed})
+			return
+		case <-t.C: // see whether the writer sent meanwhile
+		}
 	}
 }
 
@@ -335,6 +377,7 @@ func (w *Writer) Stats() Stats {
 // a few seconds; those it cannot write are counted as lost. Writes after
 // Close are lost (level Auto) or fail (level Required).
 func (w *Writer) Close() error {
+	w.once.Do(func() { close(w.closing) })
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()

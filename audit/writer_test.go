@@ -30,6 +30,7 @@ type fakeSender struct {
 	refuse  string        // a record containing it fails with EPERM
 	blocked chan struct{} // non-nil: send waits until it is closed
 	entered chan struct{} // told, when it has room, that a send started
+	delay   time.Duration // each send takes this long: a slow kernel
 	closed  bool
 }
 
@@ -48,6 +49,7 @@ func (f *fakeSender) send(texts []string) []error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	time.Sleep(f.delay)
 	f.batches = append(f.batches, len(texts))
 	errs := make([]error, len(texts))
 	for i, text := range texts {
@@ -187,6 +189,9 @@ func TestAutoSendsInOrder(t *testing.T) {
 	}
 }
 
+// TestAutoNeverWaitsForABlockedKernel: once the kernel has held the
+// writer for longer than stalled, level Auto records that find the queue
+// full are lost at once, without holding up their decisions.
 func TestAutoNeverWaitsForABlockedKernel(t *testing.T) {
 	k := newFake()
 	k.s.blocked = make(chan struct{})
@@ -208,6 +213,54 @@ func TestAutoNeverWaitsForABlockedKernel(t *testing.T) {
 	}
 	close(k.s.blocked)
 	waitFor(t, "the queue to drain", func() bool { return w.Stats().Sent == 11 })
+}
+
+// TestAutoWaitsForASlowKernel: while the writer keeps sending, level Auto
+// records that find the queue full wait for room: decisions coming faster
+// than a slow kernel takes their records lose none.
+func TestAutoWaitsForASlowKernel(t *testing.T) {
+	k := newFake()
+	k.s.delay = 2 * time.Millisecond // 64 records at most per 2 ms
+	w := openFake(t, Config{Level: Auto, QueueSize: 16}, k)
+	const n = 2000
+	for i := range n {
+		w.Write(context.Background(), record(i))
+	}
+	waitFor(t, "every record to be sent", func() bool { return w.Stats().Sent == n })
+	if st := w.Stats(); st.Lost.Total() != 0 {
+		t.Errorf("stats %+v, want none lost", st)
+	}
+	if got := len(k.s.sent()); got != n {
+		t.Errorf("the kernel got %d records, want %d", got, n)
+	}
+}
+
+// TestCloseEndsTheWaitForRoom: a level Auto record waiting for room when
+// the writer is closed is counted as lost to the close, and Close does
+// not wait for the stall bound.
+func TestCloseEndsTheWaitForRoom(t *testing.T) {
+	k := newFake()
+	k.s.blocked = make(chan struct{})
+	k.s.entered = make(chan struct{}, 1)
+	w, err := open(Config{Level: Auto, QueueSize: 1, StatusInterval: time.Hour}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(context.Background(), record(0))
+	<-k.s.entered
+	w.Write(context.Background(), record(1)) // fills the queue
+	waiting := make(chan struct{})
+	go func() {
+		defer close(waiting)
+		w.Write(context.Background(), record(2)) // waits for room
+	}()
+	time.Sleep(20 * time.Millisecond) // within stalled: still waiting
+	go func() { time.Sleep(50 * time.Millisecond); close(k.s.blocked) }()
+	w.Close()
+	<-waiting
+	if st := w.Stats(); st.Lost.Closed != 1 || st.Sent != 2 {
+		t.Errorf("stats %+v, want 2 sent and the waiting record lost as closed", st)
+	}
 }
 
 func TestRequiredWaitsForTheKernel(t *testing.T) {
