@@ -493,18 +493,20 @@ func (s *Server) dispatch(ctx context.Context, call *Call) (any, error) {
 // send writes a reply, or the error verr when it is not nil. It reports
 // whether the write succeeded.
 func (s *Server) send(c *conn, r reply, verr *Error) bool {
-	if verr != nil {
+	var b []byte
+	ok := false
+	if verr == nil {
+		b, ok = appendReply(c.wbuf[:0], r.Parameters)
+	} else {
 		r = reply{Error: verr.Name, Parameters: verr.Parameters}
 	}
-	b, ok := appendReply(c.wbuf[:0], r.Parameters)
-	if !ok || verr != nil {
+	if !ok {
 		var err error
 		if b, err = encode(r); err != nil {
 			s.opts.Logger.Error("cannot encode reply", "err", err)
 			return false
 		}
-	}
-	if cap(b) <= maxKeptBuffer {
+	} else if cap(b) <= maxKeptBuffer {
 		c.wbuf = b
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
