@@ -18,6 +18,13 @@ import (
 func (w *Writer) run(s sender) {
 	defer w.running.Done()
 	defer s.close()
+	var low *lowThread // see priority.go
+	if w.cfg.Level == Auto {
+		if low = startLowThread(); low != nil {
+			defer low.stop()
+		}
+	}
+	backlog := max(w.cfg.QueueSize/catchUpShare, 1)
 	var b batch
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
@@ -27,7 +34,11 @@ func (w *Writer) run(s sender) {
 			if w.lingerFor(j) {
 				w.wait(linger)
 			}
-			w.handle(s, b.fill(j, w.jobs))
+			if low != nil && len(w.jobs) < backlog {
+				low.do(func() { w.handle(s, b.fill(j, w.jobs)) })
+			} else {
+				w.handle(s, b.fill(j, w.jobs))
+			}
 		case <-w.stop:
 			w.drain(s, &b)
 			return

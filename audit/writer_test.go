@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
@@ -31,6 +33,8 @@ type fakeSender struct {
 	blocked chan struct{} // non-nil: send waits until it is closed
 	entered chan struct{} // told, when it has room, that a send started
 	delay   time.Duration // each send takes this long: a slow kernel
+	low     atomic.Int32  // sends made on a thread at lowNice
+	raised  atomic.Int32  // sends made on a thread not at lowNice
 	closed  bool
 }
 
@@ -46,6 +50,12 @@ func (f *fakeSender) send(texts []string) []error {
 	}
 	if blocked != nil {
 		<-blocked
+	}
+	// The nice value of this thread, the writer's that sends.
+	if prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil && 20-prio == lowNice {
+		f.low.Add(1)
+	} else if err == nil {
+		f.raised.Add(1)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -260,6 +260,28 @@ func noDaemon(t *testing.T, c *container, after string) {
 // checkHardening reads the running service's credentials from /proc: uid
 // 0 (polkit takes details from root only) with CAP_AUDIT_WRITE alone, no
 // new privileges, a seccomp filter, a read-only root.
+// checkWriterYields checks that svc, auditing at level 1, has one thread
+// at nice 10, its audit writer's low thread (the unit allows setpriority),
+// and every other thread at the service's priority.
+func checkWriterYields(t *testing.T, c *container, svc string) {
+	t.Helper()
+	pid := strings.TrimSpace(c.must(t, "systemctl", "show", "-P", "MainPID", svc))
+	nices := strings.Fields(c.must(t, "ps", "-L", "-o", "ni=", "-p", pid))
+	lowered := 0
+	for _, n := range nices {
+		switch n {
+		case "10":
+			lowered++
+		case "0":
+		default:
+			t.Errorf("%s has a thread at nice %s", svc, n)
+		}
+	}
+	if lowered != 1 {
+		t.Errorf("%s has %d of its %d threads at nice 10, want its audit writer's alone", svc, lowered, len(nices))
+	}
+}
+
 func checkHardening(t *testing.T, c *container, svc string) {
 	t.Helper()
 	pid := strings.TrimSpace(c.must(t, "systemctl", "show", "-P", "MainPID", svc))

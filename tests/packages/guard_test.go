@@ -100,6 +100,7 @@ func TestBootedGuard(t *testing.T) {
 		t.Fatalf("after a client %s is %q, want active", guardService, got)
 	}
 	checkHardening(t, c, guardService)
+	checkWriterYields(t, c, guardService)
 	if out, code := virsh(guardROURI, "list", "--all"); code != 0 {
 		t.Errorf("virsh list --all through the guard's read-only socket: exit status %d:\n%s", code, out)
 	}
