@@ -76,25 +76,28 @@ const (
 // When the record would be longer than MaxText, those values are cut,
 // longest first, each ending in "...", and truncated=yes is added; the
 // decision, subject, permission and result are never cut away.
-func Format(r Record) string {
-	var buf [maxFields]field // on the stack: a record costs one allocation, its text
+func Format(r Record) string { return string(appendFormat(nil, r)) }
+
+// appendFormat appends the text Format returns to b. The writer formats
+// its records into one buffer per batch this way, rather than into a
+// string each.
+func appendFormat(b []byte, r Record) []byte {
+	var buf [maxFields]field // on the stack: formatting allocates only when b grows
 	fs, dropped := fields(buf[:0], r)
 	size, truncated := fit(fs, dropped)
-	var b strings.Builder
-	b.Grow(size)
+	b = slices.Grow(b, size)
 	for i := range fs {
 		f := &fs[i]
 		if f.name == "exe" && truncated {
-			b.WriteString(truncField)
+			b = append(b, truncField...)
 		}
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		b.WriteString(f.name)
-		b.WriteByte('=')
-		f.write(&b)
+		b = append(append(b, f.name...), '=')
+		b = f.append(b)
 	}
-	return b.String()
+	return b
 }
 
 // maxFields is the most fields a record has: 26 of its own, and details.

@@ -24,10 +24,14 @@ func (w *Writer) run(s sender) {
 	for {
 		select {
 		case j := <-w.jobs:
+			w.taken(j)
 			if w.lingerFor(j) {
 				w.wait(linger)
 			}
-			w.handle(s, b.fill(j, w.jobs))
+			w.handle(s, w.fill(&b, j))
+			for len(b.rest) > 0 { // a job's records that did not fit
+				w.handle(s, w.fill(&b, job{recs: b.takeRest()}))
+			}
 		case <-w.stop:
 			w.drain(s, &b)
 			return
@@ -36,16 +40,17 @@ func (w *Writer) run(s sender) {
 }
 
 // lingerFor reports whether the writer, having taken j, should wait for
-// more records before sending: j is a level Auto record (no caller waits
-// for its outcome) and nothing else is queued, so the writer was idle and
-// a client's calls are arriving one at a time. Sending each such record
-// alone costs a wake-up of this goroutine, then of the kernel's kauditd
-// and of auditd, per decision, on the cores the client and the daemon
-// answer on; gathering those of the next Config.Linger costs one of each
-// per batch. A queue that is not empty is sent at once: the writer is
-// behind, and waiting would only slow it.
+// more records before sending: j is level Auto records (no caller waits
+// for their outcome) too few to fill a batch, and nothing else is
+// queued, so the writer was idle and a client's calls are arriving one
+// at a time. Sending each such record alone costs a wake-up of this
+// goroutine, then of the kernel's kauditd and of auditd, per decision,
+// on the cores the client and the daemon answer on; gathering those of
+// the next Config.Linger costs one of each per batch. A queue that is
+// not empty is sent at once: the writer is behind, and waiting would
+// only slow it.
 func (w *Writer) lingerFor(j job) bool {
-	return w.cfg.Linger > 0 && j.done == nil && len(w.jobs) == 0
+	return w.cfg.Linger > 0 && j.done == nil && j.records() < maxBatch && len(w.jobs) == 0
 }
 
 // wait sleeps for Config.Linger on t, or until Close.
@@ -58,64 +63,109 @@ func (w *Writer) wait(t *time.Timer) {
 	}
 }
 
-// batch gathers the jobs of one write; its slice is reused.
+// batch gathers the records of one write; its memory is reused, so that
+// the records' texts cost no allocation each.
 type batch struct {
-	jobs []job
+	jobs []job    // one per record: its caller, if one waits
+	text []byte   // the records' texts, one after another
+	ends []int    // where each record's text ends in text
+	msgs [][]byte // the texts handle sends
+	sent []job    // the jobs of msgs
+	// rest are the records of a job taken that did not fit: the next
+	// batch's first.
+	rest []Record
 }
 
-// fill starts a batch with j and adds the jobs already queued, within the
+// fill starts b with j and adds the jobs already queued, within the
 // batch's bounds.
-func (b *batch) fill(j job, jobs <-chan job) []job {
-	j = j.formatted()
-	b.jobs = append(b.jobs[:0], j)
-	size := len(j.text)
-	for len(b.jobs) < maxBatch && size < maxBatchBytes {
+func (w *Writer) fill(b *batch, j job) *batch {
+	b.jobs, b.text, b.ends = b.jobs[:0], b.text[:0], b.ends[:0]
+	b.add(j)
+	for !b.full() && len(b.rest) == 0 {
 		select {
-		case j := <-jobs:
-			j = j.formatted()
-			b.jobs = append(b.jobs, j)
-			size += nlmsgHdrLen + len(j.text)
+		case j := <-w.jobs:
+			w.taken(j)
+			b.add(j)
 		default:
-			return b.jobs
+			return b
 		}
 	}
-	return b.jobs
+	return b
+}
+
+// add formats j's records into b; those that do not fit are b.rest.
+func (b *batch) add(j job) {
+	if j.recs == nil {
+		b.text = append(b.text, j.text...)
+		b.push(job{ctx: j.ctx, done: j.done, i: j.i})
+		return
+	}
+	for k, r := range j.recs {
+		if b.full() {
+			b.rest = j.recs[k:]
+			return
+		}
+		b.text = appendFormat(b.text, r)
+		b.push(job{})
+	}
+}
+
+// push adds the job of the record whose text was just added.
+func (b *batch) push(j job) {
+	b.jobs = append(b.jobs, j)
+	b.ends = append(b.ends, len(b.text))
+}
+
+// full reports whether b holds as many records, or bytes, as one write
+// may.
+func (b *batch) full() bool {
+	return len(b.jobs) >= maxBatch || len(b.text)+nlmsgHdrLen*len(b.jobs) >= maxBatchBytes
+}
+
+// takeRest returns b.rest, which it empties.
+func (b *batch) takeRest() []Record {
+	r := b.rest
+	b.rest = nil
+	return r
 }
 
 // handle writes a batch of records. A level Required record whose caller
 // stopped waiting is not sent: it would say "granted" for a request that
 // the caller has denied.
-func (w *Writer) handle(s sender, jobs []job) {
+func (w *Writer) handle(s sender, b *batch) {
 	disabled := false
 	if st := w.status.Load(); st.Known && st.Enabled == 0 {
 		disabled = true
 	}
-	send := jobs[:0:0]
-	var texts []string
-	for _, j := range jobs {
+	b.msgs, b.sent = b.msgs[:0], b.sent[:0]
+	start := 0
+	for i, j := range b.jobs {
+		text := b.text[start:b.ends[i]]
+		start = b.ends[i]
 		switch {
 		case j.ctx != nil && j.ctx.Err() != nil:
 			w.finish(j, &Error{Timeout, j.ctx.Err()})
 		case disabled:
 			w.finish(j, &Error{Disabled, errDisabled})
 		default:
-			send = append(send, j)
-			texts = append(texts, j.text)
+			b.msgs = append(b.msgs, text)
+			b.sent = append(b.sent, j)
 		}
 	}
-	if len(send) == 0 {
+	if len(b.msgs) == 0 {
 		return
 	}
-	for i, err := range s.send(texts) {
+	for i, err := range s.send(b.msgs) {
 		if err != nil {
-			w.finish(send[i], kernelError(err))
+			w.finish(b.sent[i], kernelError(err))
 		} else {
-			w.finish(send[i], nil)
+			w.finish(b.sent[i], nil)
 		}
 	}
 }
 
-// finish counts the outcome of j and tells its caller, if one waits.
+// finish counts the outcome of j, one record, and tells its caller, if
+// one waits.
 func (w *Writer) finish(j job, e *Error) {
 	if e == nil {
 		w.cnt.sent.Add(1)
@@ -127,20 +177,35 @@ func (w *Writer) finish(j job, e *Error) {
 	}
 }
 
+// abandonJob counts j's records as lost for e, and tells its caller.
+func (w *Writer) abandonJob(j job, e *Error) {
+	if j.recs != nil {
+		w.loseN(e, len(j.recs))
+		return
+	}
+	w.finish(j, e)
+}
+
 // drain writes what was queued before Close, until closeFlush passes.
 func (w *Writer) drain(s sender, b *batch) {
 	deadline := time.Now().Add(closeFlush)
 	for {
-		select {
-		case j := <-w.jobs:
-			if time.Now().After(deadline) {
-				w.finish(j, &Error{Closed, errClosed})
-				continue
+		var j job
+		if len(b.rest) > 0 {
+			j = job{recs: b.takeRest()}
+		} else {
+			select {
+			case j = <-w.jobs:
+				w.taken(j)
+			default:
+				return
 			}
-			w.handle(s, b.fill(j, w.jobs))
-		default:
-			return
 		}
+		if time.Now().After(deadline) {
+			w.abandonJob(j, &Error{Closed, errClosed})
+			continue
+		}
+		w.handle(s, w.fill(b, j))
 	}
 }
 

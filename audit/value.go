@@ -4,7 +4,6 @@ package audit
 
 import (
 	"strconv"
-	"strings"
 )
 
 // kind says how a field's value is written.
@@ -104,23 +103,18 @@ func (f *field) measure() {
 	f.w = formWidth(f.out, f.how)
 }
 
-// write writes f's value, as measure found it, to b.
-func (f *field) write(b *strings.Builder) {
+// append appends f's value, as measure found it, to b.
+func (f *field) append(b []byte) []byte {
 	if f.kind == number {
-		var d [20]byte
-		b.Write(strconv.AppendInt(d[:0], f.num, 10))
-		return
+		return strconv.AppendInt(b, f.num, 10)
 	}
 	switch f.how {
-	case bare:
-		b.WriteString(f.out)
 	case quoted:
-		b.WriteByte('"')
-		b.WriteString(f.out)
-		b.WriteByte('"')
+		return append(append(append(b, '"'), f.out...), '"')
 	case hexed:
-		writeHex(b, f.out)
+		return appendHex(b, f.out)
 	}
+	return append(b, f.out...)
 }
 
 func needsHex(v string) bool {
@@ -135,19 +129,14 @@ func needsHex(v string) bool {
 
 const hexDigits = "0123456789ABCDEF"
 
-func writeHex(b *strings.Builder, v string) {
+func appendHex(b []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
-		b.WriteByte(hexDigits[v[i]>>4])
-		b.WriteByte(hexDigits[v[i]&0x0f])
+		b = append(b, hexDigits[v[i]>>4], hexDigits[v[i]&0x0f])
 	}
+	return b
 }
 
-func hexUpper(v string) string {
-	var b strings.Builder
-	b.Grow(2 * len(v))
-	writeHex(&b, v)
-	return b.String()
-}
+func hexUpper(v string) string { return string(appendHex(make([]byte, 0, 2*len(v)), v)) }
 
 // isToken reports whether v can be written bare: letters, digits and
 // "_.-," (a driver stack is "none,polkit"), not ending in ',' which auparse
@@ -181,11 +170,9 @@ func isUUID(v string) bool {
 
 // render returns v of kind k as written.
 func render(k kind, v string) string {
-	var b strings.Builder
 	f := field{val: v, kind: k}
 	f.measure()
-	f.write(&b)
-	return b.String()
+	return string(f.append(make([]byte, 0, f.w)))
 }
 
 // quote returns an untrusted value as written: quoted, or hex.
