@@ -207,15 +207,19 @@ func reserved(k string) bool {
 // would be read as that field. "uid" is allowed only as part of "uuid"
 // (domain_uuid, pool_uuid), which ausearch knows to skip.
 func parserSuffix(k string) bool {
+	if k == "" {
+		return false
+	}
+	last := k[len(k)-1] // compared first: most keys end unlike most names
 	for _, s := range [...]string{
 		"subj", "tcontext", "tclass", "vm", "comm", "acct", "hostname", "cwd",
 		"terminal", "exe", "res", "result",
 	} {
-		if strings.HasSuffix(k, s) {
+		if s[len(s)-1] == last && strings.HasSuffix(k, s) {
 			return true
 		}
 	}
-	return strings.HasSuffix(k, "uid") && !strings.HasSuffix(k, "uuid")
+	return last == 'd' && strings.HasSuffix(k, "uid") && !strings.HasSuffix(k, "uuid")
 }
 
 // detailKey returns k if it is a safe field name, else "x_" and its hex.

@@ -4,7 +4,9 @@ package audit
 
 import (
 	"encoding/hex"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -192,6 +194,17 @@ func TestDetailKey(t *testing.T) {
 		{"owner_uid", "x_" + hexOf("owner_uid")},
 		{"xvm", "x_" + hexOf("xvm")},
 		{"real_exe", "x_" + hexOf("real_exe")},
+		{"a_subj", "x_" + hexOf("a_subj")},
+		{"a_tcontext", "x_" + hexOf("a_tcontext")},
+		{"a_tclass", "x_" + hexOf("a_tclass")},
+		{"a_comm", "x_" + hexOf("a_comm")},
+		{"a_acct", "x_" + hexOf("a_acct")},
+		{"a_hostname", "x_" + hexOf("a_hostname")},
+		{"a_cwd", "x_" + hexOf("a_cwd")},
+		{"a_terminal", "x_" + hexOf("a_terminal")},
+		{"a_result", "x_" + hexOf("a_result")},
+		{"domain_name", "domain_name"},
+		{"connect_driver", "connect_driver"},
 		{"uid", "x_" + hexOf("uid")},
 		{"frontend", "x_" + hexOf("frontend")},
 		{"operation", "x_" + hexOf("operation")},
@@ -318,13 +331,33 @@ func checkParseable(t *testing.T, rec string) {
 }
 
 // BenchmarkFormat formats a typical domain grant, the record of most
-// decisions.
+// decisions: as a string (Format), and into a reused buffer, as the
+// writer does (appendFormat).
 func BenchmarkFormat(b *testing.B) {
 	r := webRecord()
-	b.ReportAllocs()
-	for b.Loop() {
-		if Format(r) == "" {
-			b.Fatal("empty record")
+	b.Run("string", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if Format(r) == "" {
+				b.Fatal("empty record")
+			}
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			if buf = appendFormat(buf[:0], r); len(buf) == 0 {
+				b.Fatal("empty record")
+			}
+		}
+	})
+}
+
+func TestDecimalWidth(t *testing.T) {
+	for _, n := range []int64{0, 7, 9, 10, 99, 100, 4294967295, math.MaxInt64, -1, -9, -10, math.MinInt64} {
+		if got, want := decimalWidth(n), len(strconv.FormatInt(n, 10)); got != want {
+			t.Errorf("decimalWidth(%d) = %d, want %d", n, got, want)
 		}
 	}
 }

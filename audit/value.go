@@ -95,12 +95,23 @@ func formWidth(s string, f form) int {
 // measure works out how f's value is written, and its length.
 func (f *field) measure() {
 	if f.kind == number {
-		var d [20]byte
-		f.w = len(strconv.AppendInt(d[:0], f.num, 10))
+		f.w = decimalWidth(f.num)
 		return
 	}
 	f.out, f.how = shape(f.kind, f.val)
 	f.w = formWidth(f.out, f.how)
+}
+
+// decimalWidth returns the length of n in decimal.
+func decimalWidth(n int64) int {
+	w, u := 1, uint64(n)
+	if n < 0 {
+		w, u = 2, -u // -u is |n| as an unsigned number, even for the most negative n
+	}
+	for ; u >= 10; u /= 10 {
+		w++
+	}
+	return w
 }
 
 // append appends f's value, as measure found it, to b.
