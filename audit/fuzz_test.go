@@ -28,7 +28,12 @@ func FuzzFormat(f *testing.F) {
 			PID:     42, UID: 1000, AUID: proc.Unset, Session: proc.Unset, Exe: exe, Driver: driver,
 			FrontEnd: driver, Operation: reason,
 		}
-		checkRecordText(t, Format(r), granted)
+		text := Format(r)
+		checkRecordText(t, text, granted)
+		// The writer's way: appended to the batch's earlier records.
+		if got := appendFormat([]byte("earlier"), r); string(got) != "earlier"+text {
+			t.Fatalf("appendFormat after other text = %q, want %q", got, "earlier"+text)
+		}
 	})
 }
 
