@@ -13,6 +13,7 @@ type batch struct {
 	// rest are the records of a job taken that did not fit: the next
 	// batch's first.
 	rest []Record
+	memo memo // what the last record's formatting found out
 }
 
 // fill starts b with j and adds the jobs already queued, within the
@@ -44,7 +45,7 @@ func (b *batch) add(j job) {
 			b.rest = j.recs[k:]
 			return
 		}
-		b.text = appendFormat(b.text, r)
+		b.text = b.memo.append(b.text, r)
 		b.push(job{})
 	}
 }

@@ -83,8 +83,16 @@ func Format(r Record) string { return string(appendFormat(nil, r)) }
 // string each.
 func appendFormat(b []byte, r Record) []byte {
 	var buf [maxFields]field // on the stack: formatting allocates only when b grows
-	fs, dropped := fields(buf[:0], r)
-	size, truncated := fit(fs, dropped)
+	b, _ = appendFields(b, buf[:0], r, nil)
+	return b
+}
+
+// appendFields appends r's text to b, laying its fields out in fs; m, if
+// not nil, is what the last record's formatting found out. It returns fs
+// as measured.
+func appendFields(b []byte, fs []field, r Record, m *memo) ([]byte, []field) {
+	fs, dropped := fields(fs, r, m)
+	size, truncated := fit(fs, dropped, m.last())
 	b = slices.Grow(b, size)
 	for i := range fs {
 		f := &fs[i]
@@ -97,7 +105,7 @@ func appendFormat(b []byte, r Record) []byte {
 		b = append(append(b, f.name...), '=')
 		b = f.append(b)
 	}
-	return b
+	return b, fs
 }
 
 // maxFields is the most fields a record has: 26 of its own, and details.
@@ -105,7 +113,7 @@ const maxFields = 26 + maxDetails
 
 // fields appends r's fields to fs in record order. dropped reports details
 // left out beyond maxDetails.
-func fields(fs []field, r Record) (_ []field, dropped bool) {
+func fields(fs []field, r Record, m *memo) (_ []field, dropped bool) {
 	decision := "denied"
 	if r.Granted {
 		decision = "granted"
@@ -134,7 +142,7 @@ func fields(fs []field, r Record) (_ []field, dropped bool) {
 			dropped = true
 			break
 		}
-		fs = append(fs, field{name: detailKey(d.Key), val: d.Value, kind: text})
+		fs = append(fs, field{name: m.detailKey(d.Key), val: d.Value, kind: text})
 	}
 	fs = append(fs, field{name: "driver", val: r.Driver, kind: token}, field{name: "cached", val: yesNo(r.Cached)})
 	return origin(fs, r), dropped
@@ -246,17 +254,22 @@ func validKey(k string) bool {
 	return true
 }
 
-// fit measures the fields of fs and cuts the cuttable values until the
+// fit measures the fields of fs (taking what the last record's fields
+// have in common with them from last) and cuts the cuttable values until the
 // record fits MaxText, sharing the room fairly: values shorter than an
 // equal share keep their length, the others are cut to what is left. It
 // returns the record's length, and whether anything was cut or dropped.
-func fit(fs []field, dropped bool) (size int, truncated bool) {
+func fit(fs []field, dropped bool, last []field) (size int, truncated bool) {
 	var buf [maxFields]int
 	cuttable := buf[:0]
 	fixed, total := 0, 0
 	for i := range fs {
 		f := &fs[i]
-		f.measure()
+		if i < len(last) {
+			f.measureLike(&last[i])
+		} else {
+			f.measure()
+		}
 		w := f.w
 		n := len(f.name) + 1 + w
 		if i > 0 {

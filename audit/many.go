@@ -47,6 +47,7 @@ func (w *Writer) WriteMany(ctx context.Context, recs iter.Seq[Record]) []error {
 func (w *Writer) formatAll(recs iter.Seq[Record]) [][]byte {
 	var texts [][]byte
 	var buf []byte
+	var m memo
 	for r := range recs {
 		if w.cfg.Log {
 			w.logDecision(r)
@@ -55,7 +56,7 @@ func (w *Writer) formatAll(recs iter.Seq[Record]) [][]byte {
 			buf = make([]byte, 0, textsChunk)
 		}
 		start := len(buf)
-		buf = appendFormat(buf, r)
+		buf = m.append(buf, r)
 		texts = append(texts, buf[start:len(buf):len(buf)])
 	}
 	return texts

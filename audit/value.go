@@ -102,6 +102,17 @@ func (f *field) measure() {
 	f.w = formWidth(f.out, f.how)
 }
 
+// measureLike measures f, taking what was found for p, the field at f's
+// place in the record formatted before, when the two have one value:
+// how a value is written depends on its kind and text alone.
+func (f *field) measureLike(p *field) {
+	if f.kind != number && f.kind == p.kind && f.val == p.val {
+		f.out, f.how, f.w = p.out, p.how, p.w
+		return
+	}
+	f.measure()
+}
+
 // decimalWidth returns the length of n in decimal.
 func decimalWidth(n int64) int {
 	w, u := 1, uint64(n)
