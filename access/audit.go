@@ -6,7 +6,6 @@ import (
 	"context"
 	"iter"
 
-	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
 )
 
@@ -25,8 +24,9 @@ func (a auditWriter) Audit(ctx context.Context, r Request, d Decision) error {
 // they wait for the kernel together.
 func (a auditWriter) AuditMany(ctx context.Context, decisions iter.Seq2[Request, Decision]) []error {
 	return a.w.WriteMany(ctx, func(yield func(audit.Record) bool) {
+		b := recordBuilder{chunk: detailsChunk}
 		for r, d := range decisions {
-			if !yield(AuditRecord(r, d)) {
+			if !yield(b.record(r, d)) {
 				return
 			}
 		}
@@ -77,43 +77,6 @@ func (e *Engine) AuditEvent(ctx context.Context, rec audit.Record) (bool, error)
 
 // AuditRecord maps a decision to its audit record.
 func AuditRecord(r Request, d Decision) audit.Record {
-	rec := audit.Record{
-		Granted:   d.Allowed,
-		PID:       int(r.Subject.PID),
-		UID:       r.Subject.UID,
-		AUID:      r.Subject.LoginUID,
-		Session:   r.Subject.Session,
-		Exe:       r.Subject.Exe,
-		Driver:    d.Driver,
-		Cached:    d.Cached,
-		FrontEnd:  r.Origin.FrontEnd,
-		Operation: r.Origin.Operation,
-		Rule:      r.Origin.Rule,
-		Where:     r.Origin.Where,
-	}
-	if q := r.Origin.Requester; q != nil {
-		rec.Requester = &audit.Requester{PID: int(q.PID), UID: q.UID, Exe: q.Exe}
-	}
-	if !d.Allowed {
-		rec.Reason = d.Reason.String()
-	}
-	// A refusal (Engine.Refuse) may name no permission or object: the
-	// record then leaves them empty ("?").
-	if r.Permission.Valid() {
-		rec.Permission, rec.ActionID = r.Permission.Name(), r.ActionID()
-	}
-	if !r.Object.Valid() {
-		return rec
-	}
-	rec.ObjectType = r.Object.Type().String()
-	if r.Object.Type() == acl.Domain {
-		// vm= and uuid= are what ausearch --vm-name and --uuid match.
-		rec.VMName, rec.UUID = r.Object.Name(), r.Object.UUID()
-	}
-	ds := r.Object.Details()
-	rec.Details = make([]audit.Detail, len(ds))
-	for i, det := range ds {
-		rec.Details[i] = audit.Detail(det)
-	}
-	return rec
+	var b recordBuilder
+	return b.record(r, d)
 }

@@ -3,6 +3,7 @@
 package access
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -66,5 +67,61 @@ func TestAuditRecord(t *testing.T) {
 func TestAuditToTakesBatches(t *testing.T) {
 	if _, ok := AuditTo(nil).(BatchAuditor); !ok {
 		t.Error("the kernel audit writer's Auditor does not take batches: CheckMany would wait for level 2 records one by one")
+	}
+}
+
+// TestRecordBuilderSharesOnlyWhatIsShared builds the records of a list,
+// as AuditMany does, and checks each against AuditRecord's: the action
+// id follows a change of permission or action, the requester a change of
+// proxy, and no record's details run into the next one's, whatever the
+// chunk size (appending to one must not change another).
+func TestRecordBuilderSharesOnlyWhatIsShared(t *testing.T) {
+	pool, err := acl.NewObject(acl.StoragePool, "storage", map[string]string{
+		"pool_name": "default", "pool_uuid": "00000000-0000-0000-0000-000000000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, stop := permission(t, acl.Domain, "start"), permission(t, acl.Domain, "stop")
+	proxyA := &proc.Process{PID: 7, Exe: "/usr/sbin/a"}
+	proxyB := &proc.Process{PID: 8, UID: 5, Exe: "/usr/sbin/b"}
+	var reqs []Request
+	for i := range 10 {
+		r := Request{Subject: subject, Object: domainObj(t, fmt.Sprintf("vm%d", i), i), Permission: start}
+		switch {
+		case i == 3:
+			r.Permission = stop
+		case i == 4:
+			r.Action = HelperActionPrefix + "domain.create-own"
+		case i == 5:
+			r.Object = domainObj(t, "vm5", 5).Anonymous()
+		case i >= 6 && i < 8:
+			r.Origin.Requester = proxyA
+		case i >= 8:
+			r.Origin.Requester = proxyB
+		}
+		reqs = append(reqs, r)
+	}
+	reqs = append(reqs, Request{Subject: subject, Object: pool, Permission: permission(t, acl.StoragePool, "refresh")},
+		Request{Subject: subject}) // a refusal: no object, no permission
+	for _, chunk := range []int{0, 1, 4, detailsChunk} {
+		t.Run(fmt.Sprintf("chunk %d", chunk), func(t *testing.T) {
+			b := recordBuilder{chunk: chunk}
+			var got []audit.Record
+			for i, r := range reqs {
+				got = append(got, b.record(r, Decision{Allowed: i%2 == 0, Reason: Policy, Driver: "polkit"}))
+			}
+			for i, r := range reqs {
+				want := AuditRecord(r, Decision{Allowed: i%2 == 0, Reason: Policy, Driver: "polkit"})
+				if !reflect.DeepEqual(got[i], want) {
+					t.Errorf("record %d\n got %+v\nwant %+v", i, got[i], want)
+				}
+				if n := len(got[i].Details); n > 0 {
+					if d := append(got[i].Details, audit.Detail{Key: "x"}); i+1 < len(got) && len(got[i+1].Details) > 0 &&
+						&d[n] == &got[i+1].Details[0] {
+						t.Errorf("record %d's details run into record %d's", i, i+1)
+					}
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"iter"
 	"sync/atomic"
 	"testing"
 
@@ -19,6 +20,15 @@ type formatting struct{ bytes atomic.Int64 }
 
 func (f *formatting) Audit(_ context.Context, r Request, d Decision) error {
 	f.bytes.Add(int64(len(audit.Format(AuditRecord(r, d)))))
+	return nil
+}
+
+// AuditMany builds the records of a list as AuditTo's does.
+func (f *formatting) AuditMany(_ context.Context, decisions iter.Seq2[Request, Decision]) []error {
+	b := recordBuilder{chunk: detailsChunk}
+	for r, d := range decisions {
+		f.bytes.Add(int64(len(audit.Format(b.record(r, d)))))
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ package acl
 import (
 	"crypto/sha256"
 	"fmt"
+	"iter"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,14 +163,37 @@ func (o Object) Get(key string) (string, bool) {
 // Details returns the polkit details libvirt sends for the object:
 // connect_driver first, then the present attributes in libvirt's order.
 func (o Object) Details() []Detail {
-	ds := make([]Detail, 0, 1+len(o.values))
-	ds = append(ds, Detail{DriverKey, o.driver})
-	for i, a := range o.typ.def().attrs {
-		if o.values[i] != "" {
-			ds = append(ds, Detail{a.Key, o.values[i]})
-		}
+	ds := make([]Detail, 0, o.DetailCount())
+	for k, v := range o.AllDetails() {
+		ds = append(ds, Detail{k, v})
 	}
 	return ds
+}
+
+// AllDetails yields what Details returns, key and value, without
+// building a slice: for callers that copy the details into their own.
+func (o Object) AllDetails() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if !yield(DriverKey, o.driver) {
+			return
+		}
+		for i, a := range o.typ.def().attrs {
+			if o.values[i] != "" && !yield(a.Key, o.values[i]) {
+				return
+			}
+		}
+	}
+}
+
+// DetailCount returns how many details Details returns.
+func (o Object) DetailCount() int {
+	n := 1
+	for _, v := range o.values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Name returns the object's human name (domain_name, pool_name, ...) or ""

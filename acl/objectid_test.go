@@ -76,6 +76,17 @@ func TestObjectCanonicalForm(t *testing.T) {
 	if o.Name() != "demo" || o.UUID() != testUUID {
 		t.Errorf("Name, UUID = %q, %q", o.Name(), o.UUID())
 	}
+	if n := o.DetailCount(); n != len(want) {
+		t.Errorf("DetailCount() = %d, want %d", n, len(want))
+	}
+	var all []Detail
+	for k, v := range o.AllDetails() {
+		all = append(all, Detail{k, v})
+		break // a caller that stops early is not yielded to again
+	}
+	if len(all) != 1 || all[0] != want[0] {
+		t.Errorf("AllDetails, stopped after the first = %v, want %v", all, want[:1])
+	}
 }
 
 func TestIdentityAndKey(t *testing.T) {

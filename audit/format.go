@@ -76,25 +76,36 @@ const (
 // When the record would be longer than MaxText, those values are cut,
 // longest first, each ending in "...", and truncated=yes is added; the
 // decision, subject, permission and result are never cut away.
-func Format(r Record) string {
-	var buf [maxFields]field // on the stack: a record costs one allocation, its text
-	fs, dropped := fields(buf[:0], r)
-	size, truncated := fit(fs, dropped)
-	var b strings.Builder
-	b.Grow(size)
+func Format(r Record) string { return string(appendFormat(nil, r)) }
+
+// appendFormat appends the text Format returns to b. The writer formats
+// its records into one buffer per batch this way, rather than into a
+// string each.
+func appendFormat(b []byte, r Record) []byte {
+	var buf [maxFields]field // on the stack: formatting allocates only when b grows
+	b, _ = appendFields(b, buf[:0], r, nil)
+	return b
+}
+
+// appendFields appends r's text to b, laying its fields out in fs; m, if
+// not nil, is what the last record's formatting found out. It returns fs
+// as measured.
+func appendFields(b []byte, fs []field, r Record, m *memo) ([]byte, []field) {
+	fs, dropped := fields(fs, r, m)
+	size, truncated := fit(fs, dropped, m.last())
+	b = slices.Grow(b, size)
 	for i := range fs {
 		f := &fs[i]
 		if f.name == "exe" && truncated {
-			b.WriteString(truncField)
+			b = append(b, truncField...)
 		}
 		if i > 0 {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		b.WriteString(f.name)
-		b.WriteByte('=')
-		f.write(&b)
+		b = append(append(b, f.name...), '=')
+		b = f.append(b)
 	}
-	return b.String()
+	return b, fs
 }
 
 // maxFields is the most fields a record has: 26 of its own, and details.
@@ -102,7 +113,7 @@ const maxFields = 26 + maxDetails
 
 // fields appends r's fields to fs in record order. dropped reports details
 // left out beyond maxDetails.
-func fields(fs []field, r Record) (_ []field, dropped bool) {
+func fields(fs []field, r Record, m *memo) (_ []field, dropped bool) {
 	decision := "denied"
 	if r.Granted {
 		decision = "granted"
@@ -131,7 +142,7 @@ func fields(fs []field, r Record) (_ []field, dropped bool) {
 			dropped = true
 			break
 		}
-		fs = append(fs, field{name: detailKey(d.Key), val: d.Value, kind: text})
+		fs = append(fs, field{name: m.detailKey(d.Key), val: d.Value, kind: text})
 	}
 	fs = append(fs, field{name: "driver", val: r.Driver, kind: token}, field{name: "cached", val: yesNo(r.Cached)})
 	return origin(fs, r), dropped
@@ -204,15 +215,19 @@ func reserved(k string) bool {
 // would be read as that field. "uid" is allowed only as part of "uuid"
 // (domain_uuid, pool_uuid), which ausearch knows to skip.
 func parserSuffix(k string) bool {
+	if k == "" {
+		return false
+	}
+	last := k[len(k)-1] // compared first: most keys end unlike most names
 	for _, s := range [...]string{
 		"subj", "tcontext", "tclass", "vm", "comm", "acct", "hostname", "cwd",
 		"terminal", "exe", "res", "result",
 	} {
-		if strings.HasSuffix(k, s) {
+		if s[len(s)-1] == last && strings.HasSuffix(k, s) {
 			return true
 		}
 	}
-	return strings.HasSuffix(k, "uid") && !strings.HasSuffix(k, "uuid")
+	return last == 'd' && strings.HasSuffix(k, "uid") && !strings.HasSuffix(k, "uuid")
 }
 
 // detailKey returns k if it is a safe field name, else "x_" and its hex.
@@ -239,17 +254,22 @@ func validKey(k string) bool {
 	return true
 }
 
-// fit measures the fields of fs and cuts the cuttable values until the
+// fit measures the fields of fs (taking what the last record's fields
+// have in common with them from last) and cuts the cuttable values until the
 // record fits MaxText, sharing the room fairly: values shorter than an
 // equal share keep their length, the others are cut to what is left. It
 // returns the record's length, and whether anything was cut or dropped.
-func fit(fs []field, dropped bool) (size int, truncated bool) {
+func fit(fs []field, dropped bool, last []field) (size int, truncated bool) {
 	var buf [maxFields]int
 	cuttable := buf[:0]
 	fixed, total := 0, 0
 	for i := range fs {
 		f := &fs[i]
-		f.measure()
+		if i < len(last) {
+			f.measureLike(&last[i])
+		} else {
+			f.measure()
+		}
 		w := f.w
 		n := len(f.name) + 1 + w
 		if i > 0 {

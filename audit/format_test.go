@@ -4,7 +4,12 @@ package audit
 
 import (
 	"encoding/hex"
+	"fmt"
+	"maps"
+	"math"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -192,6 +197,8 @@ func TestDetailKey(t *testing.T) {
 		{"owner_uid", "x_" + hexOf("owner_uid")},
 		{"xvm", "x_" + hexOf("xvm")},
 		{"real_exe", "x_" + hexOf("real_exe")},
+		{"domain_name", "domain_name"},
+		{"connect_driver", "connect_driver"},
 		{"uid", "x_" + hexOf("uid")},
 		{"frontend", "x_" + hexOf("frontend")},
 		{"operation", "x_" + hexOf("operation")},
@@ -202,6 +209,10 @@ func TestDetailKey(t *testing.T) {
 		{"k=v", "x_" + hexOf("k=v")},
 		{"", "x_"},
 		{strings.Repeat("k", 60), "x_" + hexOf(strings.Repeat("k", maxKey))},
+	}
+	// A key ending in any name ausearch reads is renamed.
+	for _, name := range []string{"subj", "tcontext", "tclass", "comm", "acct", "hostname", "cwd", "terminal", "result"} {
+		tests = append(tests, struct{ key, want string }{"a_" + name, "x_" + hexOf("a_"+name)})
 	}
 	for _, tt := range tests {
 		if got := detailKey(tt.key); got != tt.want {
@@ -318,13 +329,104 @@ func checkParseable(t *testing.T, rec string) {
 }
 
 // BenchmarkFormat formats a typical domain grant, the record of most
-// decisions.
+// decisions: as a string (Format), and into a reused buffer, as the
+// writer does (appendFormat).
 func BenchmarkFormat(b *testing.B) {
 	r := webRecord()
-	b.ReportAllocs()
-	for b.Loop() {
-		if Format(r) == "" {
-			b.Fatal("empty record")
+	b.Run("string", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if Format(r) == "" {
+				b.Fatal("empty record")
+			}
+		}
+	})
+	// A list's records, as the writer formats them: they differ in the
+	// object's fields. "list" formats them with a memo, as the writer
+	// does, "list, no memo" without.
+	r2 := webRecord()
+	r2.VMName, r2.UUID = "web02", "0d8f3c4e-0b1a-4c2d-9e8f-112233445566"
+	r2.Details = []Detail{{"connect_driver", "QEMU"}, {"domain_name", "web02"}, {"domain_uuid", r2.UUID}}
+	for _, withMemo := range []bool{true, false} {
+		name := "list"
+		if !withMemo {
+			name += ", no memo"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			var m memo
+			i := 0
+			for b.Loop() {
+				rec := r
+				if i++; i%2 == 0 {
+					rec = r2
+				}
+				if withMemo {
+					buf = m.append(buf[:0], rec)
+				} else {
+					buf = appendFormat(buf[:0], rec)
+				}
+			}
+		})
+	}
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			if buf = appendFormat(buf[:0], r); len(buf) == 0 {
+				b.Fatal("empty record")
+			}
+		}
+	})
+}
+
+func TestDecimalWidth(t *testing.T) {
+	for _, n := range []int64{0, 7, 9, 10, 99, 100, 4294967295, math.MaxInt64, -1, -9, -10, math.MinInt64} {
+		if got, want := decimalWidth(n), len(strconv.FormatInt(n, 10)); got != want {
+			t.Errorf("decimalWidth(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+// TestMemoFormatsAsFormat formats sequences of records with a memo, as
+// the writer formats a batch, and checks each text against Format's:
+// whatever the records share or not, what a memo keeps must never
+// change a text.
+func TestMemoFormatsAsFormat(t *testing.T) {
+	long := strings.Repeat("v", 3000)
+	edits := map[string]func(*Record){
+		"same":         func(*Record) {},
+		"other vm":     func(r *Record) { r.VMName, r.Details[1].Value = "web02", "web02" },
+		"denied":       func(r *Record) { r.Granted, r.Reason = false, "policy" },
+		"no vm":        func(r *Record) { r.VMName, r.UUID = "", "" },
+		"hex key":      func(r *Record) { r.Details[1].Key = "my exe" },
+		"unsafe value": func(r *Record) { r.Details[1].Value = "a b res=success" },
+		"truncated":    func(r *Record) { r.VMName, r.Details[1].Value, r.Exe = long, long, long },
+		"long token":   func(r *Record) { r.ActionID = strings.Repeat("a", 200) },
+		"proxy": func(r *Record) {
+			r.Requester = &Requester{PID: 7, UID: 0, Exe: "/usr/sbin/proxy"}
+		},
+		"dropped details": func(r *Record) {
+			for i := range maxDetails {
+				r.Details = append(r.Details, Detail{fmt.Sprintf("k%d", i), "v"})
+			}
+		},
+	}
+	names := slices.Sorted(maps.Keys(edits))
+	var m memo
+	for round := range 2 {
+		for _, a := range names {
+			for _, b := range names {
+				for _, name := range []string{a, b, a} {
+					r := webRecord()
+					r.Details = slices.Clone(r.Details)
+					edits[name](&r)
+					if got, want := string(m.append(nil, r)), Format(r); got != want {
+						t.Fatalf("round %d, %q after %q:\n got %s\nwant %s", round, name, a, got, want)
+					}
+				}
+			}
 		}
 	}
 }

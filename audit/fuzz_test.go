@@ -28,7 +28,21 @@ func FuzzFormat(f *testing.F) {
 			PID:     42, UID: 1000, AUID: proc.Unset, Session: proc.Unset, Exe: exe, Driver: driver,
 			FrontEnd: driver, Operation: reason,
 		}
-		checkRecordText(t, Format(r), granted)
+		text := Format(r)
+		checkRecordText(t, text, granted)
+		// The writer's way: appended to the batch's earlier records.
+		if got := appendFormat([]byte("earlier"), r); string(got) != "earlier"+text {
+			t.Fatalf("appendFormat after other text = %q, want %q", got, "earlier"+text)
+		}
+		// And after records that share some of its fields (a list's).
+		var m memo
+		shared := webRecord()
+		shared.Exe, shared.Driver, shared.Details[2].Value = exe, driver, value
+		for i, rec := range []Record{shared, r, r, shared, r} {
+			if got, want := string(m.append(nil, rec)), Format(rec); got != want {
+				t.Fatalf("record %d after others = %q, want %q", i, got, want)
+			}
+		}
 	})
 }
 

@@ -13,7 +13,7 @@ import (
 // time.
 type sender interface {
 	// send returns each record's outcome: nil once the kernel accepted it.
-	send(texts []string) []error
+	send(texts [][]byte) []error
 	close() error
 }
 

@@ -211,7 +211,7 @@ func TestKernelAnswersRefusalsOnly(t *testing.T) {
 	vm := uniqueName(t, "refused")
 	// 999 is no audit message type: the kernel refuses it (EINVAL).
 	types := []uint16{RecordType, 999, RecordType, RecordType, 999}
-	errs := k.sendMessages(len(types), func(i int) (uint16, string) {
+	errs := sendMessages(k, len(types), func(i int) (uint16, string) {
 		return types[i], Format(s.domainRecord(true, "start", vm, newUUID(t)))
 	})
 	for i, typ := range types {
@@ -225,7 +225,7 @@ func TestKernelAnswersRefusalsOnly(t *testing.T) {
 	}
 	a.WaitSearch(t, count(3), "-m", "USER_AVC", "--vm-name", vm)
 	// Nothing is left to be read as the next batch's answers.
-	if errs := k.send([]string{Format(s.domainRecord(true, "stop", vm, newUUID(t)))}); errs[0] != nil {
+	if errs := k.send([][]byte{appendFormat(nil, s.domainRecord(true, "stop", vm, newUUID(t)))}); errs[0] != nil {
 		t.Errorf("the next batch: %v", errs[0])
 	}
 	a.WaitSearch(t, count(4), "-m", "USER_AVC", "--vm-name", vm)
@@ -246,7 +246,7 @@ func TestKernelRefusalsOverflow(t *testing.T) {
 	vm := uniqueName(t, "overflow")
 	text := Format(s.domainRecord(true, "start", vm, newUUID(t)))
 	batch := func(types ...uint16) []error {
-		return k.sendMessages(len(types), func(i int) (uint16, string) { return types[i], text })
+		return sendMessages(k, len(types), func(i int) (uint16, string) { return types[i], text })
 	}
 
 	refused := make([]uint16, maxBatch)
@@ -528,7 +528,7 @@ func noCapChild(t *testing.T) {
 	// The kernel itself refuses, too: the capability check is not a guess.
 	// It answers each record of a batch.
 	text := Format(webRecord())
-	errs := dialKernel(t).send([]string{text, text, text})
+	errs := dialKernel(t).sendType(RecordType, []string{text, text, text})
 	if len(errs) != 3 {
 		t.Fatalf("%d answers to 3 records", len(errs))
 	}

@@ -18,22 +18,21 @@ import (
 // It returns nil when every record was written (always, below level
 // Required), else one error per record: nil for those the kernel
 // accepted, an *Error for each of the others, whose decisions the caller
-// must deny.
+// must deny. At level Auto, as with Write, the records are formatted
+// after WriteMany returns: what their Details slices hold must not
+// change.
 func (w *Writer) WriteMany(ctx context.Context, recs iter.Seq[Record]) []error {
-	if w.cfg.Level != Required {
+	switch w.cfg.Level {
+	case Off:
 		for r := range recs {
 			w.Write(ctx, r)
 		}
 		return nil
+	case Auto:
+		w.enqueueMany(recs)
+		return nil
 	}
-	var texts []string
-	for r := range recs {
-		if w.cfg.Log {
-			w.logDecision(r)
-		}
-		texts = append(texts, Format(r))
-	}
-	errs := w.await(ctx, texts)
+	errs := w.await(ctx, w.formatAll(recs))
 	for _, err := range errs {
 		if err != nil {
 			return errs
@@ -42,10 +41,57 @@ func (w *Writer) WriteMany(ctx context.Context, recs iter.Seq[Record]) []error {
 	return nil
 }
 
+// formatAll returns the texts of recs, formatted into shared buffers of
+// textsChunk bytes: a list costs an allocation per chunk, not per
+// record, and no buffer is copied as it grows.
+func (w *Writer) formatAll(recs iter.Seq[Record]) [][]byte {
+	var texts [][]byte
+	var buf []byte
+	var m memo
+	for r := range recs {
+		if w.cfg.Log {
+			w.logDecision(r)
+		}
+		if cap(buf)-len(buf) < MaxText {
+			buf = make([]byte, 0, textsChunk)
+		}
+		start := len(buf)
+		buf = m.append(buf, r)
+		texts = append(texts, buf[start:len(buf):len(buf)])
+	}
+	return texts
+}
+
+// textsChunk is the size of formatAll's buffers: room for about 150
+// typical records.
+const textsChunk = 64 << 10
+
+// enqueueMany queues level Auto records a batch's worth at a time: one
+// job, and one allocation, per maxBatch records rather than per record.
+func (w *Writer) enqueueMany(recs iter.Seq[Record]) {
+	var chunk []Record
+	for r := range recs {
+		if w.cfg.Log {
+			w.logDecision(r)
+		}
+		if chunk == nil {
+			chunk = make([]Record, 0, maxBatch)
+		}
+		chunk = append(chunk, r)
+		if len(chunk) == maxBatch {
+			w.enqueueAll(chunk)
+			chunk = nil // the queued job holds it
+		}
+	}
+	if len(chunk) > 0 {
+		w.enqueueAll(chunk)
+	}
+}
+
 // await queues the texts as level Required records and waits for the
 // kernel to take each, for at most Config.Timeout or until ctx's
 // deadline. It returns each record's outcome: nil, or an *Error.
-func (w *Writer) await(ctx context.Context, texts []string) []error {
+func (w *Writer) await(ctx context.Context, texts [][]byte) []error {
 	ctx, cancel := waitContext(ctx, w.cfg.Timeout)
 	defer cancel()
 	errs := make([]error, len(texts))

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"iter"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -76,6 +77,60 @@ func TestWriteMany(t *testing.T) {
 			}
 			if n := strings.Count(log.String(), "access granted"); tt.logging && n != 200 {
 				t.Errorf("%d decisions logged, want 200", n)
+			}
+		})
+	}
+}
+
+// TestWriteManyAutoQueue holds the writer "in the kernel" with one
+// record, then has it queue more: a list's records go to the queue a
+// batch's worth at a time, as much as there is room for, in order, and
+// every record that finds no room is counted lost; a batch that a
+// queued job overfills sends the rest of that job first in the next.
+func TestWriteManyAutoQueue(t *testing.T) {
+	tests := []struct {
+		name    string
+		queue   int
+		list    int // records of the WriteMany after one Write
+		sent    int // of the WriteMany's, sent once the kernel lets go
+		lost    uint64
+		batches []int
+	}{
+		// 1 + 63 of the list's first job fill a batch; its last record
+		// starts the next, with the second job's 36.
+		{name: "room for all", queue: 256, list: 100, sent: 100, batches: []int{1, 64, 37}},
+		// Jobs of 64: the first fits, 35 of the second (the Write's
+		// record is in the room too), none of the rest.
+		{name: "queue smaller than the list", queue: 100, list: 200, sent: 99, lost: 101, batches: []int{1, 64, 36}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := newFake()
+			k.s.blocked = make(chan struct{})
+			k.s.entered = make(chan struct{}, 1)
+			w := openFake(t, Config{Level: Auto, QueueSize: tt.queue, Linger: -1}, k)
+			w.Write(context.Background(), record(-1))
+			<-k.s.entered // the writer is now held "in the kernel"
+			w.Write(context.Background(), record(-2))
+			if errs := w.WriteMany(context.Background(), records(tt.list)); errs != nil {
+				t.Fatalf("WriteMany at level 1 = %v, want nil", errs)
+			}
+			if st := w.Stats(); st.Queued != 1+tt.sent || st.Lost.QueueFull != tt.lost {
+				t.Errorf("stats %+v, want %d queued and %d lost to a full queue", st, 1+tt.sent, tt.lost)
+			}
+			close(k.s.blocked)
+			w.Close()
+			want := []string{Format(record(-1)), Format(record(-2))}
+			for i := range tt.sent {
+				want = append(want, Format(record(i)))
+			}
+			if sent := k.s.sent(); !slices.Equal(sent, want) {
+				t.Errorf("sent %d records, want %d in order, the same texts as Format's", len(sent), len(want))
+			}
+			k.s.mu.Lock()
+			defer k.s.mu.Unlock()
+			if !slices.Equal(k.s.batches, tt.batches) {
+				t.Errorf("batches of %v records, want %v", k.s.batches, tt.batches)
 			}
 		})
 	}
@@ -151,7 +206,7 @@ func TestWriteManyRequiredWaitsOnceAndTimesOut(t *testing.T) {
 // nullSender takes every record at once, as a kernel that costs nothing.
 type nullSender struct{}
 
-func (nullSender) send(texts []string) []error { return make([]error, len(texts)) }
+func (nullSender) send(texts [][]byte) []error { return make([]error, len(texts)) }
 func (nullSender) close() error                { return nil }
 
 type nullKernel struct{}
@@ -166,7 +221,9 @@ func (nullKernel) canWrite() (bool, error) { return true, nil }
 // cached objects does, to a kernel that costs nothing: what is left is
 // the writer's own work (formatting, the queue, at level 2 the wait for
 // each outcome). "each" calls Write for every record in turn, "many"
-// calls WriteMany once.
+// calls WriteMany once. A round ends when the writer has sent its
+// records: at level 1 too, the writer's goroutine is timed, not only
+// the caller's queueing.
 func BenchmarkWriteMany(b *testing.B) {
 	const n = 10_000
 	for _, level := range []Level{Auto, Required} {
@@ -180,26 +237,39 @@ func BenchmarkWriteMany(b *testing.B) {
 				r := webRecord()
 				b.ReportAllocs()
 				for b.Loop() {
-					if how == "many" {
-						if errs := w.WriteMany(context.Background(), func(yield func(Record) bool) {
-							for range n {
-								if !yield(r) {
-									return
-								}
-							}
-						}); errs != nil {
-							b.Fatal(errs[0])
-						}
-						continue
-					}
-					for range n {
-						if err := w.Write(context.Background(), r); err != nil {
-							b.Fatal(err)
-						}
-					}
+					writeRound(b, w, how == "many", n, r)
 				}
 				b.ReportMetric(float64(w.Stats().Lost.Total()), "lost")
 			})
 		}
+	}
+}
+
+// writeRound writes n copies of r, with one WriteMany or n Writes, and
+// waits until the writer has sent them.
+func writeRound(b *testing.B, w *Writer, many bool, n int, r Record) {
+	want := w.Stats().Sent + uint64(n)
+	if many {
+		if errs := w.WriteMany(context.Background(), func(yield func(Record) bool) {
+			for range n {
+				if !yield(r) {
+					return
+				}
+			}
+		}); errs != nil {
+			b.Fatal(errs[0])
+		}
+	} else {
+		for range n {
+			if err := w.Write(context.Background(), r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for st := w.Stats(); st.Sent < want; st = w.Stats() {
+		if st.Lost.Total() > 0 {
+			b.Fatalf("records lost: %+v", st.Lost)
+		}
+		runtime.Gosched()
 	}
 }

@@ -70,16 +70,18 @@ func dialSender() (*kernelSender, error) {
 
 // send writes the records in one write and returns each one's outcome:
 // nil once the kernel accepted it.
-func (k *kernelSender) send(texts []string) []error { return k.sendType(RecordType, texts) }
+func (k *kernelSender) send(texts [][]byte) []error {
+	return sendMessages(k, len(texts), func(i int) (uint16, []byte) { return RecordType, texts[i] })
+}
 
 // sendType sends records of kernel message type typ, as send does.
 func (k *kernelSender) sendType(typ uint16, texts []string) []error {
-	return k.sendMessages(len(texts), func(i int) (uint16, string) { return typ, texts[i] })
+	return sendMessages(k, len(texts), func(i int) (uint16, string) { return typ, texts[i] })
 }
 
-// sendMessages writes n messages in one write, the i-th of the type and
-// text msg(i) gives, and returns each one's outcome.
-func (k *kernelSender) sendMessages(n int, msg func(i int) (typ uint16, text string)) []error {
+// sendMessages writes n messages on k in one write, the i-th of the type
+// and text msg(i) gives, and returns each one's outcome.
+func sendMessages[T string | []byte](k *kernelSender, n int, msg func(i int) (typ uint16, text T)) []error {
 	first := k.seq + 1
 	k.out = k.out[:0]
 	for i := range n {
@@ -101,7 +103,7 @@ func (k *kernelSender) sendMessages(n int, msg func(i int) (typ uint16, text str
 // appendMessage appends one netlink message, asking for no answer but a
 // refusal. The text is followed by a NUL: the kernel overwrites a
 // record's last byte with one.
-func appendMessage(b []byte, typ uint16, seq uint32, text string) []byte {
+func appendMessage[T string | []byte](b []byte, typ uint16, seq uint32, text T) []byte {
 	var h [nlmsgHdrLen]byte
 	binary.NativeEndian.PutUint32(h[0:], uint32(nlmsgHdrLen+len(text)+1))
 	binary.NativeEndian.PutUint16(h[4:], typ)

@@ -24,20 +24,21 @@ func (w *Writer) run(s sender) {
 			defer low.stop()
 		}
 	}
-	backlog := max(w.cfg.QueueSize/catchUpShare, 1)
+	backlog := int64(max(w.cfg.QueueSize/catchUpShare, 1))
 	var b batch
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for {
 		select {
 		case j := <-w.jobs:
+			w.taken(j)
 			if w.lingerFor(j) {
 				w.wait(linger)
 			}
-			if low != nil && len(w.jobs) < backlog {
-				low.do(func() { w.handle(s, b.fill(j, w.jobs)) })
+			if low != nil && w.queued.Load() < backlog {
+				low.do(func() { w.sendFrom(s, &b, j) })
 			} else {
-				w.handle(s, b.fill(j, w.jobs))
+				w.sendFrom(s, &b, j)
 			}
 		case <-w.stop:
 			w.drain(s, &b)
@@ -46,17 +47,27 @@ func (w *Writer) run(s sender) {
 	}
 }
 
+// sendFrom writes j's records and those of the jobs queued behind it, in
+// batches, the records of j that did not fit the first batch first.
+func (w *Writer) sendFrom(s sender, b *batch, j job) {
+	w.handle(s, w.fill(b, j))
+	for len(b.rest) > 0 {
+		w.handle(s, w.fill(b, job{recs: b.takeRest()}))
+	}
+}
+
 // lingerFor reports whether the writer, having taken j, should wait for
-// more records before sending: j is a level Auto record (no caller waits
-// for its outcome) and nothing else is queued, so the writer was idle and
-// a client's calls are arriving one at a time. Sending each such record
-// alone costs a wake-up of this goroutine, then of the kernel's kauditd
-// and of auditd, per decision, on the cores the client and the daemon
-// answer on; gathering those of the next Config.Linger costs one of each
-// per batch. A queue that is not empty is sent at once: the writer is
-// behind, and waiting would only slow it.
+// more records before sending: j is level Auto records (no caller waits
+// for their outcome) too few to fill a batch, and nothing else is
+// queued, so the writer was idle and a client's calls are arriving one
+// at a time. Sending each such record alone costs a wake-up of this
+// goroutine, then of the kernel's kauditd and of auditd, per decision,
+// on the cores the client and the daemon answer on; gathering those of
+// the next Config.Linger costs one of each per batch. A queue that is
+// not empty is sent at once: the writer is behind, and waiting would
+// only slow it.
 func (w *Writer) lingerFor(j job) bool {
-	return w.cfg.Linger > 0 && j.done == nil && len(w.jobs) == 0
+	return w.cfg.Linger > 0 && j.done == nil && j.records() < maxBatch && len(w.jobs) == 0
 }
 
 // wait sleeps for Config.Linger on t, or until Close.
@@ -69,66 +80,45 @@ func (w *Writer) wait(t *time.Timer) {
 	}
 }
 
-// batch gathers the jobs of one write; its slice is reused.
-type batch struct {
-	jobs []job
-}
-
-// fill starts a batch with j and adds the jobs already queued, within the
-// batch's bounds.
-func (b *batch) fill(j job, jobs <-chan job) []job {
-	j = j.formatted()
-	b.jobs = append(b.jobs[:0], j)
-	size := len(j.text)
-	for len(b.jobs) < maxBatch && size < maxBatchBytes {
-		select {
-		case j := <-jobs:
-			j = j.formatted()
-			b.jobs = append(b.jobs, j)
-			size += nlmsgHdrLen + len(j.text)
-		default:
-			return b.jobs
-		}
-	}
-	return b.jobs
-}
-
 // handle writes a batch of records. A level Required record whose caller
 // stopped waiting is not sent: it would say "granted" for a request that
 // the caller has denied.
-func (w *Writer) handle(s sender, jobs []job) {
+func (w *Writer) handle(s sender, b *batch) {
 	disabled := false
 	if st := w.status.Load(); st.Known && st.Enabled == 0 {
 		disabled = true
 	}
-	send := jobs[:0:0]
-	var texts []string
-	for _, j := range jobs {
+	b.msgs, b.sent = b.msgs[:0], b.sent[:0]
+	start := 0
+	for i, j := range b.jobs {
+		text := b.text[start:b.ends[i]]
+		start = b.ends[i]
 		switch {
 		case j.ctx != nil && j.ctx.Err() != nil:
 			w.finish(j, &Error{Timeout, j.ctx.Err()})
 		case disabled:
 			w.finish(j, &Error{Disabled, errDisabled})
 		default:
-			send = append(send, j)
-			texts = append(texts, j.text)
+			b.msgs = append(b.msgs, text)
+			b.sent = append(b.sent, j)
 		}
 	}
-	if len(send) == 0 {
+	if len(b.msgs) == 0 {
 		return
 	}
-	errs := s.send(texts)
+	errs := s.send(b.msgs)
 	w.sending.Store(time.Now().UnixNano())
 	for i, err := range errs {
 		if err != nil {
-			w.finish(send[i], kernelError(err))
+			w.finish(b.sent[i], kernelError(err))
 		} else {
-			w.finish(send[i], nil)
+			w.finish(b.sent[i], nil)
 		}
 	}
 }
 
-// finish counts the outcome of j and tells its caller, if one waits.
+// finish counts the outcome of j, one record, and tells its caller, if
+// one waits.
 func (w *Writer) finish(j job, e *Error) {
 	if e == nil {
 		w.cnt.sent.Add(1)
@@ -140,20 +130,35 @@ func (w *Writer) finish(j job, e *Error) {
 	}
 }
 
+// abandonJob counts j's records as lost for e, and tells its caller.
+func (w *Writer) abandonJob(j job, e *Error) {
+	if j.recs != nil {
+		w.loseN(e, len(j.recs))
+		return
+	}
+	w.finish(j, e)
+}
+
 // drain writes what was queued before Close, until closeFlush passes.
 func (w *Writer) drain(s sender, b *batch) {
 	deadline := time.Now().Add(closeFlush)
 	for {
-		select {
-		case j := <-w.jobs:
-			if time.Now().After(deadline) {
-				w.finish(j, &Error{Closed, errClosed})
-				continue
+		var j job
+		if len(b.rest) > 0 {
+			j = job{recs: b.takeRest()}
+		} else {
+			select {
+			case j = <-w.jobs:
+				w.taken(j)
+			default:
+				return
 			}
-			w.handle(s, b.fill(j, w.jobs))
-		default:
-			return
 		}
+		if time.Now().After(deadline) {
+			w.abandonJob(j, &Error{Closed, errClosed})
+			continue
+		}
+		w.handle(s, w.fill(b, j))
 	}
 }
 

@@ -11,8 +11,9 @@ type Stats struct {
 	Sent uint64
 	// Lost counts records that were not written, by cause.
 	Lost Losses
-	// Queued is how many records wait for the kernel; QueueCap the most
-	// that may (level Auto).
+	// Queued is how many records wait for the kernel (at level Required,
+	// with those whose callers wait for room); QueueCap the most that
+	// may (level Auto).
 	Queued, QueueCap int
 	// KernelLost is how far the kernel's own lost counter (auditctl -s) rose
 	// since Open: records the kernel accepted and then dropped, for example

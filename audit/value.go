@@ -4,7 +4,6 @@ package audit
 
 import (
 	"strconv"
-	"strings"
 )
 
 // kind says how a field's value is written.
@@ -96,31 +95,48 @@ func formWidth(s string, f form) int {
 // measure works out how f's value is written, and its length.
 func (f *field) measure() {
 	if f.kind == number {
-		var d [20]byte
-		f.w = len(strconv.AppendInt(d[:0], f.num, 10))
+		f.w = decimalWidth(f.num)
 		return
 	}
 	f.out, f.how = shape(f.kind, f.val)
 	f.w = formWidth(f.out, f.how)
 }
 
-// write writes f's value, as measure found it, to b.
-func (f *field) write(b *strings.Builder) {
-	if f.kind == number {
-		var d [20]byte
-		b.Write(strconv.AppendInt(d[:0], f.num, 10))
+// measureLike measures f, taking what was found for p, the field at f's
+// place in the record formatted before, when the two have one value:
+// how a value is written depends on its kind and text alone.
+func (f *field) measureLike(p *field) {
+	if f.kind != number && f.kind == p.kind && f.val == p.val {
+		f.out, f.how, f.w = p.out, p.how, p.w
 		return
 	}
-	switch f.how {
-	case bare:
-		b.WriteString(f.out)
-	case quoted:
-		b.WriteByte('"')
-		b.WriteString(f.out)
-		b.WriteByte('"')
-	case hexed:
-		writeHex(b, f.out)
+	f.measure()
+}
+
+// decimalWidth returns the length of n in decimal.
+func decimalWidth(n int64) int {
+	w, u := 1, uint64(n)
+	if n < 0 {
+		w, u = 2, -u // -u is |n| as an unsigned number, even for the most negative n
 	}
+	for ; u >= 10; u /= 10 {
+		w++
+	}
+	return w
+}
+
+// append appends f's value, as measure found it, to b.
+func (f *field) append(b []byte) []byte {
+	if f.kind == number {
+		return strconv.AppendInt(b, f.num, 10)
+	}
+	switch f.how {
+	case quoted:
+		return append(append(append(b, '"'), f.out...), '"')
+	case hexed:
+		return appendHex(b, f.out)
+	}
+	return append(b, f.out...)
 }
 
 func needsHex(v string) bool {
@@ -135,19 +151,14 @@ func needsHex(v string) bool {
 
 const hexDigits = "0123456789ABCDEF"
 
-func writeHex(b *strings.Builder, v string) {
+func appendHex(b []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
-		b.WriteByte(hexDigits[v[i]>>4])
-		b.WriteByte(hexDigits[v[i]&0x0f])
+		b = append(b, hexDigits[v[i]>>4], hexDigits[v[i]&0x0f])
 	}
+	return b
 }
 
-func hexUpper(v string) string {
-	var b strings.Builder
-	b.Grow(2 * len(v))
-	writeHex(&b, v)
-	return b.String()
-}
+func hexUpper(v string) string { return string(appendHex(make([]byte, 0, 2*len(v)), v)) }
 
 // isToken reports whether v can be written bare: letters, digits and
 // "_.-," (a driver stack is "none,polkit"), not ending in ',' which auparse
@@ -181,11 +192,9 @@ func isUUID(v string) bool {
 
 // render returns v of kind k as written.
 func render(k kind, v string) string {
-	var b strings.Builder
 	f := field{val: v, kind: k}
 	f.measure()
-	f.write(&b)
-	return b.String()
+	return string(f.append(make([]byte, 0, f.w)))
 }
 
 // quote returns an untrusted value as written: quoted, or hex.

@@ -97,6 +97,7 @@ type Writer struct {
 	down *Error
 
 	jobs    chan job
+	queued  atomic.Int64 // records in jobs: at most QueueSize
 	mu      sync.RWMutex // held for reading while queueing, for writing by Close
 	closed  bool
 	closing chan struct{} // closed first by Close: level Auto writers stop waiting for room
@@ -104,33 +105,14 @@ type Writer struct {
 	once    sync.Once     // closes closing
 	running sync.WaitGroup
 	// sending is when the writer last handed a batch to the kernel, or
-	// started (Unix nanoseconds): see waitForRoom.
+	// started (Unix nanoseconds); room is told when it takes records
+	// from the queue: see waitForRoom.
 	sending atomic.Int64
+	room    chan struct{}
 
 	status     atomic.Pointer[Status]
 	kernelLost atomic.Uint64
 	lastLost   uint32 // the kernel's lost counter at the last read; owned by poll
-}
-
-// job is one record on its way to the kernel.
-type job struct {
-	text string
-	// rec is a level Auto record still to be formatted (text is empty):
-	// the writer formats it, off its caller's path (formatted).
-	rec *Record
-	ctx context.Context
-	// done is told the outcome of a level Required record, as the i-th
-	// of its caller's; it has room for every record sent to it.
-	done chan<- outcome
-	i    int
-}
-
-// formatted returns j with its text.
-func (j job) formatted() job {
-	if j.rec != nil {
-		j.text, j.rec = Format(*j.rec), nil
-	}
-	return j
 }
 
 // outcome is what became of the i-th record of a level Required write:
@@ -172,7 +154,7 @@ func open(cfg Config, k dialer) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{cfg: cfg, log: cfg.Logger, limit: ratelimit.New(ratelimit.WarnEvery, nil),
-		closing: make(chan struct{}), stop: make(chan struct{})}
+		closing: make(chan struct{}), stop: make(chan struct{}), room: make(chan struct{}, 1)}
 	w.status.Store(&Status{})
 	if cfg.Level == Off {
 		return w, nil
@@ -279,83 +261,16 @@ func (w *Writer) Write(ctx context.Context, r Record) error {
 	return w.writeRequired(ctx, r)
 }
 
-func (w *Writer) enqueue(r Record) {
-	if w.down != nil {
-		w.lose(w.down)
-		return
-	}
-	j := job{rec: &r}
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
-		w.lose(&Error{Closed, errClosed})
-		return
-	}
-	select {
-	case w.jobs <- j:
-	default:
-		w.waitForRoom(j)
-	}
-}
-
-// stalled is how long the writer may go without handing a batch to the
-// kernel before level Auto records stop waiting for room in a full queue.
-const stalled = 200 * time.Millisecond
-
-// waitForRoom queues a level Auto job that found the queue full, once
-// there is room, as long as the writer is sending: decisions then come
-// faster than the kernel and auditd take their records, and waiting
-// holds them to that pace (as libvirtd's threads wait in the kernel when
-// its audit backlog is full) rather than losing records. When the writer
-// has sent nothing for stalled (the kernel holds it: its backlog is full
-// and not moving, e.g. auditd stopped reading), the record is lost and
-// counted at once: decisions are not held up by a stuck audit system.
-func (w *Writer) waitForRoom(j job) {
-	for {
-		wait := stalled - time.Since(time.Unix(0, w.sending.Load()))
-		if wait <= 0 {
-			w.lose(&Error{QueueFull, errQueueFull})
-			return
-		}
-		t := time.NewTimer(wait)
-		select {
-		case w.jobs <- j:
-			t.Stop()
-			return
-		case <-w.closing:
-			t.Stop()
-			w.lose(&Error{Closed, errClosed})
-			return
-		case <-t.C: // see whether the writer sent meanwhile
-		}
-	}
-}
-
 func (w *Writer) writeRequired(ctx context.Context, r Record) error {
-	return w.await(ctx, []string{Format(r)})[0]
-}
-
-// submit queues a level Required job, waiting for room until ctx is done.
-func (w *Writer) submit(ctx context.Context, j job) *Error {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
-		return &Error{Closed, errClosed}
-	}
-	if err := ctx.Err(); err != nil {
-		return &Error{Timeout, fmt.Errorf("the caller stopped waiting: %w", err)}
-	}
-	select {
-	case w.jobs <- j:
-		return nil
-	case <-ctx.Done():
-		return &Error{Timeout, fmt.Errorf("waiting for room in the audit queue: %w", ctx.Err())}
-	}
+	return w.await(ctx, [][]byte{appendFormat(nil, r)})[0]
 }
 
 // lose counts a lost record and warns, rate-limited.
-func (w *Writer) lose(e *Error) {
-	w.cnt.lost[e.Cause].Add(1)
+func (w *Writer) lose(e *Error) { w.loseN(e, 1) }
+
+// loseN counts n records lost for one cause and warns, rate-limited.
+func (w *Writer) loseN(e *Error, n int) {
+	w.cnt.lost[e.Cause].Add(uint64(n))
 	w.warn("lost-"+e.Cause.String(), "audit record not written",
 		slog.String("cause", e.Cause.String()), slog.Any("err", e.Err))
 }
@@ -366,7 +281,7 @@ func (w *Writer) Stats() Stats {
 		Level:      w.cfg.Level,
 		Sent:       w.cnt.sent.Load(),
 		Lost:       w.cnt.losses(),
-		Queued:     len(w.jobs),
+		Queued:     int(w.queued.Load()),
 		QueueCap:   cap(w.jobs),
 		KernelLost: w.kernelLost.Load(),
 		Status:     *w.status.Load(),
@@ -408,8 +323,9 @@ func (w *Writer) abandon() int {
 	for {
 		select {
 		case j := <-w.jobs:
-			w.finish(j, &Error{Closed, errClosed})
-			n++
+			w.taken(j)
+			w.abandonJob(j, &Error{Closed, errClosed})
+			n += j.records()
 		default:
 			return n
 		}

@@ -38,7 +38,7 @@ type fakeSender struct {
 	closed  bool
 }
 
-func (f *fakeSender) send(texts []string) []error {
+func (f *fakeSender) send(msgs [][]byte) []error {
 	f.mu.Lock()
 	blocked, entered := f.blocked, f.entered
 	f.mu.Unlock()
@@ -60,9 +60,10 @@ func (f *fakeSender) send(texts []string) []error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	time.Sleep(f.delay)
-	f.batches = append(f.batches, len(texts))
-	errs := make([]error, len(texts))
-	for i, text := range texts {
+	f.batches = append(f.batches, len(msgs))
+	errs := make([]error, len(msgs))
+	for i, msg := range msgs {
+		text := string(msg)
 		switch {
 		case f.err != nil:
 			errs[i] = f.err
