@@ -20,7 +20,8 @@ import (
 // the filter permission and how many objects it listed, showed and hid.
 // An event is filtered as a list of one (events.go): its record names
 // the event's procedure, listed=1, and shown=1 or hidden=1.
-// A list that hid something is a denial (reason=filtered), so that
+// A list that hid something is a denial (reason=filtered, or the reason
+// of a decision that failed: hiddenReason), so that
 // "ausearch -m USER_AVC --success no" finds who was kept from seeing how
 // much, and, for the objects decided afresh, their own records (vm=,
 // uuid=) say which.
@@ -30,6 +31,25 @@ func listOrigin(p *proto.Procedure) access.Origin {
 	o := originOf(p)
 	o.Listing = true
 	return o
+}
+
+// hiddenReason says why a list (or an event) hid what it hid: its
+// decisions' own reason, as a decision's record names it, when one of
+// them was not the policy's (audit-failed: the object's record was not
+// written, at audit level required; unavailable: the drivers could not
+// decide), the more serious first; else filtered, the policy's doing.
+// An auditor then never reads a failure as a policy's answer.
+func hiddenReason(ds []access.Decision) string {
+	reason := "filtered"
+	for _, d := range ds {
+		switch d.Reason {
+		case access.AuditFailed:
+			return d.Reason.String()
+		case access.Unavailable:
+			reason = d.Reason.String()
+		}
+	}
+	return reason
 }
 
 // auditList writes the record of one filtered list, or event: listed
@@ -45,7 +65,7 @@ func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Pe
 		access.Decision{Allowed: hidden == 0, Driver: c.engine.Stack(), Cached: cached})
 	rec.ObjectType = perm.Object().String()
 	if hidden > 0 {
-		rec.Reason = "filtered"
+		rec.Reason = hiddenReason(ds)
 	}
 	rec.Details = []audit.Detail{
 		{Key: "listed", Value: strconv.Itoa(listed)},

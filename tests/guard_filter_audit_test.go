@@ -4,7 +4,6 @@ package tests
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -25,6 +24,12 @@ var listRecord = regexp.MustCompile(`listed="?(\d+)"? shown="?(\d+)"? hidden="?(
 // URI) auditing to the real kernel and auditd at audit_level 2, with
 // decisions cached.
 func newAuditedFilterWorld(t *testing.T) (*testsys.Auditd, *filterWorld, string) {
+	return newAuditedFilterWorldWith(t, nil)
+}
+
+// newAuditedFilterWorldWith is newAuditedFilterWorld with the kernel's
+// auditor passed through wrap, if not nil, before the engine gets it.
+func newAuditedFilterWorldWith(t *testing.T, wrap func(*filterWorld, access.Auditor) access.Auditor) (*testsys.Auditd, *filterWorld, string) {
 	// The audit lock first, then libvirtd's: the order every test
 	// taking both keeps (the other order deadlocks with them).
 	ad := testsys.StartAuditd(t)
@@ -34,7 +39,11 @@ func newAuditedFilterWorld(t *testing.T) (*testsys.Auditd, *filterWorld, string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { aw.Close() })
-	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, access.AuditTo(aw))}, engine.Options{})
+	auditor := access.AuditTo(aw)
+	if wrap != nil {
+		auditor = wrap(w, auditor)
+	}
+	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, auditor)}, engine.Options{})
 	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
 }
 
@@ -99,17 +108,7 @@ const eventOperation = "operation=REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"
 // record beside it) or came from the cache (cached=yes, no other record).
 func TestGuardEventAudit(t *testing.T) {
 	ad, w, uri := newAuditedFilterWorld(t)
-	docs := map[string]string{}
-	for _, vm := range []string{w.vmA, w.vmB} {
-		xml, err := w.lv.Virsh(nil, "dumpxml", "--inactive", vm)
-		if err != nil {
-			t.Fatalf("dumpxml %s: %v\n%s", vm, err, xml)
-		}
-		docs[vm] = filepath.Join(t.TempDir(), vm+".xml")
-		if err := os.WriteFile(docs[vm], []byte(xml), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	docs := defineDocs(t, w, w.vmA, w.vmB)
 	const times = 3
 	seen := make(chan string, 1)
 	go func() { seen <- virshEventLoop(uri, w.a, 12, "event", "--event", "lifecycle") }()

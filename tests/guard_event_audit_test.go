@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
+)
+
+// refusingAuditor is the kernel's auditor refusing the decision records
+// of one object, as the kernel refuses a record at audit_level 2 (its
+// queue full, no answer in time) while it takes the next.
+type refusingAuditor struct {
+	kernel access.Auditor
+	uuid   string // the object whose decisions' records are refused
+}
+
+func (a refusingAuditor) Audit(ctx context.Context, r access.Request, d access.Decision) error {
+	if r.Object.Valid() && r.Object.UUID() == a.uuid {
+		return errors.New("record refused by the test")
+	}
+	return a.kernel.Audit(ctx, r, d)
+}
+
+func (a refusingAuditor) WriteRecord(ctx context.Context, rec audit.Record) error {
+	return a.kernel.(access.RecordWriter).WriteRecord(ctx, rec)
+}
+
+// defineDocs writes each VM's inactive XML, as root dumps it from
+// libvirtd, to a file, for root to redefine it (an event) unchanged.
+func defineDocs(t *testing.T, w *filterWorld, vms ...string) map[string]string {
+	t.Helper()
+	docs := map[string]string{}
+	for _, vm := range vms {
+		xml, err := w.lv.Virsh(nil, "dumpxml", "--inactive", vm)
+		if err != nil {
+			t.Fatalf("dumpxml %s: %v\n%s", vm, err, xml)
+		}
+		docs[vm] = filepath.Join(t.TempDir(), vm+".xml")
+		if err := os.WriteFile(docs[vm], []byte(xml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return docs
+}
+
+// TestGuardEventAuditFailed: at audit_level 2, when the record of an
+// event's object decision is not written (the decision then a denial,
+// AuditFailed), the event is withheld and its own record, written to the
+// real kernel and auditd, says reason=audit-failed, not filtered: an
+// auditor never reads a failure as the policy's answer. The same
+// object's later events, decided from the cache, say filtered. A
+// restricted user's real virsh watches lifecycle events while root
+// redefines the user's VM and another one (whose records are refused).
+func TestGuardEventAuditFailed(t *testing.T) {
+	ad, w, uri := newAuditedFilterWorldWith(t, func(w *filterWorld, k access.Auditor) access.Auditor {
+		return refusingAuditor{kernel: k, uuid: w.uuidB}
+	})
+	docs := defineDocs(t, w, w.vmA, w.vmB)
+	const times = 2
+	seen := make(chan string, 1)
+	go func() { seen <- virshEventLoop(uri, w.a, 10, "event", "--event", "lifecycle") }()
+	time.Sleep(3 * time.Second) // the client registers
+	for range times {
+		for _, vm := range []string{w.vmB, w.vmA} {
+			if out, err := w.lv.Virsh(nil, "define", docs[vm]); err != nil {
+				t.Fatalf("define %s as root: %v\n%s", vm, err, out)
+			}
+		}
+	}
+	if out := <-seen; strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)) != times || strings.Contains(out, w.vmB) {
+		t.Fatalf("A's events: want %d of %s and none of %s:\n%s", times, w.vmA, w.vmB, out)
+	}
+
+	uid := fmt.Sprint(w.a.UID)
+	hidden := func(out string) []string {
+		var recs []string
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, eventOperation) && strings.Contains(l, `hidden="1"`) {
+				recs = append(recs, l)
+			}
+		}
+		return recs
+	}
+	out := ad.WaitSearch(t, func(out string) bool { return len(hidden(out)) >= times },
+		"-m", "USER_AVC", "--success", "no", "-ua", uid)
+	failed := 0
+	for _, r := range hidden(out) {
+		switch {
+		case strings.Contains(r, "cached=no") && strings.Contains(r, "decision=denied reason=audit-failed"):
+			failed++
+		case strings.Contains(r, "cached=yes") && strings.Contains(r, "decision=denied reason=filtered"):
+		default:
+			t.Errorf("event record of %s: want reason=audit-failed when decided afresh, filtered from the cache:\n%s", w.vmB, r)
+		}
+	}
+	if n := len(hidden(out)); n != times || failed == 0 {
+		t.Errorf("%d event records of %s (%d audit-failed), want %d, the first audit-failed:\n%s", n, w.vmB, failed, times, out)
+	}
+	if own := ad.Search(t, "-m", "USER_AVC", "-w", "--vm-name", w.vmB, "-ua", uid); strings.Contains(own, "type=USER_AVC") {
+		t.Errorf("a record of %s's own was written, though refused:\n%s", w.vmB, own)
+	}
+	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
+		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))
+}
