@@ -94,12 +94,13 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 	h := m.Header
 	p, ok := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc)
 	if !ok {
-		s.warn("event dropped", fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
+		s.dropEvent(ctx, c, h, nil, acl.Permission{}, dropUndecodable,
+			fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
 		return false
 	}
 	msg, err := p.DecodeMsg(m.Body)
 	if err != nil {
-		s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
+		s.dropEvent(ctx, c, h, p, eventPerm(p, perms), dropUndecodable, err) // err names p
 		return false
 	}
 	for t, perm := range perms {
@@ -145,6 +146,36 @@ func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedur
 		return false
 	}
 	return d.Allowed
+}
+
+// dropUndecodable is the reason of the record of an event the guard
+// could not decode (or does not know): libvirtd's message is not what
+// the protocol says (a newer or broken libvirtd, a damaged message).
+const dropUndecodable = "undecodable"
+
+// dropEvent withholds an event the guard cannot decide, and records that
+// it did: the event's record, a list of one hidden, with reason and
+// driver=guard (the guard dropped it, no driver was asked), and a log
+// warning (rate-limited) with the cause. The event is dropped whether
+// or not its record is written: it was never decided.
+func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, reason string, cause error) {
+	s.warn("event dropped", cause)
+	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd}
+	if err := c.writeListRecord(ctx, r); err != nil {
+		s.warn("event dropped unaudited", fmt.Errorf("%s: %w", r.origin.Operation, err))
+	}
+}
+
+// eventPerm returns the permission events of procedure p are filtered
+// with, by the object type its message names; zero if none.
+func eventPerm(p *proto.Procedure, perms map[acl.ObjectType]acl.Permission) acl.Permission {
+	msg := p.NewMsg()
+	for t, perm := range perms {
+		if len(fieldsOf(msg, nonnullType[t])) > 0 {
+			return perm
+		}
+	}
+	return acl.Permission{}
 }
 
 // objectless are the events that name no object: they pass.

@@ -53,23 +53,41 @@ func hiddenReason(ds []access.Decision) string {
 }
 
 // auditList writes the record of one filtered list, or event: listed
-// objects in libvirtd's reply, of which shown passed. ds are the engine's decisions
-// (none cached means the record says cached=no).
+// objects in libvirtd's reply, of which shown passed. ds are the engine's
+// decisions (none cached means the record says cached=no).
 func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
 	cached := len(ds) > 0
 	for _, d := range ds {
 		cached = cached && d.Cached
 	}
-	hidden := listed - shown
-	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: perm, Origin: originOf(p)},
-		access.Decision{Allowed: hidden == 0, Driver: c.engine.Stack(), Cached: cached})
-	rec.ObjectType = perm.Object().String()
+	return c.writeListRecord(ctx, listRecord{origin: originOf(p), perm: perm, listed: listed, shown: shown,
+		cached: cached, reason: hiddenReason(ds), driver: c.engine.Stack()})
+}
+
+// listRecord is what the record of a list, or an event, says.
+type listRecord struct {
+	origin        access.Origin
+	perm          acl.Permission // the filter permission; zero when not known
+	listed, shown int
+	cached        bool
+	reason        string // why something was hidden (a denial's reason=)
+	driver        string // the drivers that decided, or the guard itself
+}
+
+// writeListRecord writes r through the engine's auditor.
+func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
+	hidden := r.listed - r.shown
+	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: r.perm, Origin: r.origin},
+		access.Decision{Allowed: hidden == 0, Driver: r.driver, Cached: r.cached})
+	if r.perm.Valid() {
+		rec.ObjectType = r.perm.Object().String()
+	}
 	if hidden > 0 {
-		rec.Reason = hiddenReason(ds)
+		rec.Reason = r.reason
 	}
 	rec.Details = []audit.Detail{
-		{Key: "listed", Value: strconv.Itoa(listed)},
-		{Key: "shown", Value: strconv.Itoa(shown)},
+		{Key: "listed", Value: strconv.Itoa(r.listed)},
+		{Key: "shown", Value: strconv.Itoa(r.shown)},
 		{Key: "hidden", Value: strconv.Itoa(hidden)},
 	}
 	if _, err := c.engine.AuditEvent(ctx, rec); err != nil {

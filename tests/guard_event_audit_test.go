@@ -3,17 +3,21 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
 // refusingAuditor is the kernel's auditor refusing the decision records
@@ -62,9 +66,9 @@ func defineDocs(t *testing.T, w *filterWorld, vms ...string) map[string]string {
 // restricted user's real virsh watches lifecycle events while root
 // redefines the user's VM and another one (whose records are refused).
 func TestGuardEventAuditFailed(t *testing.T) {
-	ad, w, uri := newAuditedFilterWorldWith(t, func(w *filterWorld, k access.Auditor) access.Auditor {
+	ad, w, uri := newAuditedFilterWorldWith(t, auditedWorld{wrap: func(w *filterWorld, k access.Auditor) access.Auditor {
 		return refusingAuditor{kernel: k, uuid: w.uuidB}
-	})
+	}})
 	docs := defineDocs(t, w, w.vmA, w.vmB)
 	const times = 2
 	seen := make(chan string, 1)
@@ -108,6 +112,62 @@ func TestGuardEventAuditFailed(t *testing.T) {
 	}
 	if own := ad.Search(t, "-m", "USER_AVC", "-w", "--vm-name", w.vmB, "-ua", uid); strings.Contains(own, "type=USER_AVC") {
 		t.Errorf("a record of %s's own was written, though refused:\n%s", w.vmB, own)
+	}
+	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
+		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))
+}
+
+// TestGuardEventUndecodable: an event from libvirtd that the guard
+// cannot decode is never forwarded, and an auditor sees it withheld: a
+// record of its own naming the event's procedure, reason=undecodable,
+// hidden=1 and driver=guard, written to the real kernel and auditd.
+// Real libvirtd's first lifecycle event about the restricted user's own
+// VM reaches the guard with four bytes more than the protocol has
+// (damagingUpstream); real virsh, watching as that user, sees only the
+// second, intact one.
+func TestGuardEventUndecodable(t *testing.T) {
+	var damaged atomic.Int32
+	ad, w, uri := newAuditedFilterWorldWith(t, auditedWorld{upstream: func(w *filterWorld) string {
+		return damagingUpstream(t, w.lv.Socket, func(m *frame.Message) {
+			if m.Header.Type == frame.Event && m.Header.Proc == int32(proto.RemoteProcDomainEventCallbackLifecycle) &&
+				bytes.Contains(m.Body, []byte(w.vmA)) && damaged.Add(1) == 1 {
+				m.Body = append(m.Body, 0, 0, 0, 0)
+			}
+		})
+	}})
+	docs := defineDocs(t, w, w.vmA)
+	seen := make(chan string, 1)
+	go func() { seen <- virshEventLoop(uri, w.a, 8, "event", "--event", "lifecycle") }()
+	time.Sleep(3 * time.Second) // the client registers
+	for range 2 {
+		if out, err := w.lv.Virsh(nil, "define", docs[w.vmA]); err != nil {
+			t.Fatalf("define %s as root: %v\n%s", w.vmA, err, out)
+		}
+	}
+	if out := <-seen; strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)) != 1 {
+		t.Fatalf("A's events: want the intact one of %s only:\n%s", w.vmA, out)
+	}
+	if damaged.Load() < 1 {
+		t.Fatal("no event was damaged")
+	}
+
+	uid := fmt.Sprint(w.a.UID)
+	out := ad.WaitSearch(t, func(out string) bool { return strings.Contains(out, "reason=undecodable") },
+		"-m", "USER_AVC", "--success", "no", "-ua", uid)
+	var recs []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "reason=undecodable") {
+			recs = append(recs, l)
+		}
+	}
+	if len(recs) != 1 {
+		t.Fatalf("%d records of undecodable events, want 1:\n%s", len(recs), out)
+	}
+	for _, want := range []string{"decision=denied reason=undecodable", "tclass=domain", eventOperation,
+		`listed="1" shown="0" hidden="1"`, "driver=guard"} {
+		if !strings.Contains(recs[0], want) {
+			t.Errorf("the undecodable event's record lacks %s:\n%s", want, recs[0])
+		}
 	}
 	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
 		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))

@@ -24,12 +24,19 @@ var listRecord = regexp.MustCompile(`listed="?(\d+)"? shown="?(\d+)"? hidden="?(
 // URI) auditing to the real kernel and auditd at audit_level 2, with
 // decisions cached.
 func newAuditedFilterWorld(t *testing.T) (*testsys.Auditd, *filterWorld, string) {
-	return newAuditedFilterWorldWith(t, nil)
+	return newAuditedFilterWorldWith(t, auditedWorld{})
 }
 
-// newAuditedFilterWorldWith is newAuditedFilterWorld with the kernel's
-// auditor passed through wrap, if not nil, before the engine gets it.
-func newAuditedFilterWorldWith(t *testing.T, wrap func(*filterWorld, access.Auditor) access.Auditor) (*testsys.Auditd, *filterWorld, string) {
+// auditedWorld changes newAuditedFilterWorld's guard.
+type auditedWorld struct {
+	// wrap, if set, stands between the engine and the kernel's auditor.
+	wrap func(*filterWorld, access.Auditor) access.Auditor
+	// upstream, if set, is the socket the guard takes for libvirtd's.
+	upstream func(*filterWorld) string
+}
+
+// newAuditedFilterWorldWith is newAuditedFilterWorld with o's changes.
+func newAuditedFilterWorldWith(t *testing.T, o auditedWorld) (*testsys.Auditd, *filterWorld, string) {
 	// The audit lock first, then libvirtd's: the order every test
 	// taking both keeps (the other order deadlocks with them).
 	ad := testsys.StartAuditd(t)
@@ -40,11 +47,15 @@ func newAuditedFilterWorldWith(t *testing.T, wrap func(*filterWorld, access.Audi
 	}
 	t.Cleanup(func() { aw.Close() })
 	auditor := access.AuditTo(aw)
-	if wrap != nil {
-		auditor = wrap(w, auditor)
+	if o.wrap != nil {
+		auditor = o.wrap(w, auditor)
+	}
+	upstream := w.lv.Socket
+	if o.upstream != nil {
+		upstream = o.upstream(w)
 	}
 	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, auditor)}, engine.Options{})
-	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: upstream})
 }
 
 // TestGuardFilterAudit shows what an auditor finds with ausearch after a
