@@ -8,6 +8,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -109,12 +110,12 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 			continue
 		}
 		if len(vals) > 1 {
-			s.warn("event dropped", fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), t))
+			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), t))
 			return false
 		}
 		obj, err := c.objects.fromValue(ctx, vals[0])
 		if err != nil {
-			s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
+			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s: %w", p.Name(), err), entryDetails(perm, vals[0])...)
 			return false
 		}
 		return s.decideEvent(ctx, c, p, perm, obj)
@@ -122,7 +123,7 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 	if objectless[keyOf(p)] {
 		return true
 	}
-	s.warn("event dropped", fmt.Errorf("%s names no object the guard filters on", p.Name()))
+	s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonUnidentified, fmt.Errorf("%s names no object the guard filters on", p.Name()))
 	return false
 }
 
@@ -154,13 +155,15 @@ func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedur
 const dropUndecodable = "undecodable"
 
 // dropEvent withholds an event the guard cannot decide, and records that
-// it did: the event's record, a list of one hidden, with reason and
+// it did: the event's record, a list of one hidden, with reason, the
+// entry details that name its object when it names one, and
 // driver=guard (the guard dropped it, no driver was asked), and a log
 // warning (rate-limited) with the cause. The event is dropped whether
 // or not its record is written: it was never decided.
-func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, reason string, cause error) {
+func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission,
+	reason string, cause error, entry ...audit.Detail) {
 	s.warn("event dropped", cause)
-	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd}
+	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd, entry: entry}
 	if err := c.writeListRecord(ctx, r); err != nil {
 		s.warn("event dropped unaudited", fmt.Errorf("%s: %w", r.origin.Operation, err))
 	}

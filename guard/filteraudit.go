@@ -70,8 +70,9 @@ type listRecord struct {
 	perm          acl.Permission // the filter permission; zero when not known
 	listed, shown int
 	cached        bool
-	reason        string // why something was hidden (a denial's reason=)
-	driver        string // the drivers that decided, or the guard itself
+	reason        string         // why something was hidden (a denial's reason=)
+	driver        string         // the drivers that decided, or the guard itself
+	entry         []audit.Detail // what names the object of an event the guard could not identify
 }
 
 // writeListRecord writes r through the engine's auditor.
@@ -90,6 +91,7 @@ func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
 		{Key: "shown", Value: strconv.Itoa(r.shown)},
 		{Key: "hidden", Value: strconv.Itoa(hidden)},
 	}
+	rec.Details = append(rec.Details, r.entry...)
 	if _, err := c.engine.AuditEvent(ctx, rec); err != nil {
 		return fmt.Errorf("auditing the list: %w", err)
 	}
