@@ -23,13 +23,14 @@ import (
 
 // eventRegisterProcs are the procedures that register event callbacks.
 var eventRegisterProcs = map[procKey]bool{
-	remote(proto.RemoteProcConnectDomainEventRegister):            true,
-	remote(proto.RemoteProcConnectDomainEventRegisterAny):         true,
-	remote(proto.RemoteProcConnectDomainEventCallbackRegisterAny): true,
-	remote(proto.RemoteProcConnectNetworkEventRegisterAny):        true,
-	remote(proto.RemoteProcConnectStoragePoolEventRegisterAny):    true,
-	remote(proto.RemoteProcConnectNodeDeviceEventRegisterAny):     true,
-	remote(proto.RemoteProcConnectSecretEventRegisterAny):         true,
+	remote(proto.RemoteProcConnectDomainEventRegister):                   true,
+	remote(proto.RemoteProcConnectDomainEventRegisterAny):                true,
+	remote(proto.RemoteProcConnectDomainEventCallbackRegisterAny):        true,
+	remote(proto.RemoteProcConnectNetworkEventRegisterAny):               true,
+	remote(proto.RemoteProcConnectStoragePoolEventRegisterAny):           true,
+	remote(proto.RemoteProcConnectNodeDeviceEventRegisterAny):            true,
+	remote(proto.RemoteProcConnectSecretEventRegisterAny):                true,
+	{proto.QEMU, int32(proto.QEMUProcConnectDomainMonitorEventRegister)}: true,
 }
 
 // eventPerms returns the permission events about each object type are

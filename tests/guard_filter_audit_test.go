@@ -33,6 +33,8 @@ type auditedWorld struct {
 	wrap func(*filterWorld, access.Auditor) access.Auditor
 	// upstream, if set, is the socket the guard takes for libvirtd's.
 	upstream func(*filterWorld) string
+	// maxEventCallbacks, if set, is guard_max_event_callbacks.
+	maxEventCallbacks int
 }
 
 // newAuditedFilterWorldWith is newAuditedFilterWorld with o's changes.
@@ -54,7 +56,9 @@ func newAuditedFilterWorldWith(t *testing.T, o auditedWorld) (*testsys.Auditd, *
 	if o.upstream != nil {
 		upstream = o.upstream(w)
 	}
-	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, auditor)}, engine.Options{})
+	g := &engine.Generation{Engine: newCachedEngine(t, w.bus, auditor)}
+	g.Config.GuardMaxEventCallbacks = o.maxEventCallbacks
+	rt := engine.New(g, engine.Options{})
 	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: upstream})
 }
 
