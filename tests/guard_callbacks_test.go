@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
@@ -67,14 +66,7 @@ func TestGuardEventCallbacks(t *testing.T) {
 		t.Errorf("the admin's monitor event registrations lack %q:\n%s", want, out)
 	}
 
-	docs := defineDocs(t, w, w.vmA)
-	seen := make(chan string, 1)
-	go func() { seen <- virshEventLoop(uri, w.a, 8, "event", "--all") }()
-	time.Sleep(3 * time.Second) // the client registers
-	if out, err := w.lv.Virsh(nil, "define", docs[w.vmA]); err != nil {
-		t.Fatalf("define %s as root: %v\n%s", w.vmA, err, out)
-	}
-	if out := <-seen; !strings.Contains(out, fmt.Sprintf("event 'lifecycle' for domain '%s': Defined", w.vmA)) {
+	if out := watchRedefined(t, w, uri, 8, 1, []string{w.vmA}, "event", "--all"); !strings.Contains(out, fmt.Sprintf("event 'lifecycle' for domain '%s': Defined", w.vmA)) {
 		t.Errorf("virsh event --all as A: want the lifecycle event of %s:\n%s", w.vmA, out)
 	}
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -57,6 +58,59 @@ func defineDocs(t *testing.T, w *filterWorld, vms ...string) map[string]string {
 	return docs
 }
 
+// watchRedefined runs real virsh as user A, with args, in an event loop
+// of seconds through uri, while root redefines each of vms, in order,
+// times rounds; it returns what virsh printed.
+func watchRedefined(t *testing.T, w *filterWorld, uri string, seconds, times int, vms []string, args ...string) string {
+	t.Helper()
+	docs := defineDocs(t, w, vms...)
+	seen := make(chan string, 1)
+	go func() { seen <- virshEventLoop(uri, w.a, seconds, args...) }()
+	time.Sleep(3 * time.Second) // the client registers
+	for range times {
+		for _, vm := range vms {
+			if out, err := w.lv.Virsh(nil, "define", docs[vm]); err != nil {
+				t.Fatalf("define %s as root: %v\n%s", vm, err, out)
+			}
+		}
+	}
+	return <-seen
+}
+
+// oneDenial waits for the audit trail to hold a denial of uid's with
+// reason, requires exactly one, holding each of wants, and returns it.
+func oneDenial(t *testing.T, ad *testsys.Auditd, uid, reason string, wants ...string) string {
+	t.Helper()
+	what := "decision=denied reason=" + reason
+	out := ad.WaitSearch(t, func(out string) bool { return strings.Contains(out, what) },
+		"-m", "USER_AVC", "--success", "no", "-ua", uid)
+	recs := linesWith(out, what)
+	if len(recs) != 1 {
+		t.Fatalf("%d records with %s, want 1:\n%s", len(recs), what, out)
+	}
+	for _, want := range wants {
+		if !strings.Contains(recs[0], want) {
+			t.Errorf("the record with %s lacks %s:\n%s", what, want, recs[0])
+		}
+	}
+	return out
+}
+
+// linesWith returns the lines of out that hold every one of subs.
+func linesWith(out string, subs ...string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		all := true
+		for _, sub := range subs {
+			all = all && strings.Contains(l, sub)
+		}
+		if all {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
 // TestGuardEventAuditFailed: at audit_level 2, when the record of an
 // event's object decision is not written (the decision then a denial,
 // AuditFailed), the event is withheld and its own record, written to the
@@ -69,33 +123,15 @@ func TestGuardEventAuditFailed(t *testing.T) {
 	ad, w, uri := newAuditedFilterWorldWith(t, auditedWorld{wrap: func(w *filterWorld, k access.Auditor) access.Auditor {
 		return refusingAuditor{kernel: k, uuid: w.uuidB}
 	}})
-	docs := defineDocs(t, w, w.vmA, w.vmB)
 	const times = 2
-	seen := make(chan string, 1)
-	go func() { seen <- virshEventLoop(uri, w.a, 10, "event", "--event", "lifecycle") }()
-	time.Sleep(3 * time.Second) // the client registers
-	for range times {
-		for _, vm := range []string{w.vmB, w.vmA} {
-			if out, err := w.lv.Virsh(nil, "define", docs[vm]); err != nil {
-				t.Fatalf("define %s as root: %v\n%s", vm, err, out)
-			}
-		}
-	}
-	if out := <-seen; strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)) != times || strings.Contains(out, w.vmB) {
+	out := watchRedefined(t, w, uri, 10, times, []string{w.vmB, w.vmA}, "event", "--event", "lifecycle")
+	if strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)) != times || strings.Contains(out, w.vmB) {
 		t.Fatalf("A's events: want %d of %s and none of %s:\n%s", times, w.vmA, w.vmB, out)
 	}
 
 	uid := fmt.Sprint(w.a.UID)
-	hidden := func(out string) []string {
-		var recs []string
-		for _, l := range strings.Split(out, "\n") {
-			if strings.Contains(l, eventOperation) && strings.Contains(l, `hidden="1"`) {
-				recs = append(recs, l)
-			}
-		}
-		return recs
-	}
-	out := ad.WaitSearch(t, func(out string) bool { return len(hidden(out)) >= times },
+	hidden := func(out string) []string { return linesWith(out, eventOperation, `hidden="1"`) }
+	out = ad.WaitSearch(t, func(out string) bool { return len(hidden(out)) >= times },
 		"-m", "USER_AVC", "--success", "no", "-ua", uid)
 	failed := 0
 	for _, r := range hidden(out) {
@@ -135,16 +171,7 @@ func TestGuardEventUndecodable(t *testing.T) {
 			}
 		})
 	}})
-	docs := defineDocs(t, w, w.vmA)
-	seen := make(chan string, 1)
-	go func() { seen <- virshEventLoop(uri, w.a, 8, "event", "--event", "lifecycle") }()
-	time.Sleep(3 * time.Second) // the client registers
-	for range 2 {
-		if out, err := w.lv.Virsh(nil, "define", docs[w.vmA]); err != nil {
-			t.Fatalf("define %s as root: %v\n%s", w.vmA, err, out)
-		}
-	}
-	if out := <-seen; strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)) != 1 {
+	if out := watchRedefined(t, w, uri, 8, 2, []string{w.vmA}, "event", "--event", "lifecycle"); strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)) != 1 {
 		t.Fatalf("A's events: want the intact one of %s only:\n%s", w.vmA, out)
 	}
 	if damaged.Load() < 1 {
@@ -152,23 +179,7 @@ func TestGuardEventUndecodable(t *testing.T) {
 	}
 
 	uid := fmt.Sprint(w.a.UID)
-	out := ad.WaitSearch(t, func(out string) bool { return strings.Contains(out, "reason=undecodable") },
-		"-m", "USER_AVC", "--success", "no", "-ua", uid)
-	var recs []string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "reason=undecodable") {
-			recs = append(recs, l)
-		}
-	}
-	if len(recs) != 1 {
-		t.Fatalf("%d records of undecodable events, want 1:\n%s", len(recs), out)
-	}
-	for _, want := range []string{"decision=denied reason=undecodable", "tclass=domain", eventOperation,
-		`listed="1" shown="0" hidden="1"`, "driver=guard"} {
-		if !strings.Contains(recs[0], want) {
-			t.Errorf("the undecodable event's record lacks %s:\n%s", want, recs[0])
-		}
-	}
+	oneDenial(t, ad, uid, "undecodable", "tclass=domain", eventOperation, `listed="1" shown="0" hidden="1"`, "driver=guard")
 	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
 		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))
 }

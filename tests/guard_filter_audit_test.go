@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
@@ -123,19 +122,8 @@ const eventOperation = "operation=REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"
 // record beside it) or came from the cache (cached=yes, no other record).
 func TestGuardEventAudit(t *testing.T) {
 	ad, w, uri := newAuditedFilterWorld(t)
-	docs := defineDocs(t, w, w.vmA, w.vmB)
 	const times = 3
-	seen := make(chan string, 1)
-	go func() { seen <- virshEventLoop(uri, w.a, 12, "event", "--event", "lifecycle") }()
-	time.Sleep(3 * time.Second) // the client registers
-	for range times {
-		for _, vm := range []string{w.vmA, w.vmB} {
-			if out, err := w.lv.Virsh(nil, "define", docs[vm]); err != nil {
-				t.Fatalf("define %s as root: %v\n%s", vm, err, out)
-			}
-		}
-	}
-	out := <-seen
+	out := watchRedefined(t, w, uri, 12, times, []string{w.vmA, w.vmB}, "event", "--event", "lifecycle")
 	if n := strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)); n != times || strings.Contains(out, w.vmB) {
 		t.Fatalf("A saw %d events of %s, want %d, and none of %s:\n%s", n, w.vmA, times, w.vmB, out)
 	}
