@@ -96,13 +96,13 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 	h := m.Header
 	p, ok := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc)
 	if !ok {
-		s.dropEvent(ctx, c, h, nil, acl.Permission{}, dropUndecodable,
+		s.dropEvent(ctx, c, h, nil, acl.Permission{}, reasonUndecodable,
 			fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
 		return false
 	}
 	msg, err := p.DecodeMsg(m.Body)
 	if err != nil {
-		s.dropEvent(ctx, c, h, p, eventPerm(p, perms), dropUndecodable, err) // err names p
+		s.dropEvent(ctx, c, h, p, eventPerm(p, perms), reasonUndecodable, err) // err names p
 		return false
 	}
 	for t, perm := range perms {
@@ -150,10 +150,10 @@ func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedur
 	return d.Allowed
 }
 
-// dropUndecodable is the reason of the record of an event the guard
+// reasonUndecodable is the reason of the record of an event the guard
 // could not decode (or does not know): libvirtd's message is not what
 // the protocol says (a newer or broken libvirtd, a damaged message).
-const dropUndecodable = "undecodable"
+const reasonUndecodable = "undecodable"
 
 // dropEvent withholds an event the guard cannot decide, and records that
 // it did: the event's record, a list of one hidden, with reason, the
