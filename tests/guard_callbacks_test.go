@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
@@ -139,4 +140,36 @@ func outcome(t *testing.T, m *frame.Message, err error) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("error %d %s", eb.Code, eb.Error())
+}
+
+// TestGuardQEMUMonitorEvents: QEMU monitor events pass the guard as
+// libvirtd's other events do. The admin's real virsh qemu-monitor-event
+// registers through the guard (QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER,
+// an event registration: libvirt filters its events by domain:getattr)
+// and sees the STOP and RESUME events of a guest root suspends and
+// resumes; a restricted user, whom policy does not give connect:write,
+// is refused the registration.
+func TestGuardQEMUMonitorEvents(t *testing.T) {
+	_, w, uri := newAuditedFilterWorld(t)
+	if out, err := w.lv.Virsh(nil, "start", w.vmA); err != nil {
+		t.Fatalf("start %s as root: %v\n%s", w.vmA, err, out)
+	}
+	t.Cleanup(func() { w.lv.Virsh(nil, "destroy", w.vmA) })
+	seen := make(chan string, 1)
+	go func() { seen <- virshEventLoop(uri, w.admin, 8, "qemu-monitor-event", "--domain", w.vmA) }()
+	time.Sleep(3 * time.Second) // the client registers
+	for _, op := range []string{"suspend", "resume"} {
+		if out, err := w.lv.Virsh(nil, op, w.vmA); err != nil {
+			t.Fatalf("%s %s as root: %v\n%s", op, w.vmA, err, out)
+		}
+	}
+	out := <-seen
+	for _, want := range []string{"event STOP", "event RESUME"} {
+		if !strings.Contains(out, want) || !strings.Contains(out, w.vmA) {
+			t.Errorf("the admin's qemu-monitor-event: want %s of %s:\n%s", want, w.vmA, out)
+		}
+	}
+	if out := virshEventLoop(uri, w.a, 1, "qemu-monitor-event"); !strings.Contains(out, "access denied") {
+		t.Errorf("A's qemu-monitor-event: want access denied:\n%s", out)
+	}
 }
