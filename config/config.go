@@ -76,6 +76,9 @@ type Config struct {
 	XMLPolicy          string        // xml_policy: the guard's XML content policy file; "" none
 	AllowHostPathCalls bool          // allow_host_path_calls: the guard lets non-admins name host paths
 	GuardCreateOwn     bool          // guard_create_own: roles create grants let users define domains of their own
+	// GuardMaxEventCallbacks is guard_max_event_callbacks: event
+	// callbacks one guard client connection may hold registered.
+	GuardMaxEventCallbacks int
 }
 
 // Default returns the configuration used for keys the file does not set.

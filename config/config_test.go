@@ -36,7 +36,8 @@ func TestDefault(t *testing.T) {
 		PolkitMaxCalls:     64,
 		GuardIdleTimeout:   2 * time.Minute,
 
-		XMLPolicy: "/etc/virt-acl-helper/xml-policy.toml",
+		XMLPolicy:              "/etc/virt-acl-helper/xml-policy.toml",
+		GuardMaxEventCallbacks: 64,
 	}
 	if got := Default(); !reflect.DeepEqual(want, got) {
 		t.Errorf("Default:\nwant %+v\ngot  %+v", want, got)

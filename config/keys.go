@@ -26,6 +26,9 @@ const (
 	sectionGuard   = "The guard (virt-acl-helper guard)"
 )
 
+// DefaultMaxEventCallbacks is guard_max_event_callbacks' default.
+const DefaultMaxEventCallbacks = 64
+
 // DefaultXMLPolicy is where the guard reads its XML content policy.
 const DefaultXMLPolicy = "/etc/virt-acl-helper/xml-policy.toml"
 
@@ -331,6 +334,23 @@ define domains of their own through the guard: the guard records each
 one's creator with the grant's role in the roles' grants.toml and
 applies the roles' polkit rule before the define returns. Needs
 xml_policy. Read at start only.`,
+		},
+		{
+			name:    "guard_max_event_callbacks",
+			section: sectionGuard,
+			kind: integer{
+				def: DefaultMaxEventCallbacks, min: 1, max: 65536,
+				accessor: number(func(c *Config) *int { return &c.GuardMaxEventCallbacks }),
+			},
+			doc: `Event callbacks one client connection of the guard may have
+registered at once (domain, network, storage pool, node device,
+secret and QEMU monitor events); a registration past it is refused
+with a "resource busy" error, and audited. The guard decides and
+audits every event libvirtd delivers to each callback, so the
+callbacks a client holds multiply the audit records its events
+write. 64 holds one callback of every event type for all objects
+(35 in libvirt 9.0) with room for callbacks on single objects; raise
+it for clients that register one per object. Root is not limited.`,
 		},
 		{
 			name:    "guard_idle_timeout",

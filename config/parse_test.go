@@ -101,6 +101,7 @@ client_max_lifetime = 14
 max_large_requests = 15
 polkit_max_calls = 16
 guard_idle_timeout = 17
+guard_max_event_callbacks = 18
 xml_policy = "/srv/policy.toml"
 allow_host_path_calls = 1
 `,
@@ -130,8 +131,9 @@ allow_host_path_calls = 1
 					PolkitMaxCalls:        16,
 					GuardIdleTimeout:      17 * time.Second,
 
-					XMLPolicy:          "/srv/policy.toml",
-					AllowHostPathCalls: true,
+					XMLPolicy:              "/srv/policy.toml",
+					AllowHostPathCalls:     true,
+					GuardMaxEventCallbacks: 18,
 				}
 			},
 		},
@@ -310,6 +312,7 @@ var integerKeys = []struct {
 	{"polkit_timeout", 1, 120, func(c Config) int64 { return int64(c.PolkitTimeout / time.Second) }},
 	{"idle_timeout", 0, 86400, func(c Config) int64 { return int64(c.IdleTimeout / time.Second) }},
 	{"guard_idle_timeout", 0, 86400, func(c Config) int64 { return int64(c.GuardIdleTimeout / time.Second) }},
+	{"guard_max_event_callbacks", 1, 65536, func(c Config) int64 { return int64(c.GuardMaxEventCallbacks) }},
 	{"max_clients", 1, 65536, func(c Config) int64 { return int64(c.MaxClients) }},
 	{"max_message_size", 1024, 32 << 20, func(c Config) int64 { return int64(c.MaxMessageSize) }},
 	{"max_objects", 1, 1_000_000, func(c Config) int64 { return int64(c.MaxObjects) }},

@@ -61,6 +61,13 @@ func tooManyConnections(perUser int) *frame.ErrorBody {
 		"resource busy: virt-acl-helper guard: too many connections from this user (max_clients_per_user %d) or in all (max_clients)", perUser))
 }
 
+// tooManyCallbacks answers an event registration past
+// guard_max_event_callbacks.
+func tooManyCallbacks(max int) *frame.ErrorBody {
+	return libvirtError(errBusy, fromRPC, fmt.Sprintf(
+		"resource busy: virt-acl-helper guard: too many event callbacks on this connection (guard_max_event_callbacks %d); deregister one first", max))
+}
+
 // denied is the access-denied error, as libvirtd reports it.
 func denied(detail string) *frame.ErrorBody {
 	return frame.AccessDenied(detail)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -22,13 +23,14 @@ import (
 
 // eventRegisterProcs are the procedures that register event callbacks.
 var eventRegisterProcs = map[procKey]bool{
-	remote(proto.RemoteProcConnectDomainEventRegister):            true,
-	remote(proto.RemoteProcConnectDomainEventRegisterAny):         true,
-	remote(proto.RemoteProcConnectDomainEventCallbackRegisterAny): true,
-	remote(proto.RemoteProcConnectNetworkEventRegisterAny):        true,
-	remote(proto.RemoteProcConnectStoragePoolEventRegisterAny):    true,
-	remote(proto.RemoteProcConnectNodeDeviceEventRegisterAny):     true,
-	remote(proto.RemoteProcConnectSecretEventRegisterAny):         true,
+	remote(proto.RemoteProcConnectDomainEventRegister):                   true,
+	remote(proto.RemoteProcConnectDomainEventRegisterAny):                true,
+	remote(proto.RemoteProcConnectDomainEventCallbackRegisterAny):        true,
+	remote(proto.RemoteProcConnectNetworkEventRegisterAny):               true,
+	remote(proto.RemoteProcConnectStoragePoolEventRegisterAny):           true,
+	remote(proto.RemoteProcConnectNodeDeviceEventRegisterAny):            true,
+	remote(proto.RemoteProcConnectSecretEventRegisterAny):                true,
+	{proto.QEMU, int32(proto.QEMUProcConnectDomainMonitorEventRegister)}: true,
 }
 
 // eventPerms returns the permission events about each object type are
@@ -94,12 +96,13 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 	h := m.Header
 	p, ok := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc)
 	if !ok {
-		s.warn("event dropped", fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
+		s.dropEvent(ctx, c, h, nil, acl.Permission{}, reasonUndecodable,
+			fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
 		return false
 	}
 	msg, err := p.DecodeMsg(m.Body)
 	if err != nil {
-		s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
+		s.dropEvent(ctx, c, h, p, eventPerm(p, perms), reasonUndecodable, err) // err names p
 		return false
 	}
 	for t, perm := range perms {
@@ -108,12 +111,12 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 			continue
 		}
 		if len(vals) > 1 {
-			s.warn("event dropped", fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), t))
+			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), t))
 			return false
 		}
 		obj, err := c.objects.fromValue(ctx, vals[0])
 		if err != nil {
-			s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
+			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s: %w", p.Name(), err), entryDetails(perm, vals[0])...)
 			return false
 		}
 		return s.decideEvent(ctx, c, p, perm, obj)
@@ -121,7 +124,7 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 	if objectless[keyOf(p)] {
 		return true
 	}
-	s.warn("event dropped", fmt.Errorf("%s names no object the guard filters on", p.Name()))
+	s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonUnidentified, fmt.Errorf("%s names no object the guard filters on", p.Name()))
 	return false
 }
 
@@ -145,6 +148,38 @@ func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedur
 		return false
 	}
 	return d.Allowed
+}
+
+// reasonUndecodable is the reason of the record of an event the guard
+// could not decode (or does not know): libvirtd's message is not what
+// the protocol says (a newer or broken libvirtd, a damaged message).
+const reasonUndecodable = "undecodable"
+
+// dropEvent withholds an event the guard cannot decide, and records that
+// it did: the event's record, a list of one hidden, with reason, the
+// entry details that name its object when it names one, and
+// driver=guard (the guard dropped it, no driver was asked), and a log
+// warning (rate-limited) with the cause. The event is dropped whether
+// or not its record is written: it was never decided.
+func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission,
+	reason string, cause error, entry ...audit.Detail) {
+	s.warn("event dropped", cause)
+	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd, entry: entry}
+	if err := c.writeListRecord(ctx, r); err != nil {
+		s.warn("event dropped unaudited", fmt.Errorf("%s: %w", r.origin.Operation, err))
+	}
+}
+
+// eventPerm returns the permission events of procedure p are filtered
+// with, by the object type its message names; zero if none.
+func eventPerm(p *proto.Procedure, perms map[acl.ObjectType]acl.Permission) acl.Permission {
+	msg := p.NewMsg()
+	for t, perm := range perms {
+		if len(fieldsOf(msg, nonnullType[t])) > 0 {
+			return perm
+		}
+	}
+	return acl.Permission{}
 }
 
 // objectless are the events that name no object: they pass.

@@ -128,7 +128,8 @@ func countKept(keep []bool) int {
 
 // allowed decides perm on each of the objects libvirtd described in vals,
 // in one CheckMany, and audits the list (filteraudit.go). An object the
-// guard cannot identify is not allowed.
+// guard cannot identify is not allowed, and audited as left out
+// (unidentified.go).
 func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Permission, vals []any) ([]bool, error) {
 	keep := make([]bool, len(vals))
 	objs := make([]acl.Object, 0, len(vals))
@@ -140,7 +141,9 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 			if !leftOut(ctx, err) {
 				return nil, err
 			}
-			c.warn("list entry left out", originOf(p), err)
+			if err := c.auditUnidentified(ctx, p, perm, v, err); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		objs = append(objs, obj)

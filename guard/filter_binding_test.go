@@ -214,7 +214,13 @@ func refuseMessage(t *testing.T, err error) *frame.ErrorBody {
 // auditing to a discarded log, and looking objects up on up.
 func listChecker(t *testing.T, up lookuper, allow map[string]bool) *checker {
 	t.Helper()
-	e, err := access.New(access.Options{Drivers: []access.Driver{&policy{allow: allow}}, Auditor: &auditLog{}})
+	return listCheckerAudited(t, up, allow, &auditLog{})
+}
+
+// listCheckerAudited is listChecker whose engine audits to auditor.
+func listCheckerAudited(t *testing.T, up lookuper, allow map[string]bool, auditor access.Auditor) *checker {
+	t.Helper()
+	e, err := access.New(access.Options{Drivers: []access.Driver{&policy{allow: allow}}, Auditor: auditor})
 	if err != nil {
 		t.Fatal(err)
 	}

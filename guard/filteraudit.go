@@ -20,7 +20,8 @@ import (
 // the filter permission and how many objects it listed, showed and hid.
 // An event is filtered as a list of one (events.go): its record names
 // the event's procedure, listed=1, and shown=1 or hidden=1.
-// A list that hid something is a denial (reason=filtered), so that
+// A list that hid something is a denial (reason=filtered, or the reason
+// of a decision that failed: hiddenReason), so that
 // "ausearch -m USER_AVC --success no" finds who was kept from seeing how
 // much, and, for the objects decided afresh, their own records (vm=,
 // uuid=) say which.
@@ -32,26 +33,65 @@ func listOrigin(p *proto.Procedure) access.Origin {
 	return o
 }
 
+// hiddenReason says why a list (or an event) hid what it hid: its
+// decisions' own reason, as a decision's record names it, when one of
+// them was not the policy's (audit-failed: the object's record was not
+// written, at audit level required; unavailable: the drivers could not
+// decide), the more serious first; else filtered, the policy's doing.
+// An auditor then never reads a failure as a policy's answer.
+func hiddenReason(ds []access.Decision) string {
+	reason := "filtered"
+	for _, d := range ds {
+		switch d.Reason {
+		case access.AuditFailed:
+			return d.Reason.String()
+		case access.Unavailable:
+			reason = d.Reason.String()
+		}
+	}
+	return reason
+}
+
 // auditList writes the record of one filtered list, or event: listed
-// objects in libvirtd's reply, of which shown passed. ds are the engine's decisions
-// (none cached means the record says cached=no).
+// objects in libvirtd's reply, of which shown passed. ds are the engine's
+// decisions (none cached means the record says cached=no).
 func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
 	cached := len(ds) > 0
 	for _, d := range ds {
 		cached = cached && d.Cached
 	}
-	hidden := listed - shown
-	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: perm, Origin: originOf(p)},
-		access.Decision{Allowed: hidden == 0, Driver: c.engine.Stack(), Cached: cached})
-	rec.ObjectType = perm.Object().String()
+	return c.writeListRecord(ctx, listRecord{origin: originOf(p), perm: perm, listed: listed, shown: shown,
+		cached: cached, reason: hiddenReason(ds), driver: c.engine.Stack()})
+}
+
+// listRecord is what the record of a list, or an event, says.
+type listRecord struct {
+	origin        access.Origin
+	perm          acl.Permission // the filter permission; zero when not known
+	listed, shown int
+	cached        bool
+	reason        string         // why something was hidden (a denial's reason=)
+	driver        string         // the drivers that decided, or the guard itself
+	entry         []audit.Detail // what names the object of an event the guard could not identify
+}
+
+// writeListRecord writes r through the engine's auditor.
+func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
+	hidden := r.listed - r.shown
+	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: r.perm, Origin: r.origin},
+		access.Decision{Allowed: hidden == 0, Driver: r.driver, Cached: r.cached})
+	if r.perm.Valid() {
+		rec.ObjectType = r.perm.Object().String()
+	}
 	if hidden > 0 {
-		rec.Reason = "filtered"
+		rec.Reason = r.reason
 	}
 	rec.Details = []audit.Detail{
-		{Key: "listed", Value: strconv.Itoa(listed)},
-		{Key: "shown", Value: strconv.Itoa(shown)},
+		{Key: "listed", Value: strconv.Itoa(r.listed)},
+		{Key: "shown", Value: strconv.Itoa(r.shown)},
 		{Key: "hidden", Value: strconv.Itoa(hidden)},
 	}
+	rec.Details = append(rec.Details, r.entry...)
 	if _, err := c.engine.AuditEvent(ctx, rec); err != nil {
 		return fmt.Errorf("auditing the list: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -73,5 +74,29 @@ func TestEventAudited(t *testing.T) {
 	}
 	if !slices.Equal(events, want) {
 		t.Errorf("event records %q, want %q; all: %q", events, want, recs)
+	}
+}
+
+// TestHiddenReason: a list's or event's record names a failed decision's
+// reason, the more serious first, and filtered only for the policy's.
+func TestHiddenReason(t *testing.T) {
+	policy := access.Decision{Reason: access.Policy}
+	for _, tt := range []struct {
+		name string
+		ds   []access.Decision
+		want string
+	}{
+		{"policy", []access.Decision{policy}, "filtered"},
+		{"nothing decided", nil, "filtered"},
+		{"audit failed", []access.Decision{{Reason: access.AuditFailed}}, "audit-failed"},
+		{"unavailable among denials", []access.Decision{policy, {Reason: access.Unavailable}, policy}, "unavailable"},
+		{"audit failed before unavailable", []access.Decision{{Reason: access.Unavailable}, {Reason: access.AuditFailed}}, "audit-failed"},
+		{"granted and policy", []access.Decision{{Allowed: true}, policy}, "filtered"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hiddenReason(tt.ds); got != tt.want {
+				t.Errorf("hiddenReason = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

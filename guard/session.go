@@ -72,6 +72,9 @@ type session struct {
 	driver  string             // connect_driver, set once open
 	serial  uint32             // the last serial of the guard's own calls on up
 	waiting int                // bytes of the calls waiting for a decision slot (startDecision)
+	// callbacks counts the event callbacks registered, or being
+	// registered, on up (callbacks.go).
+	callbacks int
 
 	// openName and openFlags are the client's CONNECT_OPEN, for the
 	// guard's own connections (createown.go).
@@ -291,6 +294,10 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	onReply := s.forwardReply
 	if filtersList(p) {
 		onReply = s.filterReply(c, p, args)
+	}
+	if onReply = s.countCallbacks(c, p, h, onReply); onReply == nil {
+		closeFDs(fds)
+		return
 	}
 	if lookupProcs[keyOf(p)] {
 		onReply = func(r *frame.Message, rfds []int) {

@@ -4,12 +4,10 @@ package tests
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
@@ -25,6 +23,21 @@ var listRecord = regexp.MustCompile(`listed="?(\d+)"? shown="?(\d+)"? hidden="?(
 // URI) auditing to the real kernel and auditd at audit_level 2, with
 // decisions cached.
 func newAuditedFilterWorld(t *testing.T) (*testsys.Auditd, *filterWorld, string) {
+	return newAuditedFilterWorldWith(t, auditedWorld{})
+}
+
+// auditedWorld changes newAuditedFilterWorld's guard.
+type auditedWorld struct {
+	// wrap, if set, stands between the engine and the kernel's auditor.
+	wrap func(*filterWorld, access.Auditor) access.Auditor
+	// upstream, if set, is the socket the guard takes for libvirtd's.
+	upstream func(*filterWorld) string
+	// maxEventCallbacks, if set, is guard_max_event_callbacks.
+	maxEventCallbacks int
+}
+
+// newAuditedFilterWorldWith is newAuditedFilterWorld with o's changes.
+func newAuditedFilterWorldWith(t *testing.T, o auditedWorld) (*testsys.Auditd, *filterWorld, string) {
 	// The audit lock first, then libvirtd's: the order every test
 	// taking both keeps (the other order deadlocks with them).
 	ad := testsys.StartAuditd(t)
@@ -34,8 +47,18 @@ func newAuditedFilterWorld(t *testing.T) (*testsys.Auditd, *filterWorld, string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { aw.Close() })
-	rt := engine.New(&engine.Generation{Engine: newCachedEngine(t, w.bus, access.AuditTo(aw))}, engine.Options{})
-	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: w.lv.Socket})
+	auditor := access.AuditTo(aw)
+	if o.wrap != nil {
+		auditor = o.wrap(w, auditor)
+	}
+	upstream := w.lv.Socket
+	if o.upstream != nil {
+		upstream = o.upstream(w)
+	}
+	g := &engine.Generation{Engine: newCachedEngine(t, w.bus, auditor)}
+	g.Config.GuardMaxEventCallbacks = o.maxEventCallbacks
+	rt := engine.New(g, engine.Options{})
+	return ad, w, serveGuard(t, filepath.Join(guardDir(t), "guard.sock"), guard.Options{Runtime: rt, Upstream: upstream})
 }
 
 // TestGuardFilterAudit shows what an auditor finds with ausearch after a
@@ -99,29 +122,8 @@ const eventOperation = "operation=REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"
 // record beside it) or came from the cache (cached=yes, no other record).
 func TestGuardEventAudit(t *testing.T) {
 	ad, w, uri := newAuditedFilterWorld(t)
-	docs := map[string]string{}
-	for _, vm := range []string{w.vmA, w.vmB} {
-		xml, err := w.lv.Virsh(nil, "dumpxml", "--inactive", vm)
-		if err != nil {
-			t.Fatalf("dumpxml %s: %v\n%s", vm, err, xml)
-		}
-		docs[vm] = filepath.Join(t.TempDir(), vm+".xml")
-		if err := os.WriteFile(docs[vm], []byte(xml), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	const times = 3
-	seen := make(chan string, 1)
-	go func() { seen <- virshEventLoop(uri, w.a, 12, "event", "--event", "lifecycle") }()
-	time.Sleep(3 * time.Second) // the client registers
-	for range times {
-		for _, vm := range []string{w.vmA, w.vmB} {
-			if out, err := w.lv.Virsh(nil, "define", docs[vm]); err != nil {
-				t.Fatalf("define %s as root: %v\n%s", vm, err, out)
-			}
-		}
-	}
-	out := <-seen
+	out := watchRedefined(t, w, uri, 12, times, []string{w.vmA, w.vmB}, "event", "--event", "lifecycle")
 	if n := strings.Count(out, fmt.Sprintf("for domain '%s': Defined", w.vmA)); n != times || strings.Contains(out, w.vmB) {
 		t.Fatalf("A saw %d events of %s, want %d, and none of %s:\n%s", n, w.vmA, times, w.vmB, out)
 	}

@@ -279,12 +279,17 @@ type rawClient struct {
 }
 
 func (rc *rawClient) call(num proto.RemoteProcedure, args proto.Message) (*frame.Message, error) {
+	return rc.callProg(proto.Remote, int32(num), args)
+}
+
+// callProg calls procedure num of program prog.
+func (rc *rawClient) callProg(prog proto.Program, num int32, args proto.Message) (*frame.Message, error) {
 	body, err := proto.Marshal(args)
 	if err != nil {
 		return nil, err
 	}
 	rc.serial++
-	h := frame.Header{Prog: uint32(proto.Remote), Vers: 1, Proc: int32(num), Type: frame.Call, Serial: rc.serial}
+	h := frame.Header{Prog: uint32(prog), Vers: 1, Proc: num, Type: frame.Call, Serial: rc.serial}
 	if err := frame.Write(rc.c, &frame.Message{Header: h, Body: body}); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/virt-acl-helper/virt-acl-helper/engine"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// TestEventCallbacksBounded: a client holds at most
+// guard_max_event_callbacks callbacks; one more is answered resource
+// busy, never forwarded, and audited as a refusal; a deregistration
+// frees a place.
+func TestEventCallbacksBounded(t *testing.T) {
+	w := newWorldGen(t, Options{unlimited: func(uint32) bool { return false }},
+		func(g *engine.Generation) { g.Config.GuardMaxEventCallbacks = 2 }, listed...)
+	c := w.dial(t)
+	c.open()
+	register := func() int32 {
+		return c.call(proto.RemoteProcConnectDomainEventCallbackRegisterAny, &proto.RemoteConnectDomainEventCallbackRegisterAnyArgs{})
+	}
+	var got []int32
+	for range 3 {
+		got = append(got, register())
+	}
+	got = append(got, c.call(proto.RemoteProcConnectDomainEventCallbackDeregisterAny, &proto.RemoteConnectDomainEventCallbackDeregisterAnyArgs{}))
+	got = append(got, register(), register())
+	if want := []int32{0, 0, errBusy, 0, 0, errBusy}; !slices.Equal(got, want) {
+		t.Errorf("register, register, register, deregister, register, register: %v, want %v", got, want)
+	}
+	forwarded := 0
+	for _, p := range w.up.procs(0) {
+		if p == int32(proto.RemoteProcConnectDomainEventCallbackRegisterAny) {
+			forwarded++
+		}
+	}
+	if forwarded != 3 {
+		t.Errorf("%d registrations reached libvirtd, want 3", forwarded)
+	}
+	refused := 0
+	for _, r := range w.audit.records() {
+		if strings.Contains(r, "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY") && strings.HasSuffix(r, "false refused") {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Errorf("%d refusals audited, want 2: %q", refused, w.audit.records())
+	}
+}
