@@ -73,8 +73,9 @@ func (w *Writer) enqueueAll(recs []Record) {
 	}
 }
 
-// stalled is how long the writer may go without handing a batch to the
-// kernel before level Auto records stop waiting for room in a full queue.
+// stalled is how long the writer may go without taking records or
+// handing a batch to the kernel before level Auto records stop waiting
+// for room in a full queue.
 const stalled = 200 * time.Millisecond
 
 // waitForRoom waits, for level Auto records that found the queue full,
@@ -82,9 +83,9 @@ const stalled = 200 * time.Millisecond
 // sending: decisions then come faster than the kernel and auditd take
 // their records, and waiting holds them to that pace (as libvirtd's
 // threads wait in the kernel when its audit backlog is full) rather than
-// losing records. When the writer has sent nothing for stalled (the
-// kernel holds it: its backlog is full and not moving, e.g. auditd
-// stopped reading), it returns the error the records are lost to at
+// losing records. When the writer has taken and sent nothing for
+// stalled (the kernel holds it: its backlog is full and not moving, e.g.
+// auditd stopped reading), it returns the error the records are lost to at
 // once: decisions are not held up by a stuck audit system. Nil means
 // there may be room now.
 func (w *Writer) waitForRoom() *Error {

@@ -31,6 +31,7 @@ func (w *Writer) run(s sender) {
 	for {
 		select {
 		case j := <-w.jobs:
+			w.sending.Store(time.Now().UnixNano()) // at work again: not stalled
 			w.taken(j)
 			if w.lingerFor(j) {
 				w.wait(linger)

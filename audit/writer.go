@@ -104,9 +104,9 @@ type Writer struct {
 	stop    chan struct{} // closed by Close once no writer queues any more
 	once    sync.Once     // closes closing
 	running sync.WaitGroup
-	// sending is when the writer last handed a batch to the kernel, or
-	// started (Unix nanoseconds); room is told when it takes records
-	// from the queue: see waitForRoom.
+	// sending is when the writer last took records from the queue or
+	// handed a batch to the kernel, or started (Unix nanoseconds); room
+	// is told when it takes records: see waitForRoom.
 	sending atomic.Int64
 	room    chan struct{}
 
