@@ -13,18 +13,20 @@ import (
 // kernel takes the core a client's next call would be answered on: on a
 // host with few cores that shows in every decision's latency. So at level
 // Auto the writer has its batches formatted and sent on a thread of its
-// own that runs at lowNice, while its queue is short; once a backlog
-// builds (an eighth of the queue) it sends them itself, at the process's
-// priority, so that it never falls so far behind that records wait or are
-// lost. Lowering a thread's priority needs no privilege; raising it back
-// would (CAP_SYS_NICE or RLIMIT_NICE), which is why the low thread stays
-// low and the work moves instead. At level Required, where callers wait
-// for the kernel, every batch is sent at the process's priority.
+// own that runs at lowNice while less than half its queue waits (so that
+// the records of a large CheckMany do not take the core from the
+// decisions still being made); past that it sends them itself, at the
+// process's priority, so that it never falls so far behind that decisions
+// wait for room or records are lost. Lowering a thread's priority needs
+// no privilege; raising it back would (CAP_SYS_NICE or RLIMIT_NICE),
+// which is why the low thread stays low and the work moves instead. At
+// level Required, where callers wait for the kernel, every batch is sent
+// at the process's priority.
 const (
 	lowNice = 10
 	// catchUpShare is the share of the queue (1/catchUpShare) from which
 	// the writer sends batches itself.
-	catchUpShare = 8
+	catchUpShare = 2
 )
 
 // lowThread runs work on a thread of its own, at lowNice.
