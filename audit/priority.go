@@ -4,6 +4,7 @@ package audit
 
 import (
 	"runtime"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,16 +50,9 @@ func startLowThread() *lowThread {
 }
 
 func (t *lowThread) loop(started chan<- bool) {
-	// Never unlocked: the thread ends with this goroutine, and its
-	// priority with it, rather than going back to the runtime's pool.
-	runtime.LockOSThread()
-	tid := unix.Gettid()
-	if tid == unix.Getpid() {
-		// The main thread does not end with its goroutine (the runtime
-		// parks it for good, here at lowNice): go on in a new goroutine,
-		// on another thread (or try again).
-		runtime.UnlockOSThread()
-		go t.loop(started)
+	tid, ok := lockOffMain()
+	if !ok {
+		started <- false
 		return
 	}
 	// getpriority's system call gives 20 - nice.
@@ -72,6 +66,24 @@ func (t *lowThread) loop(started chan<- bool) {
 		f()
 		t.done <- struct{}{}
 	}
+}
+
+// lockOffMain locks the calling goroutine to its thread for good, so
+// that the thread ends with the goroutine, and its priority with it,
+// rather than going back to the runtime's pool; and returns the thread's
+// id. It avoids the main thread, which the runtime parks for good
+// instead of ending: it waits to be scheduled elsewhere, a few times,
+// then reports false.
+func lockOffMain() (tid int, ok bool) {
+	for try := 0; try < 10; try++ {
+		runtime.LockOSThread()
+		if tid := unix.Gettid(); tid != unix.Getpid() {
+			return tid, true
+		}
+		runtime.UnlockOSThread()
+		time.Sleep(time.Millisecond)
+	}
+	return 0, false
 }
 
 // do runs f on the thread and returns when it is done.
