@@ -52,29 +52,24 @@ func (s *session) maxCallbacks() int {
 
 // countCallbacks wraps onReply, the reply handler of an event
 // registration or deregistration p, to keep the session's count of
-// callbacks: a registration holds its place from the call on (so that
-// concurrent ones cannot pass the bound together) and keeps it only if
-// libvirtd registered it; a deregistration frees one if libvirtd removed
-// it. A registration past the bound is answered here, refused, and nil
-// returned. Root is not limited.
-func (s *session) countCallbacks(c *checker, p *proto.Procedure, h frame.Header, onReply func(*frame.Message, []int)) func(*frame.Message, []int) {
+// callbacks: a registration, which took its place before it was decided
+// (reserveCallback, so that concurrent ones cannot pass the bound
+// together), keeps it only if libvirtd registered it; a deregistration
+// frees one if libvirtd removed it.
+func (s *session) countCallbacks(p *proto.Procedure, onReply func(*frame.Message, []int)) func(*frame.Message, []int) {
 	key := keyOf(p)
 	switch {
 	case eventRegisterProcs[key]:
-		if eb := s.reserveCallback(c, p); eb != nil {
-			s.replyError(h, eb)
-			return nil
-		}
 		return func(r *frame.Message, fds []int) {
 			if r.Header.Status != frame.OK {
-				s.dropCallbacks(1)
+				s.dropCallback()
 			}
 			onReply(r, fds)
 		}
 	case eventDeregisterProcs[key]:
 		return func(r *frame.Message, fds []int) {
 			if r.Header.Status == frame.OK {
-				s.dropCallbacks(1)
+				s.dropCallback()
 			}
 			onReply(r, fds)
 		}
@@ -84,7 +79,7 @@ func (s *session) countCallbacks(c *checker, p *proto.Procedure, h frame.Header,
 
 // reserveCallback takes a place for one more callback, or refuses the
 // registration p past the bound: audited, logged, and answered with
-// the error returned.
+// the error returned. Root is not limited.
 func (s *session) reserveCallback(c *checker, p *proto.Procedure) *frame.ErrorBody {
 	limit := s.maxCallbacks()
 	s.mu.Lock()
@@ -102,9 +97,11 @@ func (s *session) reserveCallback(c *checker, p *proto.Procedure) *frame.ErrorBo
 	return tooManyCallbacks(limit)
 }
 
-// dropCallbacks frees n places.
-func (s *session) dropCallbacks(n int) {
+// dropCallback frees a place. The count never goes below zero: a
+// deregistration libvirtd accepted for a callback the guard did not
+// count must not make room past the bound.
+func (s *session) dropCallback() {
 	s.mu.Lock()
-	s.callbacks = max(s.callbacks-n, 0)
+	s.callbacks = max(s.callbacks-1, 0)
 	s.mu.Unlock()
 }

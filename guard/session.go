@@ -278,10 +278,20 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	if !uncheckedCalls[keyOf(p)] { // CONNECT_CLOSE is never refused
 		eb = s.admit()
 	}
+	// A registration past the bound is refused before it is decided:
+	// one refusal, one record, no question to polkit.
+	reserved := false
+	if eb == nil && eventRegisterProcs[keyOf(p)] {
+		eb = s.reserveCallback(c, p)
+		reserved = eb == nil
+	}
 	if eb == nil {
 		eb = c.checkCall(s.ctx, p, args)
 	}
 	if eb != nil {
+		if reserved {
+			s.dropCallback()
+		}
 		closeFDs(fds)
 		s.replyError(h, eb)
 		return
@@ -294,10 +304,6 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	onReply := s.forwardReply
 	if filtersList(p) {
 		onReply = s.filterReply(c, p, args)
-	}
-	if onReply = s.countCallbacks(c, p, h, onReply); onReply == nil {
-		closeFDs(fds)
-		return
 	}
 	if lookupProcs[keyOf(p)] {
 		onReply = func(r *frame.Message, rfds []int) {
@@ -325,10 +331,15 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	pc := s.pending[h.Serial]
 	if pc == nil {
 		s.mu.Unlock()
+		if reserved {
+			s.dropCallback()
+		}
 		closeFDs(fds)
 		return
 	}
-	pc.onReply = s.checkReplyFDs(p, onReply)
+	// Counted outside the descriptor check: a reply it refuses still
+	// registered, or removed, the callback at libvirtd.
+	pc.onReply = s.countCallbacks(p, s.checkReplyFDs(p, onReply))
 	if p.Stream() != proto.StreamNone {
 		flags, _ := flagsOf(args)
 		s.streams[stream] = p.SparseFlag() != 0 && flags&p.SparseFlag() != 0
