@@ -69,7 +69,7 @@ func (e *Error) Unwrap() error { return e.Err }
 var (
 	errDisabled   = errors.New("audit is disabled on this host (auditctl -e 0)")
 	errNoCap      = errors.New("no CAP_AUDIT_WRITE in the effective capability set")
-	errQueueFull  = errors.New("audit queue full: the kernel has taken no record for 200 ms")
+	errQueueFull  = fmt.Errorf("audit queue full: the writer has sent no record for %v (the kernel holds it, or it gets no CPU)", stalled)
 	errClosed     = errors.New("audit writer closed")
 	errUnanswered = errors.New("whether the kernel took the record is unknown")
 )

@@ -3,6 +3,8 @@
 package audit
 
 import (
+	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -17,12 +19,12 @@ import (
 // own that runs at lowNice while less than half its queue waits (so that
 // the records of a large CheckMany do not take the core from the
 // decisions still being made); past that it sends them itself, at the
-// process's priority, so that it never falls so far behind that decisions
-// wait for room or records are lost. Lowering a thread's priority needs
-// no privilege; raising it back would (CAP_SYS_NICE or RLIMIT_NICE),
-// which is why the low thread stays low and the work moves instead. At
-// level Required, where callers wait for the kernel, every batch is sent
-// at the process's priority.
+// process's priority, so that a backlog is not left to a thread that may
+// get little CPU. Lowering a thread's priority needs no privilege;
+// raising it back would (CAP_SYS_NICE or RLIMIT_NICE), which is why the
+// low thread stays low and the work moves instead. At level Required,
+// where callers wait for the kernel, every batch is sent at the
+// process's priority.
 const (
 	lowNice = 10
 	// catchUpShare is the share of the queue (1/catchUpShare) from which
@@ -36,32 +38,45 @@ type lowThread struct {
 	done chan struct{}
 }
 
-// startLowThread starts the thread, or returns nil when its priority
-// cannot be lowered (a system call filter refuses setpriority) or would
-// not be (the process already runs at lowNice or lower).
-func startLowThread() *lowThread {
+// startLowThread starts the low thread of a level Auto writer, or
+// returns nil, logging why at Info, when there is none: at level
+// Required, and when the thread's priority cannot be lowered (a system
+// call filter refuses setpriority) or would not be (the process already
+// runs at lowNice or lower).
+func (w *Writer) startLowThread() *lowThread {
+	if w.cfg.Level != Auto {
+		return nil
+	}
 	t := &lowThread{work: make(chan func()), done: make(chan struct{})}
-	started := make(chan bool)
+	started := make(chan error)
 	go t.loop(started)
-	if !<-started {
+	if err := <-started; err != nil {
+		w.log.Info("audit: records are sent at the process's priority", "reason", err)
 		return nil
 	}
 	return t
 }
 
-func (t *lowThread) loop(started chan<- bool) {
+func (t *lowThread) loop(started chan<- error) {
 	tid, ok := lockOffMain()
 	if !ok {
-		started <- false
+		started <- errors.New("no thread but the main one to lower")
 		return
 	}
 	// getpriority's system call gives 20 - nice.
 	prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
-	if err != nil || 20-prio >= lowNice || unix.Setpriority(unix.PRIO_PROCESS, tid, lowNice) != nil {
-		started <- false
+	switch {
+	case err != nil:
+	case 20-prio >= lowNice:
+		err = fmt.Errorf("the process already runs at nice %d", 20-prio)
+	default:
+		err = unix.Setpriority(unix.PRIO_PROCESS, tid, lowNice)
+	}
+	if err != nil {
+		started <- fmt.Errorf("thread priority: %w", err)
 		return
 	}
-	started <- true
+	started <- nil
 	for f := range t.work {
 		f()
 		t.done <- struct{}{}

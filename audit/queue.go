@@ -50,27 +50,38 @@ func (w *Writer) enqueueAll(recs []Record) {
 		w.loseN(&Error{Closed, errClosed}, len(recs))
 		return
 	}
-	for waited := false; len(recs) > 0; {
-		n := w.reserve(len(recs))
+	for len(recs) > 0 {
+		n := w.takeRoom(min(len(recs), w.cfg.QueueSize))
 		if n == 0 {
-			if e := w.waitForRoom(); e != nil {
+			n = min(len(recs), w.cfg.QueueSize)
+			if e := w.waitForRoom(n); e != nil {
 				w.loseN(e, len(recs))
 				return
 			}
-			waited = true
-			continue
 		}
-		if waited {
-			w.roomLeft() // other writers may be waiting too
-		}
+		w.queued.Add(int64(n))
 		select {
 		case w.jobs <- job{recs: recs[:n]}:
-		default: // not expected: every job holds a record of the room reserved
+		default: // not expected: every job holds a record of the room taken
 			w.queued.Add(-int64(n))
+			w.room.Release(int64(n))
 			w.loseN(&Error{QueueFull, errQueueFull}, n)
 		}
 		recs = recs[n:]
 	}
+}
+
+// takeRoom takes room for up to n records, as much as the queue has
+// while no one waits for room, and returns how much it took.
+func (w *Writer) takeRoom(n int) int {
+	if w.room.TryAcquire(int64(n)) {
+		return n
+	}
+	k := 0
+	for k < n && w.room.TryAcquire(1) {
+		k++
+	}
+	return k
 }
 
 // stalled is how long the writer may go without taking records or
@@ -78,66 +89,43 @@ func (w *Writer) enqueueAll(recs []Record) {
 // for room in a full queue.
 const stalled = 200 * time.Millisecond
 
-// waitForRoom waits, for level Auto records that found the queue full,
-// until the writer takes records from it, as long as the writer is
-// sending: decisions then come faster than the kernel and auditd take
-// their records, and waiting holds them to that pace (as libvirtd's
-// threads wait in the kernel when its audit backlog is full) rather than
-// losing records. When the writer has taken and sent nothing for
-// stalled (the kernel holds it: its backlog is full and not moving, e.g.
-// auditd stopped reading), it returns the error the records are lost to at
-// once: decisions are not held up by a stuck audit system. Nil means
-// there may be room now.
-func (w *Writer) waitForRoom() *Error {
+// waitForRoom waits, for n level Auto records that found the queue full,
+// until it has room for them, as long as the writer is sending, and in
+// turn with the others waiting: decisions then come faster than the
+// kernel and auditd take their records, and waiting holds them to that
+// pace (as libvirtd's threads wait in the kernel when its audit backlog
+// is full) rather than losing records. The caller's own context does not
+// end the wait: its decision was made, and its record stays. When the
+// writer has taken and sent nothing for stalled (the kernel holds it:
+// its backlog is full and not moving, e.g. auditd stopped reading; or
+// it gets no CPU), it returns the error the records are lost to at once:
+// decisions are not held up by a stuck audit system.
+func (w *Writer) waitForRoom(n int) *Error {
 	for {
 		wait := stalled - time.Since(time.Unix(0, w.sending.Load()))
 		if wait <= 0 {
 			return &Error{QueueFull, errQueueFull}
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-w.room:
-			t.Stop()
+		ctx, cancel := context.WithTimeout(w.closing, wait)
+		err := w.room.Acquire(ctx, int64(n))
+		cancel()
+		switch {
+		case err == nil:
 			return nil
-		case <-w.closing:
-			t.Stop()
+		case w.closing.Err() != nil:
 			return &Error{Closed, errClosed}
-		case <-t.C: // see whether the writer sent meanwhile
 		}
+		// The wait's time ran out: see whether the writer sent meanwhile.
 	}
 }
 
-// reserve takes room in the queue for up to n records and returns how
-// many it took.
-func (w *Writer) reserve(n int) int {
-	for {
-		q := w.queued.Load()
-		k := min(int64(n), int64(w.cfg.QueueSize)-q)
-		if k <= 0 {
-			return 0
-		}
-		if w.queued.CompareAndSwap(q, q+k) {
-			return int(k)
-		}
-	}
-}
-
-// taken notes that the writer took j from the queue, and tells a level
-// Auto writer waiting for room.
+// taken notes that the writer took j from the queue; at level Auto its
+// records' room is free again.
 func (w *Writer) taken(j job) {
-	w.queued.Add(-int64(j.records()))
-	w.roomLeft()
-}
-
-// roomLeft tells one level Auto writer waiting for room, if any, that
-// there is some; that writer, once it has taken its share, calls it
-// again for the next.
-func (w *Writer) roomLeft() {
-	if w.queued.Load() < int64(w.cfg.QueueSize) {
-		select {
-		case w.room <- struct{}{}:
-		default:
-		}
+	n := int64(j.records())
+	w.queued.Add(-n)
+	if j.recs != nil {
+		w.room.Release(n)
 	}
 }
 

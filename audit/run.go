@@ -18,29 +18,24 @@ import (
 func (w *Writer) run(s sender) {
 	defer w.running.Done()
 	defer s.close()
-	var low *lowThread // see priority.go
-	if w.cfg.Level == Auto {
-		if low = startLowThread(); low != nil {
-			defer low.stop()
-		}
+	low := w.startLowThread() // see priority.go
+	if low != nil {
+		defer low.stop()
 	}
-	backlog := int64(max(w.cfg.QueueSize/catchUpShare, 1))
 	var b batch
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for {
 		select {
 		case j := <-w.jobs:
-			w.sending.Store(time.Now().UnixNano()) // at work again: not stalled
+			if j.recs != nil {
+				w.sending.Store(time.Now().UnixNano()) // at work again: not stalled
+			}
 			w.taken(j)
 			if w.lingerFor(j) {
 				w.wait(linger)
 			}
-			if low != nil && w.queued.Load() < backlog {
-				low.do(func() { w.sendFrom(s, &b, j) })
-			} else {
-				w.sendFrom(s, &b, j)
-			}
+			w.sendFrom(s, &b, j, low)
 		case <-w.stop:
 			w.drain(s, &b)
 			return
@@ -49,11 +44,23 @@ func (w *Writer) run(s sender) {
 }
 
 // sendFrom writes j's records and those of the jobs queued behind it, in
-// batches, the records of j that did not fit the first batch first.
-func (w *Writer) sendFrom(s sender, b *batch, j job) {
-	w.handle(s, w.fill(b, j))
-	for len(b.rest) > 0 {
-		w.handle(s, w.fill(b, job{recs: b.takeRest()}))
+// batches, the records of j that did not fit the first batch first. Each
+// batch is formatted and sent on the low thread, if there is one, while
+// less than half the queue waits, and on the writer's own otherwise: the
+// choice is made again for every batch, so that a backlog building up
+// meanwhile is not left to the low thread.
+func (w *Writer) sendFrom(s sender, b *batch, j job, low *lowThread) {
+	for {
+		send := func() { w.handle(s, w.fill(b, j)) }
+		if low != nil && w.queued.Load() < int64(max(w.cfg.QueueSize/catchUpShare, 1)) {
+			low.do(send)
+		} else {
+			send()
+		}
+		if len(b.rest) == 0 {
+			return
+		}
+		j = job{recs: b.takeRest()}
 	}
 }
 

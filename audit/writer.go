@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 )
 
@@ -36,7 +38,8 @@ type Config struct {
 	// lost records. Nil discards them.
 	Logger *slog.Logger
 	// QueueSize bounds the records waiting for the kernel. At level Auto a
-	// record that finds the queue full is lost (and counted).
+	// record that finds the queue full waits for room, and is lost (and
+	// counted) only once the writer has stalled (waitForRoom).
 	QueueSize int
 	// Timeout bounds, at level Required, how long Write waits for the
 	// kernel when ctx allows longer.
@@ -96,19 +99,23 @@ type Writer struct {
 	// capability, no kernel support); nil when records are sent.
 	down *Error
 
-	jobs    chan job
-	queued  atomic.Int64 // records in jobs: at most QueueSize
-	mu      sync.RWMutex // held for reading while queueing, for writing by Close
-	closed  bool
-	closing chan struct{} // closed first by Close: level Auto writers stop waiting for room
-	stop    chan struct{} // closed by Close once no writer queues any more
-	once    sync.Once     // closes closing
-	running sync.WaitGroup
-	// sending is when the writer last took records from the queue or
-	// handed a batch to the kernel, or started (Unix nanoseconds); room
-	// is told when it takes records: see waitForRoom.
+	jobs   chan job
+	queued atomic.Int64 // records in jobs: at most QueueSize
+	mu     sync.RWMutex // held for reading while queueing, for writing by Close
+	closed bool
+	// closing is cancelled first by Close: level Auto writers stop
+	// waiting for room.
+	closing     context.Context
+	stopWaiting context.CancelFunc
+	stop        chan struct{} // closed by Close once no writer queues any more
+	running     sync.WaitGroup
+	// room is the queue's room in records at level Auto, taken by the
+	// writers of records and given back as the writer takes them; its
+	// waiters are served in turn. sending is when the writer last took
+	// records or handed a batch to the kernel, or started (Unix
+	// nanoseconds). See waitForRoom.
+	room    *semaphore.Weighted
 	sending atomic.Int64
-	room    chan struct{}
 
 	status     atomic.Pointer[Status]
 	kernelLost atomic.Uint64
@@ -154,7 +161,8 @@ func open(cfg Config, k dialer) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{cfg: cfg, log: cfg.Logger, limit: ratelimit.New(ratelimit.WarnEvery, nil),
-		closing: make(chan struct{}), stop: make(chan struct{}), room: make(chan struct{}, 1)}
+		stop: make(chan struct{}), room: semaphore.NewWeighted(int64(cfg.QueueSize))}
+	w.closing, w.stopWaiting = context.WithCancel(context.Background())
 	w.status.Store(&Status{})
 	if cfg.Level == Off {
 		return w, nil
@@ -292,7 +300,7 @@ func (w *Writer) Stats() Stats {
 // a few seconds; those it cannot write are counted as lost. Writes after
 // Close are lost (level Auto) or fail (level Required).
 func (w *Writer) Close() error {
-	w.once.Do(func() { close(w.closing) })
+	w.stopWaiting()
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -314,7 +322,8 @@ func (w *Writer) Close() error {
 	// The sender is held in the kernel (a full backlog); its goroutine ends
 	// when the kernel lets it go.
 	n := w.abandon()
-	return fmt.Errorf("audit: writer blocked in the kernel at close; %d queued records lost", n)
+	// The batch the writer holds is counted when the kernel lets it go.
+	return fmt.Errorf("audit: writer blocked in the kernel at close; at least %d queued records lost", n)
 }
 
 // abandon counts the records still queued as lost.

@@ -246,6 +246,39 @@ func TestAutoWaitsForASlowKernel(t *testing.T) {
 	}
 }
 
+// TestAutoWaitsInTurn: records waiting for room in a full queue get it
+// in the order they came, before any record that comes after them, so
+// that no decision waits while later ones pass it.
+func TestAutoWaitsInTurn(t *testing.T) {
+	k := newFake()
+	k.s.delay = 20 * time.Millisecond // a kernel that takes a record at a time, slowly
+	w := openFake(t, Config{Level: Auto, QueueSize: 1, Linger: -1}, k)
+	for i := range 2 { // one being sent, one filling the queue
+		w.Write(context.Background(), record(i))
+	}
+	var wg sync.WaitGroup
+	for i := 2; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Write(context.Background(), record(i))
+		}()
+		time.Sleep(5 * time.Millisecond) // each waits before the next comes
+	}
+	wg.Wait()
+	waitFor(t, "every record to be sent", func() bool { return w.Stats().Sent == 6 })
+	var want []string
+	for i := range 6 {
+		want = append(want, Format(record(i)))
+	}
+	if sent := k.s.sent(); !slices.Equal(sent, want) {
+		t.Errorf("sent in another order than the records came: %d records", len(sent))
+	}
+	if st := w.Stats(); st.Lost.Total() != 0 {
+		t.Errorf("stats %+v, want none lost", st)
+	}
+}
+
 // TestCloseEndsTheWaitForRoom: a level Auto record waiting for room when
 // the writer is closed is counted as lost to the close, and Close does
 // not wait for the stall bound.
