@@ -143,7 +143,7 @@ func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedur
 	if d.Allowed {
 		shown = 1
 	}
-	if err := c.auditList(ctx, p, perm, 1, shown, []access.Decision{d}); err != nil {
+	if err := c.auditList(ctx, p, perm, 1, shown, 0, []access.Decision{d}); err != nil {
 		s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
 		return false
 	}

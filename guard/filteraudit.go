@@ -37,10 +37,15 @@ func listOrigin(p *proto.Procedure) access.Origin {
 // decisions' own reason, as a decision's record names it, when one of
 // them was not the policy's (audit-failed: the object's record was not
 // written, at audit level required; unavailable: the drivers could not
-// decide), the more serious first; else filtered, the policy's doing.
-// An auditor then never reads a failure as a policy's answer.
-func hiddenReason(ds []access.Decision) string {
+// decide), the more serious first; then unidentified, when the guard
+// left entries out undecided (unidentified.go); else filtered, the
+// policy's doing. An auditor then never reads a failure as a policy's
+// answer.
+func hiddenReason(ds []access.Decision, unidentified int) string {
 	reason := "filtered"
+	if unidentified > 0 {
+		reason = reasonUnidentified
+	}
 	for _, d := range ds {
 		switch d.Reason {
 		case access.AuditFailed:
@@ -53,15 +58,16 @@ func hiddenReason(ds []access.Decision) string {
 }
 
 // auditList writes the record of one filtered list, or event: listed
-// objects in libvirtd's reply, of which shown passed. ds are the engine's
-// decisions (none cached means the record says cached=no).
-func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
+// objects in libvirtd's reply, of which shown passed, unidentified left
+// out undecided. ds are the engine's decisions (none cached means the
+// record says cached=no).
+func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown, unidentified int, ds []access.Decision) error {
 	cached := len(ds) > 0
 	for _, d := range ds {
 		cached = cached && d.Cached
 	}
 	return c.writeListRecord(ctx, listRecord{origin: originOf(p), perm: perm, listed: listed, shown: shown,
-		cached: cached, reason: hiddenReason(ds), driver: c.engine.Stack()})
+		cached: cached, reason: hiddenReason(ds, unidentified), driver: c.engine.Stack()})
 }
 
 // listRecord is what the record of a list, or an event, says.

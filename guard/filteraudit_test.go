@@ -78,23 +78,28 @@ func TestEventAudited(t *testing.T) {
 }
 
 // TestHiddenReason: a list's or event's record names a failed decision's
-// reason, the more serious first, and filtered only for the policy's.
+// reason, the more serious first, then entries left out undecided, and
+// filtered only for the policy's.
 func TestHiddenReason(t *testing.T) {
 	policy := access.Decision{Reason: access.Policy}
 	for _, tt := range []struct {
-		name string
-		ds   []access.Decision
-		want string
+		name         string
+		ds           []access.Decision
+		unidentified int
+		want         string
 	}{
-		{"policy", []access.Decision{policy}, "filtered"},
-		{"nothing decided", nil, "filtered"},
-		{"audit failed", []access.Decision{{Reason: access.AuditFailed}}, "audit-failed"},
-		{"unavailable among denials", []access.Decision{policy, {Reason: access.Unavailable}, policy}, "unavailable"},
-		{"audit failed before unavailable", []access.Decision{{Reason: access.Unavailable}, {Reason: access.AuditFailed}}, "audit-failed"},
-		{"granted and policy", []access.Decision{{Allowed: true}, policy}, "filtered"},
+		{"policy", []access.Decision{policy}, 0, "filtered"},
+		{"nothing decided", nil, 0, "filtered"},
+		{"audit failed", []access.Decision{{Reason: access.AuditFailed}}, 0, "audit-failed"},
+		{"unavailable among denials", []access.Decision{policy, {Reason: access.Unavailable}, policy}, 0, "unavailable"},
+		{"audit failed before unavailable", []access.Decision{{Reason: access.Unavailable}, {Reason: access.AuditFailed}}, 0, "audit-failed"},
+		{"granted and policy", []access.Decision{{Allowed: true}, policy}, 0, "filtered"},
+		{"left out, the rest granted", []access.Decision{{Allowed: true}}, 1, "unidentified"},
+		{"left out beside a denial", []access.Decision{policy}, 2, "unidentified"},
+		{"left out, unavailable first", []access.Decision{{Reason: access.Unavailable}}, 1, "unavailable"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := hiddenReason(tt.ds); got != tt.want {
+			if got := hiddenReason(tt.ds, tt.unidentified); got != tt.want {
 				t.Errorf("hiddenReason = %q, want %q", got, tt.want)
 			}
 		})

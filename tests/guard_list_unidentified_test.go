@@ -77,10 +77,22 @@ func TestGuardListUnidentified(t *testing.T) {
 	}
 
 	uid := fmt.Sprint(w.admin.UID)
-	recs := oneDenial(t, ad, uid, "unidentified", "permission=getattr", "tclass=secret",
-		fmt.Sprintf("secret_uuid=%q", uuid), "driver=guard", "operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS")
-	if !strings.Contains(recs, "reason=filtered") {
-		t.Errorf("no list record counting the secret hidden:\n%s", recs)
+	// Two denials: the entry's own record, and the list's, which counts
+	// it hidden and names why (no policy hid anything).
+	what := "decision=denied reason=unidentified"
+	recs := ad.WaitSearch(t, func(out string) bool { return len(linesWith(out, what)) >= 2 },
+		"-m", "USER_AVC", "--success", "no", "-ua", uid)
+	entry := linesWith(recs, what, fmt.Sprintf("secret_uuid=%q", uuid))
+	if len(entry) != 1 {
+		t.Fatalf("%d records of the entry left out, want 1:\n%s", len(entry), recs)
+	}
+	for _, want := range []string{"permission=getattr", "tclass=secret", "driver=guard", "operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS"} {
+		if !strings.Contains(entry[0], want) {
+			t.Errorf("the entry's record lacks %s:\n%s", want, entry[0])
+		}
+	}
+	if list := linesWith(recs, what, "listed=", `hidden="1"`, "operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS"); len(list) != 1 {
+		t.Errorf("%d list records counting the secret hidden with reason=unidentified, want 1:\n%s", len(list), recs)
 	}
 	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
 		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))
