@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -163,11 +162,8 @@ func (c *Client) watch(ctx context.Context) (stop func()) {
 // failed ends a call that failed in its middle, and with it the
 // connection: what it wrote or read of the call is unknown.
 func (c *Client) failed(ctx context.Context, method string, err error) error {
-	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
-		err = context.DeadlineExceeded // the socket's deadline was ctx's
-	}
 	if ctx.Err() != nil {
-		err = ctx.Err()
+		err = ctx.Err() // the connection's deadline was set by watch
 	}
 	c.broken = err
 	c.nc.Close()

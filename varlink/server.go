@@ -495,9 +495,9 @@ func (s *Server) dispatch(ctx context.Context, call *Call) (any, error) {
 func (s *Server) send(c *conn, r reply, verr *Error) bool {
 	var b []byte
 	ok := false
-	if verr == nil {
+	if verr == nil && !r.Continues && r.Error == "" {
 		b, ok = appendReply(c.wbuf[:0], r.Parameters)
-	} else {
+	} else if verr != nil {
 		r = reply{Error: verr.Name, Parameters: verr.Parameters}
 	}
 	if !ok {

@@ -38,9 +38,6 @@ type Reader struct {
 // NewReader returns a Reader of b.
 func NewReader(b []byte) Reader { return Reader{b: b} }
 
-// Ok reports whether everything read so far was in the compact form.
-func (r *Reader) Ok() bool { return !r.bad }
-
 // Done reports whether everything was read, in the compact form.
 func (r *Reader) Done() bool { return !r.bad && len(r.b) == 0 }
 
@@ -60,7 +57,7 @@ func (r *Reader) take(c byte) bool {
 // Member moves to the next member of an object: on the first call (*n ==
 // 0) it reads the opening brace, on later ones the comma. It reports
 // false at the closing brace, which it reads, or on failure; the caller
-// then reads the member's name with Name and its value.
+// then reads the member's name with Field and its value.
 func (r *Reader) Member(n *int) bool { return r.next(n, '{', '}') }
 
 // Elem is Member for the elements of an array.
@@ -88,10 +85,9 @@ func (r *Reader) next(n *int, open, close byte) bool {
 	return true
 }
 
-// Name reads a member's name and the colon after it. The bytes are the
-// input's: valid until it changes, and not to be kept (compare them, as
-// a switch on string(name) does without a copy).
-func (r *Reader) Name() []byte {
+// name reads a member's name and the colon after it. The bytes are the
+// input's: compared, not kept.
+func (r *Reader) name() []byte {
 	name := r.raw()
 	if !r.take(':') {
 		r.bad = true
@@ -104,7 +100,7 @@ func (r *Reader) Name() []byte {
 // names[i]). An unknown name, or one read before, fails r (the library
 // refuses both under its strict options) and returns -1.
 func (r *Reader) Field(seen *uint64, names ...string) int {
-	name := r.Name()
+	name := r.name()
 	for i, known := range names {
 		if known != string(name) {
 			continue

@@ -115,8 +115,8 @@ func TestReaderStructure(t *testing.T) {
 		r := NewReader([]byte(tc.in))
 		var names []string
 		for n := 0; r.Member(&n); {
-			name := string(r.Name())
-			if !r.Ok() {
+			name := string(r.name())
+			if r.bad {
 				break
 			}
 			names = append(names, name)
