@@ -211,16 +211,22 @@ func waitAuditdDone(t *testing.T) {
 // auditdRest is how long auditd must have used no CPU to count as done.
 const auditdRest = 50 * time.Millisecond
 
-// processCPU returns the nanoseconds process pid has run (the first field
-// of /proc/PID/schedstat), or 0 when it cannot be read.
+// processCPU returns the nanoseconds process pid's threads have run (the
+// first field of each /proc/PID/task/TID/schedstat), or 0 when none can
+// be read.
 func processCPU(pid string) uint64 {
-	b, err := os.ReadFile("/proc/" + pid + "/schedstat")
-	if err != nil {
-		return 0
+	paths, _ := filepath.Glob("/proc/" + pid + "/task/*/schedstat")
+	var sum uint64
+	for _, path := range paths { // auditd writes its log on a thread of its own
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the thread ended
+		}
+		ns, _, _ := strings.Cut(string(b), " ")
+		n, _ := strconv.ParseUint(ns, 10, 64)
+		sum += n
 	}
-	ns, _, _ := strings.Cut(string(b), " ")
-	n, _ := strconv.ParseUint(ns, 10, 64)
-	return n
+	return sum
 }
 
 // auditUserAVC is the kernel's AUDIT_USER_AVC message type.
