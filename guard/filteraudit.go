@@ -84,22 +84,35 @@ type listRecord struct {
 // writeListRecord writes r through the engine's auditor.
 func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
 	hidden := r.listed - r.shown
-	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: r.perm, Origin: r.origin},
-		access.Decision{Allowed: hidden == 0, Driver: r.driver, Cached: r.cached})
-	if r.perm.Valid() {
-		rec.ObjectType = r.perm.Object().String()
-	}
+	reason := ""
 	if hidden > 0 {
-		rec.Reason = r.reason
+		reason = r.reason
 	}
-	rec.Details = []audit.Detail{
+	details := append([]audit.Detail{
 		{Key: "listed", Value: strconv.Itoa(r.listed)},
 		{Key: "shown", Value: strconv.Itoa(r.shown)},
 		{Key: "hidden", Value: strconv.Itoa(hidden)},
-	}
-	rec.Details = append(rec.Details, r.entry...)
-	if _, err := c.engine.AuditEvent(ctx, rec); err != nil {
+	}, r.entry...)
+	d := access.Decision{Allowed: hidden == 0, Driver: r.driver, Cached: r.cached}
+	if err := c.writeRecord(ctx, r.origin, r.perm, d, reason, details); err != nil {
 		return fmt.Errorf("auditing the list: %w", err)
 	}
 	return nil
+}
+
+// writeRecord writes, through the engine's auditor, the record of d on
+// perm's object type (perm may be zero: not known) with reason, when d
+// is a denial, and details in place of an object's.
+func (c *checker) writeRecord(ctx context.Context, origin access.Origin, perm acl.Permission, d access.Decision,
+	reason string, details []audit.Detail) error {
+	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: perm, Origin: origin}, d)
+	if perm.Valid() {
+		rec.ObjectType = perm.Object().String()
+	}
+	if reason != "" {
+		rec.Reason = reason
+	}
+	rec.Details = details
+	_, err := c.engine.AuditEvent(ctx, rec)
+	return err
 }

@@ -82,14 +82,8 @@ func entryDetails(perm acl.Permission, v any) []audit.Detail {
 func (c *checker) auditUnidentified(ctx context.Context, p *proto.Procedure, perm acl.Permission, v any, cause error) error {
 	origin := originOf(p)
 	c.warn("list entry left out", origin, fmt.Errorf("%s %q: %w", perm.Object(), entryName(v), cause))
-	rec := access.AuditRecord(access.Request{Subject: c.subject, Permission: perm, Origin: origin},
-		access.Decision{Driver: FrontEnd})
-	rec.Reason = reasonUnidentified
-	if perm.Valid() {
-		rec.ObjectType = perm.Object().String()
-	}
-	rec.Details = entryDetails(perm, v)
-	if _, err := c.engine.AuditEvent(ctx, rec); err != nil {
+	err := c.writeRecord(ctx, origin, perm, access.Decision{Driver: FrontEnd}, reasonUnidentified, entryDetails(perm, v))
+	if err != nil {
 		return fmt.Errorf("auditing a list entry left out: %w", err)
 	}
 	return nil
