@@ -24,6 +24,12 @@ var ErrTooLarge = errors.New("message too large")
 type Reader struct {
 	r   *bufio.Reader
 	max int
+	// large is the buffer of the last message that did not fit the read
+	// buffer, kept for the next one while large messages come in a row
+	// (a client filtering list after list) and let go at the first small
+	// one or a failed read: a client that sends one large request does
+	// not leave its memory held.
+	large []byte
 	// onLarge, when set, is called once a message grows past
 	// LargeMessage; its error fails the read.
 	onLarge func() error
@@ -49,15 +55,23 @@ func NewReader(r io.Reader, max int) *Reader {
 func (r *Reader) ReadMessage() ([]byte, error) {
 	chunk, err := r.r.ReadSlice(0)
 	if err == nil && len(chunk) <= r.max+1 {
+		r.large = nil
 		return chunk[:len(chunk)-1], nil
 	}
 	return r.readRest(chunk, err)
 }
 
+// minLarge is the first size of a large message's buffer; it doubles
+// from there, so that gathering a message of n bytes copies and
+// allocates about 2n, not the 5n that append's gentler growth took.
+const minLarge = 64 << 10
+
 // readRest reads on a message that did not fit the read buffer, from its
-// first chunk and the error that cut it, gathering it in a slice of its own.
+// first chunk and the error that cut it, gathering it in the reader's
+// large buffer.
 func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
-	var msg []byte
+	msg := r.large[:0]
+	r.large = nil
 	for first := true; ; first = false {
 		if !first {
 			chunk, err = r.r.ReadSlice(0)
@@ -65,7 +79,7 @@ func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
 		if len(msg)+len(chunk) > r.max+1 {
 			return nil, fmt.Errorf("%w: more than %d bytes without a NUL terminator", ErrTooLarge, r.max)
 		}
-		msg = append(msg, chunk...)
+		msg = append(r.grow(msg, len(chunk)), chunk...)
 		if r.onLarge != nil && len(msg) > LargeMessage {
 			if err := r.onLarge(); err != nil {
 				return nil, err
@@ -73,6 +87,7 @@ func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
 		}
 		switch {
 		case err == nil:
+			r.large = msg
 			return msg[:len(msg)-1], nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
@@ -82,6 +97,16 @@ func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// grow returns msg with room for n more bytes: double its capacity, at
+// least minLarge, at most the limit (and its NUL) unless n needs more.
+func (r *Reader) grow(msg []byte, n int) []byte {
+	if cap(msg)-len(msg) >= n {
+		return msg
+	}
+	size := max(min(2*cap(msg), r.max+1), minLarge, len(msg)+n)
+	return append(make([]byte, 0, size), msg...)
 }
 
 // DecodeCall decodes one message as a method call. The error says what is

@@ -25,6 +25,11 @@ func TestReadMessage(t *testing.T) {
 		{"one over the limit", strings.Repeat("x", 11) + "\x00", 10, nil, ErrTooLarge},
 		{"oversized without NUL", strings.Repeat("x", 20000), 10000, nil, ErrTooLarge},
 		{"large within the limit", strings.Repeat("y", 9000) + "\x00", 10000, []string{strings.Repeat("y", 9000)}, io.EOF},
+		{"large in a row, small, large", strings.Repeat("a", 9000) + "\x00" + strings.Repeat("b", 5000) + "\x00s\x00" +
+			strings.Repeat("c", 9500) + "\x00", 10000,
+			[]string{strings.Repeat("a", 9000), strings.Repeat("b", 5000), "s", strings.Repeat("c", 9500)}, io.EOF},
+		{"large over a longer one", strings.Repeat("a", 200000) + "\x00" + strings.Repeat("b", 70000) + "\x00", 1 << 20,
+			[]string{strings.Repeat("a", 200000), strings.Repeat("b", 70000)}, io.EOF},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +50,46 @@ func TestReadMessage(t *testing.T) {
 				t.Errorf("messages %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// repeating is a stream of the same message over and over.
+type repeating struct {
+	msg []byte
+	off int
+}
+
+func (r *repeating) Read(p []byte) (int, error) {
+	n := copy(p, r.msg[r.off:])
+	r.off = (r.off + n) % len(r.msg)
+	return n, nil
+}
+
+// TestLargeMessagesKeepTheirBuffer checks that large messages in a row
+// (a client filtering list after list) are read into one buffer, and
+// that a small message lets it go.
+func TestLargeMessagesKeepTheirBuffer(t *testing.T) {
+	large := append(bytes.Repeat([]byte("x"), 300_000), 0)
+	r := NewReader(&repeating{msg: large}, 0)
+	read := func() {
+		if m, err := r.ReadMessage(); err != nil || len(m) != len(large)-1 {
+			t.Fatalf("read %d bytes, %v", len(m), err)
+		}
+	}
+	read()
+	if allocs := testing.AllocsPerRun(20, read); allocs != 0 {
+		t.Errorf("%v allocations per large message after the first, want 0", allocs)
+	}
+	r = NewReader(io.MultiReader(bytes.NewReader(large), strings.NewReader("{}\x00")), 0)
+	read()
+	if r.large == nil {
+		t.Fatal("the large message's buffer was not kept")
+	}
+	if m, err := r.ReadMessage(); err != nil || string(m) != "{}" {
+		t.Fatalf("small message %q, %v", m, err)
+	}
+	if r.large != nil {
+		t.Errorf("a small message kept the large buffer of %d bytes", cap(r.large))
 	}
 }
 
