@@ -43,7 +43,11 @@ func (o Object) AppendCompactJSON(b []byte) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
+// read reads an object into o, which must be zero but for Attributes:
+// a map there is cleared and reused for the object's attributes.
 func (o *Object) read(r *compactjson.Reader) {
+	m := o.Attributes
+	o.Attributes = nil
 	var seen uint64
 	for n := 0; r.Member(&n); {
 		switch r.Field(&seen, "type", "driver", "attributes") {
@@ -52,13 +56,18 @@ func (o *Object) read(r *compactjson.Reader) {
 		case 1:
 			o.Driver = r.Interned()
 		case 2:
-			o.Attributes = readAttributes(r)
+			o.Attributes = readAttributes(r, m)
 		}
 	}
 }
 
-func readAttributes(r *compactjson.Reader) map[string]string {
-	m := make(map[string]string, 2)
+// readAttributes reads an object's attributes into m, cleared, or a new
+// map if m is nil.
+func readAttributes(r *compactjson.Reader, m map[string]string) map[string]string {
+	if m == nil {
+		m = make(map[string]string, 2)
+	}
+	clear(m)
 	for n := 0; r.Member(&n); {
 		name := r.InternedName()
 		if _, dup := m[name]; dup {
@@ -168,6 +177,31 @@ func (p CheckManyParams) AppendCompactJSON(b []byte) ([]byte, bool) {
 
 // UnmarshalCompactJSON decodes b, the compact form of CheckManyParams.
 func (p *CheckManyParams) UnmarshalCompactJSON(b []byte) bool {
+	return p.readCompact(b, func(r *compactjson.Reader) { p.Objects = readObjects(r) })
+}
+
+// UnmarshalCompactJSONEach is UnmarshalCompactJSON for a reader that
+// takes the objects as they come rather than all at once: it hands each
+// to each, in order, leaving p.Objects nil. The Object given is reused
+// for the next one, its Attributes map with it, so each must copy what
+// it keeps (the strings themselves are its to keep). When it reports
+// false, the objects already handed over are void: the library decodes
+// the whole call instead. A server turning each object into its own type
+// saves a map per object this way.
+func (p *CheckManyParams) UnmarshalCompactJSONEach(b []byte, each func(o *Object)) bool {
+	return p.readCompact(b, func(r *compactjson.Reader) {
+		var o Object
+		for n := 0; r.Elem(&n); {
+			o = Object{Attributes: o.Attributes}
+			o.read(r)
+			each(&o)
+		}
+	})
+}
+
+// readCompact reads the compact form of CheckManyParams, the objects
+// with objects.
+func (p *CheckManyParams) readCompact(b []byte, objects func(r *compactjson.Reader)) bool {
 	rd := compactjson.NewReader(b)
 	r := &rd
 	var seen uint64
@@ -176,7 +210,7 @@ func (p *CheckManyParams) UnmarshalCompactJSON(b []byte) bool {
 		case 0:
 			p.Permission = r.String()
 		case 1:
-			p.Objects = readObjects(r)
+			objects(r)
 		case 2:
 			p.Subject = readSubject(r)
 		}

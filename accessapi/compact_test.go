@@ -5,6 +5,7 @@ package accessapi
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -170,6 +171,63 @@ func TestCompactRandom(t *testing.T) {
 			}
 			agreeDecoding(t, v, want)
 		}
+		agreeEach(t, mustMarshal(t, CheckManyParams{Permission: "start", Objects: []Object{randObject(rng), randObject(rng), randObject(rng)}}))
+	}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := libMarshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// agreeEach checks that UnmarshalCompactJSONEach reads b as
+// UnmarshalCompactJSON does, object by object, though it reuses the
+// object (and its map) it hands over.
+func agreeEach(t *testing.T, b []byte) {
+	t.Helper()
+	var all, each CheckManyParams
+	var objs []Object
+	okAll := all.UnmarshalCompactJSON(b)
+	okEach := each.UnmarshalCompactJSONEach(b, func(o *Object) {
+		objs = append(objs, Object{Type: o.Type, Driver: o.Driver, Attributes: maps.Clone(o.Attributes)})
+	})
+	if okAll != okEach {
+		t.Fatalf("%q: read at once %v, object by object %v", b, okAll, okEach)
+	}
+	if !okAll {
+		return
+	}
+	if each.Objects != nil {
+		t.Fatalf("%q: object by object left Objects %+v", b, each.Objects)
+	}
+	if len(all.Objects) > 0 {
+		each.Objects = objs
+	} else if len(objs) > 0 {
+		t.Fatalf("%q: object by object handed over %+v, at once read none", b, objs)
+	} else {
+		all.Objects = nil
+	}
+	if !reflect.DeepEqual(all, each) {
+		t.Fatalf("%q: read at once %+v, object by object %+v", b, all, each)
+	}
+}
+
+func TestCompactEach(t *testing.T) {
+	const vm = `{"type":"domain","driver":"QEMU","attributes":{"domain_name":"vm1","domain_uuid":"6695eb01-f6a4-8304-79aa-97f2502e193f"}}`
+	for _, in := range []string{
+		`{"permission":"start","objects":[` + vm + `,{"type":"network","driver":"bridge"},{"attributes":{}},` + vm + `]}`,
+		`{"objects":[` + vm + `,{"attributes":{"network_name":"default"}}],"subject":{"pid":1}}`,
+		`{"objects":[]}`,
+		`{"permission":"start"}`,
+		`{"objects":[` + vm + `,{"attributes":{"a":"1","a":"2"}}]}`,
+		`{"objects":[` + vm + `,` + vm + `],"objects":[]}`,
+		`{"objects":[` + vm + `,` + vm + `]`,
+	} {
+		agreeEach(t, []byte(in))
 	}
 }
 
@@ -224,6 +282,9 @@ func FuzzCompact(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, zero := range []compact{CheckParams{}, CheckManyParams{}, Result{}, CheckManyReply{}} {
+			if _, many := zero.(CheckManyParams); many {
+				agreeEach(t, b)
+			}
 			if !agreeDecoding(t, zero, b) {
 				continue
 			}

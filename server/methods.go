@@ -51,7 +51,7 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 }
 
 func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
-	var in accessapi.CheckManyParams
+	var in manyParams
 	if err := c.Decode(&in); err != nil {
 		return nil, err
 	}
@@ -60,20 +60,19 @@ func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
 		return nil, err
 	}
 	g := s.rt.Current()
-	if limit := maxObjects(g); len(in.Objects) > limit {
+	n := in.count()
+	if limit := maxObjects(g); n > limit {
 		return nil, InvalidRequest("too many objects: the limit is " + strconv.Itoa(limit))
 	}
-	if len(in.Objects) == 0 {
+	if n == 0 {
 		return accessapi.CheckManyReply{Results: []accessapi.Result{}}, nil
 	}
-	if err := s.admit(ctx, g, self, len(in.Objects)); err != nil {
+	if err := s.admit(ctx, g, self, n); err != nil {
 		return nil, err
 	}
-	objs := make([]acl.Object, len(in.Objects))
-	for i, o := range in.Objects {
-		if objs[i], err = parseObject(o); err != nil {
-			return nil, InvalidRequest("objects[" + strconv.Itoa(i) + "]: " + reasonOf(err))
-		}
+	objs, err := in.objects()
+	if err != nil {
+		return nil, err
 	}
 	perm, err := parsePermission(objs[0].Type(), in.Permission)
 	if err != nil {

@@ -82,7 +82,7 @@ func (s *Server) Interface() varlink.Interface {
 		// The hot methods' parameters are decoded with the call.
 		Params: map[string]func() any{
 			"Check":     func() any { return new(accessapi.CheckParams) },
-			"CheckMany": func() any { return new(accessapi.CheckManyParams) },
+			"CheckMany": func() any { return new(manyParams) },
 		},
 	}
 }
