@@ -117,6 +117,19 @@ func TestActionIDs(t *testing.T) {
 	}
 }
 
+// TestParsePermissionAllocatesNothing: every call over the socket names
+// a permission, so parsing a valid one must not allocate.
+func TestParsePermissionAllocatesNothing(t *testing.T) {
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := ParsePermission(Domain, "start"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("ParsePermission allocated %v times, want 0", allocs)
+	}
+}
+
 func TestParseActionRoundTrip(t *testing.T) {
 	for _, p := range Permissions() {
 		got, err := ParseAction(p.ActionID())

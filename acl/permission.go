@@ -74,13 +74,15 @@ func ParsePermission(t ObjectType, s string) (Permission, error) {
 		return Permission{}, fmt.Errorf("permission %q: invalid object type %d", s, t)
 	}
 	name := undashed(s)
-	for _, p := range t.Permissions() {
-		if p.Name() == name {
-			return p, nil
+	// Not over Permissions(), which allocates: every call names one.
+	perms := t.def().perms
+	for i := range perms {
+		if perms[i].name == name {
+			return Permission{obj: t, idx: uint8(i)}, nil
 		}
 	}
-	names := make([]string, 0, len(t.def().perms))
-	for _, d := range t.def().perms {
+	names := make([]string, 0, len(perms))
+	for _, d := range perms {
 		names = append(names, d.name)
 	}
 	return Permission{}, fmt.Errorf("unknown permission %q for %s (valid: %s)", s, t, strings.Join(names, ", "))
