@@ -145,10 +145,11 @@ const cachedRounds = 10
 // cached measures one client asking in a row for a cached decision, on
 // behalf of the benchmark user's process (audit off and on) and about
 // itself (audit on), in turns with the raw round trip of a message the
-// size of the on-behalf call, and reports all four.
+// size of the on-behalf call, plain and followed by a raw record, and
+// reports all five.
 func (b *bench) cached(off, on *daemontest.Daemon) {
 	msg := checkMessage(b.subj.Subject())
-	echo := b.startEcho(msg)
+	echo, audited := b.startEcho(msg, false), b.startEcho(msg, true)
 	cases := []struct {
 		name string
 		ask  func(int) error
@@ -157,13 +158,16 @@ func (b *bench) cached(off, on *daemontest.Daemon) {
 		{"socket cached, audit on", b.onBehalf(on)},
 		{"socket cached self, audit on", b.asSelf(on)},
 	}
-	var raw calls
+	var raw, rawAudited calls
 	got := make([]calls, len(cases))
 	part := cachedCalls / cachedRounds
 	for range cachedRounds {
 		for i, c := range cases {
 			if err := raw.run(part, echo); err != nil {
 				b.t.Fatalf("raw round trip: %v", err)
+			}
+			if err := rawAudited.run(part, audited); err != nil {
+				b.t.Fatalf("raw round trip and record: %v", err)
 			}
 			if err := got[i].run(part, c.ask); err != nil {
 				b.t.Fatalf("%s: %v", c.name, err)
@@ -172,6 +176,7 @@ func (b *bench) cached(off, on *daemontest.Daemon) {
 	}
 	b.report.timing(rawRoundTrip, raw.latency(), "round trips/s")
 	b.report.add(rawRoundTrip, "message size", float64(len(msg)), "bytes")
+	b.report.timing(rawAuditedTrip, rawAudited.latency(), "round trips/s")
 	for i, c := range cases {
 		b.report.latency(c.name, got[i].latency())
 	}

@@ -13,7 +13,7 @@ import (
 // magnitude. It is plain SVG written here: one chart did not justify a
 // plotting library and its dependencies in the module.
 func (r *Report) chart() string {
-	cases := []string{rawRoundTrip, caseOnBehalfOff, caseOnBehalfOn, caseSelfOn,
+	cases := []string{rawRoundTrip, rawAuditedTrip, caseOnBehalfOff, caseOnBehalfOn, caseSelfOn,
 		"socket uncached, audit off", "socket uncached, audit on", "polkit direct"}
 	const left, width, rowH, top = 220.0, 520.0, 44.0, 40.0
 	x := func(us float64) float64 { return left + width*math.Log10(math.Max(us, 1))/5 }

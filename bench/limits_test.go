@@ -24,8 +24,12 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
-// envEcho names the socket TestBenchEcho serves.
-const envEcho = "VAH_BENCH_ECHO"
+// envEcho names the socket TestBenchEcho serves; envEchoRecord, when
+// set, is the text of the record it sends after each reply.
+const (
+	envEcho       = "VAH_BENCH_ECHO"
+	envEchoRecord = "VAH_BENCH_ECHO_RECORD"
+)
 
 // records measures how fast one process can hand USER_AVC records to
 // the kernel while auditd runs, with and without an acknowledgement, in
@@ -62,10 +66,19 @@ func checkMessage(s *accessapi.Subject) []byte {
 
 // startEcho starts TestBenchEcho as a process of its own, stopped at the
 // test's end, and returns a round trip of msg to it, on one connection.
-func (b *bench) startEcho(msg []byte) func(int) error {
-	sock := filepath.Join(b.w.Dir, "echo.sock")
+// With audited, the echo hands the kernel one raw record (of the
+// sender's shape, without waiting for an acknowledgement) after each
+// reply, as an audited answer must at the least.
+func (b *bench) startEcho(msg []byte, audited bool) func(int) error {
+	name := "echo.sock"
+	env := []string{}
+	if audited {
+		name = "echo-audited.sock"
+		env = append(env, envEchoRecord+"="+b.sender(false).text())
+	}
+	sock := filepath.Join(b.w.Dir, name)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchEcho$")
-	cmd.Env = []string{envEcho + "=" + sock}
+	cmd.Env = append(env, envEcho+"="+sock)
 	// Its output is go test's own (PASS): a failed echo shows as a
 	// failed round trip.
 	cmd.Stdout, cmd.Stderr = nil, nil
@@ -103,7 +116,8 @@ func dialWait(sock string, limit time.Duration) (net.Conn, error) {
 }
 
 // TestBenchEcho is the echo process of the raw round trip: it accepts one
-// connection on $VAH_BENCH_ECHO and writes back whatever it reads.
+// connection on $VAH_BENCH_ECHO and writes back whatever it reads, then,
+// with $VAH_BENCH_ECHO_RECORD, hands that record to the kernel.
 func TestBenchEcho(t *testing.T) {
 	sock := os.Getenv(envEcho)
 	if sock == "" {
@@ -121,6 +135,7 @@ func TestBenchEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
+	record := recordAfter(t, os.Getenv(envEchoRecord))
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := c.Read(buf)
@@ -130,6 +145,29 @@ func TestBenchEcho(t *testing.T) {
 		if _, err := c.Write(buf[:n]); err != nil {
 			return
 		}
+		if err := record(); err != nil {
+			t.Fatalf("raw record after the reply: %v", err)
+		}
+	}
+}
+
+// recordAfter returns what the echo does after each reply: send text as
+// a USER_AVC record, without waiting for the kernel's acknowledgement
+// (the daemon's level 1 does not wait either), or nothing if text is
+// empty.
+func recordAfter(t *testing.T, text string) func() error {
+	if text == "" {
+		return func() error { return nil }
+	}
+	c, err := libaudit.NewAuditClient(nil)
+	if err != nil {
+		t.Fatalf("open audit netlink socket: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	msg := syscall.NetlinkMessage{Header: syscall.NlMsghdr{Type: auditUserAVC, Flags: syscall.NLM_F_REQUEST}, Data: append([]byte(text), 0)}
+	return func() error {
+		_, err := c.Netlink.Send(msg)
+		return err
 	}
 }
 
@@ -148,6 +186,15 @@ type recordSender struct {
 	uid   uint32
 }
 
+// text is the sender's record, without the NUL the kernel is sent.
+func (s recordSender) text() string {
+	return fmt.Sprintf("decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain "+
+		"vm=\"bench-limit-%s\" pid=%d uid=%d sauid=4294967295 ses=4294967295 uuid=b0000000-0000-4000-8000-000000000001 "+
+		"connect_driver=\"QEMU\" domain_name=\"bench-limit-%s\" domain_uuid=\"b0000000-0000-4000-8000-000000000001\" "+
+		"driver=polkit cached=yes requester=other exe=\"%s\" hostname=? addr=? terminal=? res=success",
+		s.token, os.Getpid(), s.uid, s.token, os.Args[0])
+}
+
 // run waits until auditd is done with what it was sent before
 // (waitAuditdDone), then sends n records, or as many as it can for d,
 // and returns how many it sent and how long that took.
@@ -158,11 +205,7 @@ func (s recordSender) run(t *testing.T, n int, d time.Duration) (int, time.Durat
 		t.Fatalf("raw USER_AVC records: open audit netlink socket: %v", err)
 	}
 	defer c.Close()
-	text := []byte(fmt.Sprintf("decision=granted permission=start action_id=org.libvirt.api.domain.start tclass=domain "+
-		"vm=\"bench-limit-%s\" pid=%d uid=%d sauid=4294967295 ses=4294967295 uuid=b0000000-0000-4000-8000-000000000001 "+
-		"connect_driver=\"QEMU\" domain_name=\"bench-limit-%s\" domain_uuid=\"b0000000-0000-4000-8000-000000000001\" "+
-		"driver=polkit cached=yes requester=other exe=\"%s\" hostname=? addr=? terminal=? res=success\x00",
-		s.token, os.Getpid(), s.uid, s.token, os.Args[0]))
+	text := append([]byte(s.text()), 0)
 	flags := uint16(syscall.NLM_F_REQUEST)
 	if s.ack {
 		flags |= syscall.NLM_F_ACK

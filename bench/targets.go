@@ -31,8 +31,11 @@ const (
 // listObjects is the size of the CheckMany the target is set for.
 const listObjects = 10000
 
-// rawRoundTrip and rawRecords name the limit rows.
-const rawRoundTrip = "limit: raw unix-socket round trip"
+// rawRoundTrip, rawAuditedTrip and rawRecords name the limit rows.
+const (
+	rawRoundTrip   = "limit: raw unix-socket round trip"
+	rawAuditedTrip = "limit: raw round trip, then a raw record"
+)
 
 func rawRecords(ack bool) string {
 	if ack {
@@ -54,6 +57,13 @@ func (r *Report) judge() {
 		}
 		r.target(c+": p50 within 2x the raw round trip p50", fmt.Sprintf("%.2fx (%s)", p50, us(l.P50)), p50 > 0 && p50 <= 2)
 		r.target(c+": p99 within 6x the raw round trip p50", fmt.Sprintf("%.2fx (%s)", p99, us(l.P99)), p99 > 0 && p99 <= 6)
+	}
+	// Not targets: how the audited rows compare with the least an audited
+	// answer costs, a round trip and a record.
+	audited := r.lat[rawAuditedTrip]
+	r.ratio(rawAuditedTrip+" p99 / raw round trip p50", audited.P99, raw)
+	for _, c := range []string{caseOnBehalfOn, caseSelfOn} {
+		r.ratio(c+" p99 / "+rawAuditedTrip+" p99", r.lat[c].P99, audited.P99)
 	}
 	r.judgeSustained()
 	r.judgeList()
