@@ -79,11 +79,13 @@ func TestListedVolumeLibvirtd(t *testing.T) {
 	if !libvirtdSays(err, errNoStoragePool) {
 		t.Fatalf("libvirtd's answer for a destroyed pool: %v, want VIR_ERR_NO_STORAGE_POOL", err)
 	}
+	c.objects = newObjects(lc, "QEMU") // a list of its own: the pool looked up again
 	if keep, err = c.allowed(ctx, p, perm, vals); err != nil || slices.Contains(keep, true) {
 		t.Errorf("pool destroyed after listing: kept %v, %v; want both left out", keep, err)
 	}
 
 	lc.close()
+	c.objects = newObjects(lc, "QEMU")
 	_, err = c.allowed(ctx, p, perm, vals)
 	if err == nil || !errors.Is(err, errListEntry) || !strings.Contains(err.Error(), volumePool) {
 		t.Fatalf("lookup connection lost: %v, want the list refused, naming the pool", err)
