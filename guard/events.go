@@ -100,32 +100,34 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 			fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
 		return false
 	}
-	msg, err := p.DecodeMsg(m.Body)
+	perm, err := eventPerm(p, perms)
 	if err != nil {
-		s.dropEvent(ctx, c, h, p, eventPerm(p, perms), reasonUndecodable, err) // err names p
+		s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonUnidentified, err)
 		return false
 	}
-	for t, perm := range perms {
-		vals := fieldsOf(msg, nonnullType[t])
-		if len(vals) == 0 {
-			continue
-		}
-		if len(vals) > 1 {
-			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), t))
-			return false
-		}
-		obj, err := c.objects.fromValue(ctx, vals[0])
-		if err != nil {
-			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s: %w", p.Name(), err), entryDetails(perm, vals[0])...)
-			return false
-		}
-		return s.decideEvent(ctx, c, p, perm, obj)
+	msg, err := p.DecodeMsg(m.Body)
+	if err != nil {
+		s.dropEvent(ctx, c, h, p, perm, reasonUndecodable, err) // err names p
+		return false
 	}
-	if objectless[keyOf(p)] {
-		return true
+	if !perm.Valid() {
+		if objectless[keyOf(p)] {
+			return true
+		}
+		s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names no object the guard filters on", p.Name()))
+		return false
 	}
-	s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonUnidentified, fmt.Errorf("%s names no object the guard filters on", p.Name()))
-	return false
+	vals := fieldsOf(msg, nonnullType[perm.Object()])
+	if len(vals) != 1 {
+		s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), perm.Object()))
+		return false
+	}
+	obj, err := c.objects.fromValue(ctx, vals[0])
+	if err != nil {
+		s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s: %w", p.Name(), err), entryDetails(perm, vals[0])...)
+		return false
+	}
+	return s.decideEvent(ctx, c, p, perm, obj)
 }
 
 // decideEvent decides whether the client may see an event about obj,
@@ -171,15 +173,24 @@ func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *
 }
 
 // eventPerm returns the permission events of procedure p are filtered
-// with, by the object type its message names; zero if none.
-func eventPerm(p *proto.Procedure, perms map[acl.ObjectType]acl.Permission) acl.Permission {
+// with, by the object type its message names (the same in every
+// message of p: the types of its fields); zero if it names none, an
+// error if it names objects of two types the guard filters on (no
+// event of libvirt 9.0.0 does), as the guard could not tell which
+// decides it.
+func eventPerm(p *proto.Procedure, perms map[acl.ObjectType]acl.Permission) (acl.Permission, error) {
 	msg := p.NewMsg()
+	var found acl.Permission
 	for t, perm := range perms {
-		if len(fieldsOf(msg, nonnullType[t])) > 0 {
-			return perm
+		if len(fieldsOf(msg, nonnullType[t])) == 0 {
+			continue
 		}
+		if found.Valid() {
+			return acl.Permission{}, fmt.Errorf("%s names both %s and %s objects", p.Name(), found.Object(), t)
+		}
+		found = perm
 	}
-	return acl.Permission{}
+	return found, nil
 }
 
 // objectless are the events that name no object: they pass.
