@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -31,6 +32,38 @@ func TestEntryName(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := entryName(tt.v); got != tt.want {
 				t.Errorf("entryName(%#v) = %q, want %q", tt.v, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEntryDetails: the record of an entry left out names it as libvirtd
+// listed it, a volume with its pool.
+func TestEntryDetails(t *testing.T) {
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := func(num proto.RemoteProcedure) acl.Permission {
+		p, _ := table.Lookup(proto.Remote, int32(num))
+		return p.Filters()[0]
+	}
+	vols, secrets := filter(proto.RemoteProcStoragePoolListAllVolumes), filter(proto.RemoteProcConnectListAllSecrets)
+	for _, tt := range []struct {
+		name string
+		perm acl.Permission
+		v    any
+		want []audit.Detail
+	}{
+		{"volume", vols, vol1, []audit.Detail{{Key: "pool_name", Value: "poolA"}, {Key: "vol_name", Value: "v1"}}},
+		{"secret", secrets, sec1, []audit.Detail{{Key: "secret_uuid", Value: uuidString(sec1.UUID)}}},
+		{"node device name", filter(proto.RemoteProcConnectListAllNodeDevices), "pci_0", []audit.Detail{{Key: "node_device_name", Value: "pci_0"}}},
+		{"no permission", acl.Permission{}, vol1, nil},
+		{"no name", secrets, 42, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := entryDetails(tt.perm, tt.v); !slices.Equal(got, tt.want) {
+				t.Errorf("entryDetails = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -97,3 +97,79 @@ func TestGuardListUnidentified(t *testing.T) {
 	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
 		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))
 }
+
+// volumeInGonePool moves, in libvirtd's answers to
+// STORAGE_POOL_LIST_ALL_VOLUMES, the volume vol to the pool gone (which
+// does not exist), as if its pool vanished between libvirtd's list and
+// the guard's lookup of it.
+func volumeInGonePool(t *testing.T, vol, gone string) func(*frame.Message) {
+	return func(m *frame.Message) {
+		h := m.Header
+		if h.Type != frame.Reply || h.Status != frame.OK || h.Prog != uint32(proto.Remote) ||
+			h.Proc != int32(proto.RemoteProcStoragePoolListAllVolumes) {
+			return
+		}
+		var ret proto.RemoteStoragePoolListAllVolumesRet
+		if err := proto.Unmarshal(m.Body, &ret); err != nil {
+			t.Errorf("libvirtd's volume list: %v", err)
+			return
+		}
+		for i, v := range ret.Vols {
+			if v.Name == vol {
+				ret.Vols[i].Pool = gone
+			}
+		}
+		body, err := proto.Marshal(&ret)
+		if err != nil {
+			t.Errorf("libvirtd's volume list: %v", err)
+			return
+		}
+		m.Body = body
+	}
+}
+
+// TestGuardListUnidentifiedVolume: a listed volume whose pool the guard
+// cannot find (libvirtd answers "no storage pool": here its answer to
+// the list names a pool that does not exist, as when the pool goes
+// between libvirtd's list and the guard's lookup) is left out, and its
+// record names it as a volume is identified, with its pool: real virsh
+// as the admin lists a pool's volumes through a guard auditing to the
+// real kernel and auditd, and sees the other volume only; the audit
+// trail holds reason=unidentified with pool_name= and vol_name=.
+func TestGuardListUnidentifiedVolume(t *testing.T) {
+	const pool, kept, lost, gone = "vah-gunid-pool", "vah-gunid-kept", "vah-gunid-lost", "vah-gunid-gone"
+	ad, w, uri := newAuditedFilterWorldWith(t, auditedWorld{upstream: func(w *filterWorld) string {
+		return damagingUpstream(t, w.lv.Socket, volumeInGonePool(t, lost, gone))
+	}})
+	w.lv.Virsh(nil, "pool-destroy", pool) // a crashed run's; none is harmless
+	for _, args := range [][]string{
+		{"pool-create-as", pool, "dir", "--target", t.TempDir()},
+		{"vol-create-as", pool, kept, "1M"},
+		{"vol-create-as", pool, lost, "1M"},
+	} {
+		if out, err := w.lv.Virsh(nil, args...); err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() { w.lv.Virsh(nil, "pool-destroy", pool) })
+	out, err := testsys.VirshURI(uri, &w.admin, "vol-list", pool)
+	if err != nil || !strings.Contains(out, kept) || strings.Contains(out, lost) {
+		t.Fatalf("the admin's vol-list through the guard: want %s, not %s: %v\n%s", kept, lost, err, out)
+	}
+
+	uid := fmt.Sprint(w.admin.UID)
+	what := "decision=denied reason=unidentified"
+	recs := ad.WaitSearch(t, func(out string) bool { return len(linesWith(out, what)) >= 2 },
+		"-m", "USER_AVC", "--success", "no", "-ua", uid)
+	entry := linesWith(recs, what, fmt.Sprintf("pool_name=%q vol_name=%q", gone, lost))
+	if len(entry) != 1 {
+		t.Fatalf("%d records of the volume left out naming its pool, want 1:\n%s", len(entry), recs)
+	}
+	for _, want := range []string{"tclass=storage_vol", "driver=guard", "operation=REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES"} {
+		if !strings.Contains(entry[0], want) {
+			t.Errorf("the volume's record lacks %s:\n%s", want, entry[0])
+		}
+	}
+	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
+		ad.SearchUnenriched(t, "-m", "USER_AVC", "--success", "no", "-ua", uid, "-i"))
+}
