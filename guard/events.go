@@ -4,6 +4,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
@@ -76,7 +77,7 @@ func (s *session) eventLoop() {
 			return
 		case m := <-s.events:
 			if err != nil {
-				s.warn("event dropped", err)
+				s.dropUnfiltered(s.ctx, s.checker(), m.Header, err)
 				continue
 			}
 			if s.eventAllowed(s.ctx, s.checker(), perms, m) {
@@ -122,24 +123,26 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 		s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), perm.Object()))
 		return false
 	}
-	obj, err := c.objects.fromValue(ctx, vals[0])
-	if err != nil {
-		s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s: %w", p.Name(), err), entryDetails(perm, vals[0])...)
-		return false
-	}
-	return s.decideEvent(ctx, c, p, perm, obj)
+	return s.decideEvent(ctx, c, h, p, perm, vals[0])
 }
 
-// decideEvent decides whether the client may see an event about obj,
-// and audits it as a list of one (filteraudit.go): the object's own
-// record when decided afresh, and the event's record every time, cached
-// or not, so that no event withheld from a client goes unrecorded. At
+// decideEvent decides whether the client may see an event of p (header
+// h) about the object libvirtd described in v, and audits it as a list
+// of one (filteraudit.go): the object's own record when decided afresh,
+// and the event's record every time, cached or not, so that no event
+// withheld from a client goes unrecorded. An event whose object the
+// guard cannot build, or that the engine does not decide, is dropped
+// and recorded as dropEvent records it, unless the client is gone. At
 // audit level required, an event whose record was not written is
 // dropped, as a list's is refused.
-func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedure, perm acl.Permission, obj acl.Object) bool {
+func (s *session) decideEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any) bool {
+	obj, err := c.objects.fromValue(ctx, v)
+	if err != nil {
+		return s.withholdEvent(ctx, c, h, p, perm, v, reasonUnidentified, err)
+	}
 	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: listOrigin(p)})
 	if err != nil {
-		return false // not decided: the client gone, or an invalid request
+		return s.withholdEvent(ctx, c, h, p, perm, v, undecidedReason(err), err)
 	}
 	shown := 0
 	if d.Allowed {
@@ -150,6 +153,52 @@ func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedur
 		return false
 	}
 	return d.Allowed
+}
+
+// withholdEvent drops the event of p about v that the guard failed to
+// identify or decide (cause), recording it with reason (dropEvent),
+// unless the session has ended: the client is gone, nothing is withheld
+// from anyone, and a lookup or decision its leaving cut short failed for
+// no reason of the event's, which a record would misstate. It returns
+// false: the event is not passed.
+func (s *session) withholdEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any,
+	reason string, cause error) bool {
+	if ctx.Err() == nil {
+		s.dropEvent(ctx, c, h, p, perm, reason, fmt.Errorf("%s: %w", p.Name(), cause), entryDetails(perm, v)...)
+	}
+	return false
+}
+
+// reasonInvalid is the reason of the record of an event whose decision
+// the engine refused to make, the request being invalid
+// (access.ErrInvalid: no usable subject, or an object or permission
+// the guard built wrong). No driver was asked.
+const reasonInvalid = "invalid-request"
+
+// undecidedReason names why the engine did not decide an event, from
+// Check's error (the session still open): the request invalid, or else
+// the engine unable to decide, as a driver's failure is named
+// (access.Unavailable).
+func undecidedReason(err error) string {
+	if errors.Is(err, access.ErrInvalid) {
+		return reasonInvalid
+	}
+	return access.Unavailable.String()
+}
+
+// reasonNoFilter is the reason of the record of an event dropped because
+// the guard does not know what permission events are filtered with: its
+// protocol table lacks an event register procedure, or two of them
+// filter one object type with different permissions (eventPerms). No
+// event can be decided then; each is dropped, and recorded.
+const reasonNoFilter = "no-filter"
+
+// dropUnfiltered drops an event (header h) that cannot be decided, as
+// eventPerms failed (cause), and records it: the event's procedure
+// when the guard knows it, reason no-filter.
+func (s *session) dropUnfiltered(ctx context.Context, c *checker, h frame.Header, cause error) {
+	p, _ := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc) // nil if unknown: the record names program and number
+	s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonNoFilter, fmt.Errorf("event filter permissions: %w", cause))
 }
 
 // reasonUndecodable is the reason of the record of an event the guard

@@ -115,3 +115,26 @@ func TestUnidentifiedAudited(t *testing.T) {
 		t.Errorf("the left-out entry's record refused: the list was not refused")
 	}
 }
+
+// TestListEntryClientGone: a listed volume whose pool lookup the
+// session's end cut short is not recorded as unidentified (nothing about
+// the entry made it so): the list is abandoned, not answered short.
+func TestListEntryClientGone(t *testing.T) {
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcStoragePoolListAllVolumes))
+	perm := p.Filters()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := &auditLog{}
+	if _, err := listCheckerAudited(t, cancelling(cancel), map[string]bool{}, log).allowed(ctx, p, perm, []any{vol1}); err == nil {
+		t.Errorf("the client gone during the pool lookup: the list was answered")
+	}
+	for _, r := range log.records() {
+		if strings.Contains(r, reasonUnidentified) {
+			t.Errorf("recorded %q", r)
+		}
+	}
+}
