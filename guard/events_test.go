@@ -5,11 +5,13 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/internal/ratelimit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
@@ -132,6 +134,26 @@ func TestEventUnfilteredRecorded(t *testing.T) {
 			eventSession(t, context.Background()).dropUnfiltered(context.Background(), c, tt.h, errors.New("no register procedure"))
 			if got := eventRecords(log); !slices.Equal(got, []string{tt.want}) {
 				t.Errorf("event records %q, want [%q]", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestUndecidedReason: an event the engine did not decide is recorded
+// invalid-request when the engine refused the request as invalid, and
+// unavailable for any other failure of the engine.
+func TestUndecidedReason(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"invalid request", fmt.Errorf("%w: subject: process 1 has no start time", access.ErrInvalid), "invalid-request"},
+		{"another failure", errors.New("engine closed"), "unavailable"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := undecidedReason(tt.err); got != tt.want {
+				t.Errorf("undecidedReason(%v) = %q, want %q", tt.err, got, tt.want)
 			}
 		})
 	}
