@@ -32,15 +32,7 @@ func TestEventWithheldLibvirtd(t *testing.T) {
 	ad := testsys.StartAuditd(t) // before libvirtd's lock, as every test taking both
 	l := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{})
 	pool, vol := fmt.Sprintf("vah-gev-%d", os.Getpid()), "vah-gev-vol"
-	for _, args := range [][]string{
-		{"pool-create-as", pool, "dir", "--target", t.TempDir()},
-		{"vol-create-as", pool, vol, "1M"},
-	} {
-		if out, err := l.Virsh(nil, args...); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { l.Virsh(nil, "pool-destroy", pool) })
+	l.TransientPool(t, pool, vol)
 	ctx, table, lc := lookupOn(t, l)
 	var p proto.RemoteStoragePoolLookupByNameRet
 	if err := lc.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: pool}, &p); err != nil {

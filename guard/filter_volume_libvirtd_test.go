@@ -28,17 +28,7 @@ const (
 // connection lost (the list refused, the client told no volume's name).
 func TestListedVolumeLibvirtd(t *testing.T) {
 	l := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{})
-	l.Virsh(nil, "pool-destroy", volumePool) // a crashed run's; none is harmless
-	for _, args := range [][]string{
-		{"pool-create-as", volumePool, "dir", "--target", t.TempDir()},
-		{"vol-create-as", volumePool, volumeA, "1M"},
-		{"vol-create-as", volumePool, volumeB, "1M"},
-	} {
-		if out, err := l.Virsh(nil, args...); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { l.Virsh(nil, "pool-destroy", volumePool) })
+	l.TransientPool(t, volumePool, volumeA, volumeB)
 
 	ctx, table, lc := lookupOn(t, l)
 	var pool proto.RemoteStoragePoolLookupByNameRet

@@ -18,33 +18,43 @@ import (
 // last is VIR_SECRET_USAGE_TYPE_VTPM, 5), as a newer libvirtd may send.
 const newUsageType = 9
 
+// rewritingReplies changes, with edit, libvirtd's answers to proc,
+// results of type R, on their way to the guard.
+func rewritingReplies[R any, P interface {
+	*R
+	proto.Message
+}](t *testing.T, proc proto.RemoteProcedure, edit func(P)) func(*frame.Message) {
+	return func(m *frame.Message) {
+		h := m.Header
+		if h.Type != frame.Reply || h.Status != frame.OK || h.Prog != uint32(proto.Remote) || h.Proc != int32(proc) {
+			return
+		}
+		ret := P(new(R))
+		if err := proto.Unmarshal(m.Body, ret); err != nil {
+			t.Errorf("libvirtd's answer to procedure %d: %v", proc, err)
+			return
+		}
+		edit(ret)
+		body, err := proto.Marshal(ret)
+		if err != nil {
+			t.Errorf("libvirtd's answer to procedure %d: %v", proc, err)
+			return
+		}
+		m.Body = body
+	}
+}
+
 // secretOfNewUsage changes, in libvirtd's answers to
 // CONNECT_LIST_ALL_SECRETS, the usage type of the secret uuid to
 // newUsageType.
 func secretOfNewUsage(t *testing.T, uuid string) func(*frame.Message) {
-	return func(m *frame.Message) {
-		h := m.Header
-		if h.Type != frame.Reply || h.Status != frame.OK || h.Prog != uint32(proto.Remote) ||
-			h.Proc != int32(proto.RemoteProcConnectListAllSecrets) {
-			return
-		}
-		var ret proto.RemoteConnectListAllSecretsRet
-		if err := proto.Unmarshal(m.Body, &ret); err != nil {
-			t.Errorf("libvirtd's secret list: %v", err)
-			return
-		}
+	return rewritingReplies(t, proto.RemoteProcConnectListAllSecrets, func(ret *proto.RemoteConnectListAllSecretsRet) {
 		for i, s := range ret.Secrets {
 			if fmt.Sprintf("%x-%x-%x-%x-%x", s.UUID[0:4], s.UUID[4:6], s.UUID[6:8], s.UUID[8:10], s.UUID[10:16]) == uuid {
 				ret.Secrets[i].UsageType = newUsageType
 			}
 		}
-		body, err := proto.Marshal(&ret)
-		if err != nil {
-			t.Errorf("libvirtd's secret list: %v", err)
-			return
-		}
-		m.Body = body
-	}
+	})
 }
 
 // TestGuardListUnidentified: a listed secret the guard cannot build an
@@ -103,29 +113,13 @@ func TestGuardListUnidentified(t *testing.T) {
 // does not exist), as if its pool vanished between libvirtd's list and
 // the guard's lookup of it.
 func volumeInGonePool(t *testing.T, vol, gone string) func(*frame.Message) {
-	return func(m *frame.Message) {
-		h := m.Header
-		if h.Type != frame.Reply || h.Status != frame.OK || h.Prog != uint32(proto.Remote) ||
-			h.Proc != int32(proto.RemoteProcStoragePoolListAllVolumes) {
-			return
-		}
-		var ret proto.RemoteStoragePoolListAllVolumesRet
-		if err := proto.Unmarshal(m.Body, &ret); err != nil {
-			t.Errorf("libvirtd's volume list: %v", err)
-			return
-		}
+	return rewritingReplies(t, proto.RemoteProcStoragePoolListAllVolumes, func(ret *proto.RemoteStoragePoolListAllVolumesRet) {
 		for i, v := range ret.Vols {
 			if v.Name == vol {
 				ret.Vols[i].Pool = gone
 			}
 		}
-		body, err := proto.Marshal(&ret)
-		if err != nil {
-			t.Errorf("libvirtd's volume list: %v", err)
-			return
-		}
-		m.Body = body
-	}
+	})
 }
 
 // TestGuardListUnidentifiedVolume: a listed volume whose pool the guard
@@ -141,17 +135,7 @@ func TestGuardListUnidentifiedVolume(t *testing.T) {
 	ad, w, uri := newAuditedFilterWorldWith(t, auditedWorld{upstream: func(w *filterWorld) string {
 		return damagingUpstream(t, w.lv.Socket, volumeInGonePool(t, lost, gone))
 	}})
-	w.lv.Virsh(nil, "pool-destroy", pool) // a crashed run's; none is harmless
-	for _, args := range [][]string{
-		{"pool-create-as", pool, "dir", "--target", t.TempDir()},
-		{"vol-create-as", pool, kept, "1M"},
-		{"vol-create-as", pool, lost, "1M"},
-	} {
-		if out, err := w.lv.Virsh(nil, args...); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { w.lv.Virsh(nil, "pool-destroy", pool) })
+	w.lv.TransientPool(t, pool, kept, lost)
 	out, err := testsys.VirshURI(uri, &w.admin, "vol-list", pool)
 	if err != nil || !strings.Contains(out, kept) || strings.Contains(out, lost) {
 		t.Fatalf("the admin's vol-list through the guard: want %s, not %s: %v\n%s", kept, lost, err, out)
