@@ -26,7 +26,7 @@ import (
 // much, and, for the objects decided afresh, their own records (vm=,
 // uuid=) say which. An event the guard drops undecided is recorded
 // too, with driver=guard and a reason of its own: undecodable, no-filter
-// (events.go), unidentified (unidentified.go), or invalid-request or
+// (eventdrops.go), unidentified (unidentified.go), or invalid-request or
 // unavailable when the engine did not decide it; only a client gone
 // leaves none.
 

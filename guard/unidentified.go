@@ -19,9 +19,9 @@ import (
 // libvirtd listed it) is left out, never shown: it cannot be decided.
 // It is not left out silently: the guard logs it (rate-limited) and
 // records it, a denial with reason=unidentified that names the entry as
-// libvirtd listed it (a volume with its pool): a list entry in a record of its own, beside the
-// list's, which counts it as hidden; an event in the event's record, a
-// list of one hidden (events.go).
+// libvirtd listed it (a volume with its pool): a list entry in a record
+// of its own, beside the list's, which counts it as hidden; an event in
+// the event's record, a list of one hidden (eventdrops.go).
 
 // reasonUnidentified is the reason of the record of an entry, or an
 // event, left out because the guard could not identify its object.
