@@ -59,3 +59,41 @@ func TestEventCallbacksBounded(t *testing.T) {
 		t.Errorf("%d refusals and %d grants audited, want 2 and 3: %q", refused, granted, w.audit.records())
 	}
 }
+
+// TestEventCallbackErrorsCounted: a registration libvirtd refuses gives
+// its reserved place back, however many there are; a deregistration
+// libvirtd refuses frees none: with a cap of 2, two registrations still
+// pass after three refused ones, the next is refused by the guard, and
+// stays refused after a failed deregistration until one succeeds.
+func TestEventCallbackErrorsCounted(t *testing.T) {
+	w := newWorldGen(t, Options{unlimited: func(uint32) bool { return false }},
+		func(g *engine.Generation) { g.Config.GuardMaxEventCallbacks = 2 }, listed...)
+	c := w.dial(t)
+	c.open()
+	register := func(id int32) int32 {
+		return c.call(proto.RemoteProcConnectDomainEventCallbackRegisterAny, &proto.RemoteConnectDomainEventCallbackRegisterAnyArgs{EventID: id})
+	}
+	deregister := func(id int32) int32 {
+		return c.call(proto.RemoteProcConnectDomainEventCallbackDeregisterAny, &proto.RemoteConnectDomainEventCallbackDeregisterAnyArgs{CallbackID: id})
+	}
+	for _, step := range []struct {
+		name string
+		call func() int32
+		want int32
+	}{
+		{"refused by libvirtd 1", func() int32 { return register(unknownEventID) }, errInternal},
+		{"refused by libvirtd 2", func() int32 { return register(unknownEventID) }, errInternal},
+		{"refused by libvirtd 3", func() int32 { return register(unknownEventID) }, errInternal},
+		{"first", func() int32 { return register(0) }, 0},
+		{"second", func() int32 { return register(1) }, 0},
+		{"past the cap", func() int32 { return register(2) }, errBusy},
+		{"deregistration refused by libvirtd", func() int32 { return deregister(unknownCallbackID) }, errInternal},
+		{"past the cap still", func() int32 { return register(2) }, errBusy},
+		{"deregistration", func() int32 { return deregister(1) }, 0},
+		{"a freed place", func() int32 { return register(2) }, 0},
+	} {
+		if got := step.call(); got != step.want {
+			t.Fatalf("%s: error %d, want %d", step.name, got, step.want)
+		}
+	}
+}

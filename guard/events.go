@@ -8,7 +8,6 @@ import (
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
-	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -76,7 +75,7 @@ func (s *session) eventLoop() {
 			return
 		case m := <-s.events:
 			if err != nil {
-				s.warn("event dropped", err)
+				s.dropUnfiltered(s.ctx, s.checker(), m.Header, err)
 				continue
 			}
 			if s.eventAllowed(s.ctx, s.checker(), perms, m) {
@@ -100,44 +99,48 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 			fmt.Errorf("unknown event procedure %d of program %#x", h.Proc, h.Prog))
 		return false
 	}
-	msg, err := p.DecodeMsg(m.Body)
+	perm, err := eventPerm(p, perms)
 	if err != nil {
-		s.dropEvent(ctx, c, h, p, eventPerm(p, perms), reasonUndecodable, err) // err names p
+		s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonUnidentified, err)
 		return false
 	}
-	for t, perm := range perms {
-		vals := fieldsOf(msg, nonnullType[t])
-		if len(vals) == 0 {
-			continue
-		}
-		if len(vals) > 1 {
-			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), t))
-			return false
-		}
-		obj, err := c.objects.fromValue(ctx, vals[0])
-		if err != nil {
-			s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s: %w", p.Name(), err), entryDetails(perm, vals[0])...)
-			return false
-		}
-		return s.decideEvent(ctx, c, p, perm, obj)
+	msg, err := p.DecodeMsg(m.Body)
+	if err != nil {
+		s.dropEvent(ctx, c, h, p, perm, reasonUndecodable, err) // err names p
+		return false
 	}
-	if objectless[keyOf(p)] {
-		return true
+	if !perm.Valid() {
+		if objectless[keyOf(p)] {
+			return true
+		}
+		s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names no object the guard filters on", p.Name()))
+		return false
 	}
-	s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonUnidentified, fmt.Errorf("%s names no object the guard filters on", p.Name()))
-	return false
+	vals := fieldsOf(msg, nonnullType[perm.Object()])
+	if len(vals) != 1 {
+		s.dropEvent(ctx, c, h, p, perm, reasonUnidentified, fmt.Errorf("%s names %d %s objects", p.Name(), len(vals), perm.Object()))
+		return false
+	}
+	return s.decideEvent(ctx, c, h, p, perm, vals[0])
 }
 
-// decideEvent decides whether the client may see an event about obj,
-// and audits it as a list of one (filteraudit.go): the object's own
-// record when decided afresh, and the event's record every time, cached
-// or not, so that no event withheld from a client goes unrecorded. At
+// decideEvent decides whether the client may see an event of p (header
+// h) about the object libvirtd described in v, and audits it as a list
+// of one (filteraudit.go): the object's own record when decided afresh,
+// and the event's record every time, cached or not, so that no event
+// withheld from a client goes unrecorded. An event whose object the
+// guard cannot build, or that the engine does not decide, is dropped
+// and recorded as dropEvent records it, unless the client is gone. At
 // audit level required, an event whose record was not written is
 // dropped, as a list's is refused.
-func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedure, perm acl.Permission, obj acl.Object) bool {
+func (s *session) decideEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any) bool {
+	obj, err := c.objects.fromValue(ctx, v)
+	if err != nil {
+		return s.withholdEvent(ctx, c, h, p, perm, v, reasonUnidentified, err)
+	}
 	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: listOrigin(p)})
 	if err != nil {
-		return false // not decided: the client gone, or an invalid request
+		return s.withholdEvent(ctx, c, h, p, perm, v, undecidedReason(err), err)
 	}
 	shown := 0
 	if d.Allowed {
@@ -150,36 +153,25 @@ func (s *session) decideEvent(ctx context.Context, c *checker, p *proto.Procedur
 	return d.Allowed
 }
 
-// reasonUndecodable is the reason of the record of an event the guard
-// could not decode (or does not know): libvirtd's message is not what
-// the protocol says (a newer or broken libvirtd, a damaged message).
-const reasonUndecodable = "undecodable"
-
-// dropEvent withholds an event the guard cannot decide, and records that
-// it did: the event's record, a list of one hidden, with reason, the
-// entry details that name its object when it names one, and
-// driver=guard (the guard dropped it, no driver was asked), and a log
-// warning (rate-limited) with the cause. The event is dropped whether
-// or not its record is written: it was never decided.
-func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission,
-	reason string, cause error, entry ...audit.Detail) {
-	s.warn("event dropped", cause)
-	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd, entry: entry}
-	if err := c.writeListRecord(ctx, r); err != nil {
-		s.warn("event dropped unaudited", fmt.Errorf("%s: %w", r.origin.Operation, err))
-	}
-}
-
 // eventPerm returns the permission events of procedure p are filtered
-// with, by the object type its message names; zero if none.
-func eventPerm(p *proto.Procedure, perms map[acl.ObjectType]acl.Permission) acl.Permission {
+// with, by the object type its message names (the same in every
+// message of p: the types of its fields); zero if it names none, an
+// error if it names objects of two types the guard filters on (no
+// event of libvirt 9.0.0 does), as the guard could not tell which
+// decides it.
+func eventPerm(p *proto.Procedure, perms map[acl.ObjectType]acl.Permission) (acl.Permission, error) {
 	msg := p.NewMsg()
+	var found acl.Permission
 	for t, perm := range perms {
-		if len(fieldsOf(msg, nonnullType[t])) > 0 {
-			return perm
+		if len(fieldsOf(msg, nonnullType[t])) == 0 {
+			continue
 		}
+		if found.Valid() {
+			return acl.Permission{}, fmt.Errorf("%s names both %s and %s objects", p.Name(), found.Object(), t)
+		}
+		found = perm
 	}
-	return acl.Permission{}
+	return found, nil
 }
 
 // objectless are the events that name no object: they pass.

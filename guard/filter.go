@@ -134,9 +134,8 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 	keep := make([]bool, len(vals))
 	objs := make([]acl.Object, 0, len(vals))
 	idx := make([]int, 0, len(vals))
-	pools := map[string]poolLookup{}
 	for i, v := range vals {
-		obj, err := c.listObject(ctx, perm.Object(), v, pools)
+		obj, err := c.listObject(ctx, perm.Object(), v)
 		if err != nil {
 			if !leftOut(ctx, err) {
 				return nil, err
@@ -186,8 +185,8 @@ func leftOut(ctx context.Context, err error) bool {
 // listObject builds the object of type t that one list entry names: a
 // protocol object, or (node devices, whose name is all libvirt's access
 // check uses) a bare name. A storage volume's pool is looked up once per
-// list, a binding's XML once per binding.
-func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools map[string]poolLookup) (acl.Object, error) {
+// list (objects.pool), a binding's XML once per binding.
+func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any) (acl.Object, error) {
 	switch v := v.(type) {
 	case string:
 		if t != acl.NodeDevice {
@@ -195,7 +194,7 @@ func (c *checker) listObject(ctx context.Context, t acl.ObjectType, v any, pools
 		}
 		return c.objects.object(acl.NodeDevice, map[string]string{"node_device_name": v})
 	case proto.RemoteNonnullStorageVol:
-		return c.listedVolume(ctx, v, pools)
+		return c.listedVolume(ctx, v)
 	case proto.RemoteNonnullNwfilterBinding:
 		return c.listedBinding(ctx, v)
 	}

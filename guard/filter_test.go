@@ -222,6 +222,9 @@ func TestEventsFiltered(t *testing.T) {
 	}
 }
 
+// TestEveryEventNamesOneFilteredObject: every event procedure but the
+// objectless ones names one object of one type the guard filters on,
+// and eventPerm finds its filter permission.
 func TestEveryEventNamesOneFilteredObject(t *testing.T) {
 	table, err := proto.NewTable()
 	if err != nil {
@@ -242,6 +245,10 @@ func TestEveryEventNamesOneFilteredObject(t *testing.T) {
 		}
 		if n != 1 && !objectless[keyOf(p)] {
 			t.Errorf("%s names %d filtered objects, want 1", p.Name(), n)
+		}
+		perm, err := eventPerm(p, perms)
+		if err != nil || perm.Valid() == objectless[keyOf(p)] {
+			t.Errorf("%s: filter permission %v, %v", p.Name(), perm, err)
 		}
 	}
 }

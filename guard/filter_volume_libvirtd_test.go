@@ -28,17 +28,7 @@ const (
 // connection lost (the list refused, the client told no volume's name).
 func TestListedVolumeLibvirtd(t *testing.T) {
 	l := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{})
-	l.Virsh(nil, "pool-destroy", volumePool) // a crashed run's; none is harmless
-	for _, args := range [][]string{
-		{"pool-create-as", volumePool, "dir", "--target", t.TempDir()},
-		{"vol-create-as", volumePool, volumeA, "1M"},
-		{"vol-create-as", volumePool, volumeB, "1M"},
-	} {
-		if out, err := l.Virsh(nil, args...); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { l.Virsh(nil, "pool-destroy", volumePool) })
+	l.TransientPool(t, volumePool, volumeA, volumeB)
 
 	ctx, table, lc := lookupOn(t, l)
 	var pool proto.RemoteStoragePoolLookupByNameRet
@@ -79,11 +69,13 @@ func TestListedVolumeLibvirtd(t *testing.T) {
 	if !libvirtdSays(err, errNoStoragePool) {
 		t.Fatalf("libvirtd's answer for a destroyed pool: %v, want VIR_ERR_NO_STORAGE_POOL", err)
 	}
+	c.objects = newObjects(lc, "QEMU") // a list of its own: the pool looked up again
 	if keep, err = c.allowed(ctx, p, perm, vals); err != nil || slices.Contains(keep, true) {
 		t.Errorf("pool destroyed after listing: kept %v, %v; want both left out", keep, err)
 	}
 
 	lc.close()
+	c.objects = newObjects(lc, "QEMU")
 	_, err = c.allowed(ctx, p, perm, vals)
 	if err == nil || !errors.Is(err, errListEntry) || !strings.Contains(err.Error(), volumePool) {
 		t.Fatalf("lookup connection lost: %v, want the list refused, naming the pool", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
@@ -57,9 +58,8 @@ func TestListedVolumeErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := 0
 			c := &checker{objects: newObjects(poolLookupBy(tt.err, &n), "QEMU")}
-			pools := map[string]poolLookup{}
 			for _, v := range []proto.RemoteNonnullStorageVol{vol1, vol2} {
-				obj, err := c.listedVolume(context.Background(), v, pools)
+				obj, err := c.listedVolume(context.Background(), v)
 				if err == nil {
 					if u, _ := obj.Get("pool_uuid"); u != uuidString(poolA.UUID) {
 						t.Errorf("volume %s: pool UUID %s", v.Name, u)
@@ -69,6 +69,49 @@ func TestListedVolumeErrors(t *testing.T) {
 					}
 				}
 				checkListed(t, err, tt.result, tt.cause, "volume "+v.Name, "pool poolA")
+			}
+			if n != 1 {
+				t.Errorf("pool looked up %d times, want 1", n)
+			}
+		})
+	}
+}
+
+// TestVolumePoolSharedLookup: an event's volume (objects.fromValue) and
+// a listed one (listedVolume) find their pool through one lookup
+// (objects.pool), made once per call whichever asks first.
+func TestVolumePoolSharedLookup(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		first func(context.Context, *checker) (acl.Object, error)
+	}{
+		{"event's object first", func(ctx context.Context, c *checker) (acl.Object, error) {
+			return c.objects.fromValue(ctx, vol1)
+		}},
+		{"listed volume first", func(ctx context.Context, c *checker) (acl.Object, error) {
+			return c.listedVolume(ctx, vol1)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := 0
+			c := &checker{objects: newObjects(poolLookupBy(nil, &n), "QEMU")}
+			ctx := context.Background()
+			first, err := tt.first(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := c.objects.fromValue(ctx, vol2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			third, err := c.listedVolume(ctx, vol2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, obj := range []acl.Object{first, second, third} {
+				if u, _ := obj.Get("pool_uuid"); u != uuidString(poolA.UUID) {
+					t.Errorf("%v: pool UUID %s", obj, u)
+				}
 			}
 			if n != 1 {
 				t.Errorf("pool looked up %d times, want 1", n)

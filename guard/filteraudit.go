@@ -24,7 +24,11 @@ import (
 // of a decision that failed: hiddenReason), so that
 // "ausearch -m USER_AVC --success no" finds who was kept from seeing how
 // much, and, for the objects decided afresh, their own records (vm=,
-// uuid=) say which.
+// uuid=) say which. An event the guard drops undecided is recorded
+// too, with driver=guard and a reason of its own: undecodable, no-filter
+// (eventdrops.go), unidentified (unidentified.go), or invalid-request or
+// unavailable when the engine did not decide it; only a client gone
+// leaves none.
 
 // listOrigin is the origin of a list's per-object decisions.
 func listOrigin(p *proto.Procedure) access.Origin {

@@ -50,30 +50,18 @@ func libvirtdSays(err error, code int32) bool {
 	return errors.As(err, &re) && re.Body.Code == code
 }
 
-// poolLookup is the lookup of a listed volume's pool, done once per list:
-// the pool, or the lookup's error.
-type poolLookup struct {
-	pool proto.RemoteNonnullStoragePool
-	err  error
-}
-
 // listedVolume builds the object of a listed storage volume: libvirt
 // decides a volume on its pool's name and UUID too, which the list names
-// only by name. A volume whose pool is gone since libvirtd listed it (a
-// transient pool destroyed) is left out; any other failure to look the
-// pool up refuses the list (listEntryError).
-func (c *checker) listedVolume(ctx context.Context, v proto.RemoteNonnullStorageVol, pools map[string]poolLookup) (acl.Object, error) {
-	pl, ok := pools[v.Pool]
-	if !ok {
-		var r proto.RemoteStoragePoolLookupByNameRet
-		err := c.objects.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &r)
-		pl = poolLookup{pool: r.Pool, err: err}
-		pools[v.Pool] = pl
+// only by name (objects.pool looks the pool up, once per list). A volume
+// whose pool is gone since libvirtd listed it (a transient pool
+// destroyed) is left out; any other failure to look the pool up refuses
+// the list (listEntryError).
+func (c *checker) listedVolume(ctx context.Context, v proto.RemoteNonnullStorageVol) (acl.Object, error) {
+	pool, err := c.objects.pool(ctx, v.Pool)
+	if err != nil {
+		return acl.Object{}, listEntryError(fmt.Sprintf("storage volume %s in pool %s", v.Name, v.Pool), err, errNoStoragePool)
 	}
-	if pl.err != nil {
-		return acl.Object{}, listEntryError(fmt.Sprintf("storage volume %s in pool %s", v.Name, v.Pool), pl.err, errNoStoragePool)
-	}
-	return c.objects.volume(pl.pool, v)
+	return c.objects.volume(pool, v)
 }
 
 // listedBinding builds the object of a listed nwfilter binding

@@ -182,6 +182,11 @@ func (f *fakeLibvirtd) serve(c net.Conn, idx int) {
 	}
 }
 
+// The fake refuses a registration for an event ID from unknownEventID
+// on, and a deregistration of a callback ID from unknownCallbackID on,
+// as libvirtd refuses them (VIR_FROM_REMOTE).
+const unknownEventID, unknownCallbackID = 100, 100
+
 // answer builds the reply to a call (and a message to send after it).
 func (f *fakeLibvirtd) answer(m *frame.Message) (*frame.Message, *frame.Message) {
 	h := m.Header
@@ -231,6 +236,16 @@ func (f *fakeLibvirtd) answer(m *frame.Message) (*frame.Message, *frame.Message)
 			return noDomain(), nil
 		}
 		return ok(&proto.RemoteDomainLookupByNameRet{Dom: d}), nil
+	case *proto.RemoteConnectDomainEventCallbackRegisterAnyArgs:
+		if a.EventID >= unknownEventID {
+			r, _ := frame.ErrorReply(m.Header, libvirtError(errInternal, 7, fmt.Sprintf("unsupported event ID %d", a.EventID)))
+			return r, nil
+		}
+	case *proto.RemoteConnectDomainEventCallbackDeregisterAnyArgs:
+		if a.CallbackID >= unknownCallbackID {
+			r, _ := frame.ErrorReply(m.Header, libvirtError(errInternal, 7, fmt.Sprintf("domain event callback %d not registered", a.CallbackID)))
+			return r, nil
+		}
 	case *proto.RemoteDomainOpenConsoleArgs:
 		data := m.Header
 		data.Type, data.Status = frame.Stream, frame.Continue

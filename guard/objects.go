@@ -33,10 +33,34 @@ type objects struct {
 	// found with one lookup, and with one fresh UUID where a definition has
 	// none. keep seeds it.
 	found map[acl.ObjectType]acl.Object
+	// pools memoises pool: a list of volumes names each one's pool by
+	// name, and the pool is looked up once for all of them.
+	pools map[string]poolLookup
+}
+
+// poolLookup is the lookup of a pool by name: the pool, or its error.
+type poolLookup struct {
+	pool proto.RemoteNonnullStoragePool
+	err  error
 }
 
 func newObjects(up lookuper, driver string) *objects {
-	return &objects{up: up, driver: driver, found: map[acl.ObjectType]acl.Object{}}
+	return &objects{up: up, driver: driver, found: map[acl.ObjectType]acl.Object{}, pools: map[string]poolLookup{}}
+}
+
+// pool looks up the storage pool of a volume by its name, as libvirt
+// finds a volume's pool (src/storage/storage_driver.c
+// virStorageVolDefFromVol), once per call: the answer, or its failure,
+// serves the call's other volumes in that pool.
+func (o *objects) pool(ctx context.Context, name string) (proto.RemoteNonnullStoragePool, error) {
+	pl, ok := o.pools[name]
+	if !ok {
+		var r proto.RemoteStoragePoolLookupByNameRet
+		err := o.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: name}, &r)
+		pl = poolLookup{pool: r.Pool, err: err}
+		o.pools[name] = pl
+	}
+	return pl.pool, pl.err
 }
 
 // fromArgs returns the object of type t that a call with args acts on:
@@ -124,15 +148,15 @@ func (o *objects) identifyArgs(ctx context.Context, perm acl.Permission, args pr
 	case proto.RemoteNonnullStorageVol:
 		// libvirt finds a volume by its pool's name and its own name
 		// (src/storage/storage_driver.c virStorageVolDefFromVol).
-		var p proto.RemoteStoragePoolLookupByNameRet
-		if err := o.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &p); err != nil {
+		pool, err := o.pool(ctx, v.Pool)
+		if err != nil {
 			return acl.Object{}, err
 		}
 		var r proto.RemoteStorageVolLookupByNameRet
-		if err := o.up.call(ctx, proto.RemoteProcStorageVolLookupByName, &proto.RemoteStorageVolLookupByNameArgs{Pool: p.Pool, Name: v.Name}, &r); err != nil {
+		if err := o.up.call(ctx, proto.RemoteProcStorageVolLookupByName, &proto.RemoteStorageVolLookupByNameArgs{Pool: pool, Name: v.Name}, &r); err != nil {
 			return acl.Object{}, err
 		}
-		return o.volume(p.Pool, r.Vol)
+		return o.volume(pool, r.Vol)
 	case proto.RemoteNonnullInterface:
 		var r proto.RemoteInterfaceLookupByNameRet
 		if err := o.up.call(ctx, proto.RemoteProcInterfaceLookupByName, &proto.RemoteInterfaceLookupByNameArgs{Name: v.Name}, &r); err != nil {
@@ -190,11 +214,11 @@ func (o *objects) fromValue(ctx context.Context, v any) (acl.Object, error) {
 	case proto.RemoteNonnullNwfilterBinding:
 		return o.binding(ctx, v)
 	case proto.RemoteNonnullStorageVol:
-		var p proto.RemoteStoragePoolLookupByNameRet
-		if err := o.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: v.Pool}, &p); err != nil {
+		pool, err := o.pool(ctx, v.Pool)
+		if err != nil {
 			return acl.Object{}, err
 		}
-		return o.volume(p.Pool, v)
+		return o.volume(pool, v)
 	}
 	return acl.Object{}, fmt.Errorf("%w: %T", errUnsupported, v)
 }

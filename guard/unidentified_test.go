@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
 	"github.com/virt-acl-helper/virt-acl-helper/audit"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -31,6 +32,38 @@ func TestEntryName(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := entryName(tt.v); got != tt.want {
 				t.Errorf("entryName(%#v) = %q, want %q", tt.v, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEntryDetails: the record of an entry left out names it as libvirtd
+// listed it, a volume with its pool.
+func TestEntryDetails(t *testing.T) {
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := func(num proto.RemoteProcedure) acl.Permission {
+		p, _ := table.Lookup(proto.Remote, int32(num))
+		return p.Filters()[0]
+	}
+	vols, secrets := filter(proto.RemoteProcStoragePoolListAllVolumes), filter(proto.RemoteProcConnectListAllSecrets)
+	for _, tt := range []struct {
+		name string
+		perm acl.Permission
+		v    any
+		want []audit.Detail
+	}{
+		{"volume", vols, vol1, []audit.Detail{{Key: "pool_name", Value: "poolA"}, {Key: "vol_name", Value: "v1"}}},
+		{"secret", secrets, sec1, []audit.Detail{{Key: "secret_uuid", Value: uuidString(sec1.UUID)}}},
+		{"node device name", filter(proto.RemoteProcConnectListAllNodeDevices), "pci_0", []audit.Detail{{Key: "node_device_name", Value: "pci_0"}}},
+		{"no permission", acl.Permission{}, vol1, nil},
+		{"no name", secrets, 42, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := entryDetails(tt.perm, tt.v); !slices.Equal(got, tt.want) {
+				t.Errorf("entryDetails = %v, want %v", got, tt.want)
 			}
 		})
 	}
@@ -80,5 +113,28 @@ func TestUnidentifiedAudited(t *testing.T) {
 
 	if _, err := listCheckerAudited(t, nil, allow, &refusingLog{}).allowed(ctx, p, perm, []any{unknown, sec2}); err == nil {
 		t.Errorf("the left-out entry's record refused: the list was not refused")
+	}
+}
+
+// TestListEntryClientGone: a listed volume whose pool lookup the
+// session's end cut short is not recorded as unidentified (nothing about
+// the entry made it so): the list is abandoned, not answered short.
+func TestListEntryClientGone(t *testing.T) {
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcStoragePoolListAllVolumes))
+	perm := p.Filters()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := &auditLog{}
+	if _, err := listCheckerAudited(t, cancelling(cancel), map[string]bool{}, log).allowed(ctx, p, perm, []any{vol1}); err == nil {
+		t.Errorf("the client gone during the pool lookup: the list was answered")
+	}
+	for _, r := range log.records() {
+		if strings.Contains(r, reasonUnidentified) {
+			t.Errorf("recorded %q", r)
+		}
 	}
 }

@@ -25,10 +25,14 @@ const callbacksCap = 3
 //     registers lifecycle events; registering them again is refused by
 //     libvirtd itself ("event callback already tracked": libvirtd sends
 //     an event once per callback, and refuses a second one alike, so
-//     the place is given back); two more registrations fill the cap, the
-//     next is refused by the guard with "resource busy" naming the
-//     setting, and audited (reason=refused, the procedure); once one is
-//     deregistered, a registration passes again;
+//     the place is given back), and so are registrations of an event ID
+//     libvirtd does not have, one more than the cap of them; two more
+//     registrations fill the cap, the next is refused by the guard with
+//     "resource busy" naming the setting, and audited (reason=refused,
+//     the procedure); a deregistration of a callback ID libvirtd does
+//     not know fails and frees no place (the next registration is
+//     refused still); once one is deregistered, a registration passes
+//     again;
 //   - the admin's raw client registers QEMU monitor events by name, which
 //     libvirtd never finds alike: the guard refuses the fourth;
 //   - the same user's real virsh event --all (27 event types, one
@@ -39,17 +43,27 @@ func TestGuardEventCallbacks(t *testing.T) {
 	ad, w, uri := newAuditedFilterWorldWith(t, auditedWorld{maxEventCallbacks: callbacksCap})
 	sock := strings.TrimPrefix(uri, "qemu:///system?socket=")
 	out := testsys.RunTestAs(t, w.a, "TestGuardEventCallbacksClient", map[string]string{"VAH_GUARD_SOCK": sock})
+	busy := fmt.Sprintf("error 87 resource busy: virt-acl-helper guard: too many event callbacks on this connection (guard_max_event_callbacks %d)", callbacksCap)
 	for _, want := range []string{
 		"lifecycle: ok\n",
 		"lifecycle again: error ", "event callback already tracked",
 		"reboot: ok\n",
 		"rtc-change: ok\n",
-		fmt.Sprintf("watchdog: error 87 resource busy: virt-acl-helper guard: too many event callbacks on this connection (guard_max_event_callbacks %d)", callbacksCap),
+		"watchdog: " + busy,
+		"watchdog after the failed deregistration: " + busy,
 		"deregister lifecycle: ok\n",
 		"watchdog after the deregistration: ok\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the raw client's registrations lack %q:\n%s", want, out)
+		}
+	}
+	// libvirtd's own refusals, not the guard's: each gave its place back
+	// (reboot and rtc-change passed after them), or freed none (the
+	// watchdog still refused after the failed deregistration).
+	for _, name := range []string{"unsupported event 1", fmt.Sprintf("unsupported event %d", callbacksCap+1), "deregister an unknown callback"} {
+		if l := linesWith(out, name+": "); len(l) != 1 || !strings.HasPrefix(strings.TrimPrefix(l[0], name+": "), "error ") || strings.Contains(l[0], "error 87 ") {
+			t.Errorf("%s: want libvirtd's error:\n%s", name, out)
 		}
 	}
 
@@ -105,15 +119,30 @@ func TestGuardEventCallbacksClient(t *testing.T) {
 			lifecycle = ret.CallbackID
 		}
 	}
+	deregister := func(name string, id int32) {
+		m, err := rc.call(proto.RemoteProcConnectDomainEventCallbackDeregisterAny, &proto.RemoteConnectDomainEventCallbackDeregisterAnyArgs{CallbackID: id})
+		fmt.Printf("deregister %s: %s\n", name, outcome(t, m, err))
+	}
 	register("lifecycle", 0) // VIR_DOMAIN_EVENT_ID_LIFECYCLE
 	register("lifecycle again", 0)
+	for i := range callbacksCap + 1 {
+		register(fmt.Sprintf("unsupported event %d", i+1), unsupportedEventID)
+	}
 	register("reboot", 1)     // VIR_DOMAIN_EVENT_ID_REBOOT
 	register("rtc-change", 2) // VIR_DOMAIN_EVENT_ID_RTC_CHANGE
 	register("watchdog", 3)   // VIR_DOMAIN_EVENT_ID_WATCHDOG
-	m, err := rc.call(proto.RemoteProcConnectDomainEventCallbackDeregisterAny, &proto.RemoteConnectDomainEventCallbackDeregisterAnyArgs{CallbackID: lifecycle})
-	fmt.Printf("deregister lifecycle: %s\n", outcome(t, m, err))
+	deregister("an unknown callback", unknownCallbackID)
+	register("watchdog after the failed deregistration", 3)
+	deregister("lifecycle", lifecycle)
 	register("watchdog after the deregistration", 3)
 }
+
+// unsupportedEventID is a domain event ID libvirt 9.0.0 does not have
+// (its last, VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE, is 26), and
+// unknownCallbackID a callback ID no connection of the test holds:
+// libvirtd refuses a registration of the one and a deregistration of
+// the other.
+const unsupportedEventID, unknownCallbackID = 9999, 999999
 
 // registerMonitorEvents registers QEMU monitor events named SHUTDOWN
 // once more than the cap: each is a callback of its own to libvirtd

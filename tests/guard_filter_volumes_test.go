@@ -58,17 +58,7 @@ func TestGuardVolumeListLookupLost(t *testing.T) {
 	w := newGuardWorld(t)
 	admin := testsys.NeedCommand(t, "virt-admin")
 	w.pk.AddRule(t, "guard-volumes", fmt.Sprintf(gvlRule, w.a.Name, gvlPool, gvlPool, gvlVolB))
-	w.lv.Virsh(nil, "pool-destroy", gvlPool) // a crashed run's; none is harmless
-	for _, args := range [][]string{
-		{"pool-create-as", gvlPool, "dir", "--target", t.TempDir()},
-		{"vol-create-as", gvlPool, gvlVolA, "1M"},
-		{"vol-create-as", gvlPool, gvlVolB, "1M"},
-	} {
-		if out, err := w.lv.Virsh(nil, args...); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { w.lv.Virsh(nil, "pool-destroy", gvlPool) })
+	w.lv.TransientPool(t, gvlPool, gvlVolA, gvlVolB)
 
 	adminURI := "libvirtd:///system?socket=" + filepath.Join(w.lv.Dir, "libvirt-admin-sock")
 	before := libvirtdClients(t, admin, adminURI)

@@ -148,6 +148,25 @@ func (l *Libvirtd) Define(t testing.TB, name, xml string) {
 	})
 }
 
+// TransientPool creates, as root, the transient dir pool pool (in a
+// directory of the test's) with a volume of 1 MiB for each of vols, and
+// destroys it at cleanup: destroying a transient pool makes it vanish.
+// A pool of that name a crashed run left is destroyed first.
+func (l *Libvirtd) TransientPool(t testing.TB, pool string, vols ...string) {
+	t.Helper()
+	l.Virsh(nil, "pool-destroy", pool) // none is harmless
+	steps := [][]string{{"pool-create-as", pool, "dir", "--target", t.TempDir()}}
+	for _, v := range vols {
+		steps = append(steps, []string{"vol-create-as", pool, v, "1M"})
+	}
+	for _, args := range steps {
+		if out, err := l.Virsh(nil, args...); err != nil {
+			t.Fatalf("testsys: %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() { l.Virsh(nil, "pool-destroy", pool) })
+}
+
 // startVirtlogd starts virtlogd in the foreground, as the test's child,
 // unless one answers on its socket already; the one started is stopped at
 // cleanup.

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/virt-acl-helper/virt-acl-helper/access"
+	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+)
+
+// The events the guard withholds undecided (events.go), and what each
+// leaves in the audit trail: the event's record, a list of one hidden,
+// driver=guard, with a reason naming why: undecodable, no-filter,
+// unidentified (unidentified.go), invalid-request or unavailable. The
+// one event withheld unrecorded is one whose client is gone.
+
+// withholdEvent drops the event of p about v that the guard failed to
+// identify or decide (cause), recording it with reason (dropEvent),
+// unless the session has ended: the client is gone, nothing is withheld
+// from anyone, and a lookup or decision its leaving cut short failed for
+// no reason of the event's, which a record would misstate. It returns
+// false: the event is not passed.
+func (s *session) withholdEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any,
+	reason string, cause error) bool {
+	if ctx.Err() == nil {
+		s.dropEvent(ctx, c, h, p, perm, reason, fmt.Errorf("%s: %w", p.Name(), cause), entryDetails(perm, v)...)
+	}
+	return false
+}
+
+// reasonInvalid is the reason of the record of an event whose decision
+// the engine refused to make, the request being invalid
+// (access.ErrInvalid: no usable subject, or an object or permission
+// the guard built wrong). No driver was asked.
+const reasonInvalid = "invalid-request"
+
+// undecidedReason names why the engine did not decide an event, from
+// Check's error (the session still open): the request invalid, or else
+// the engine unable to decide, as a driver's failure is named
+// (access.Unavailable).
+func undecidedReason(err error) string {
+	if errors.Is(err, access.ErrInvalid) {
+		return reasonInvalid
+	}
+	return access.Unavailable.String()
+}
+
+// reasonNoFilter is the reason of the record of an event dropped because
+// the guard does not know what permission events are filtered with: its
+// protocol table lacks an event register procedure, or two of them
+// filter one object type with different permissions (eventPerms). No
+// event can be decided then; each is dropped, and recorded.
+const reasonNoFilter = "no-filter"
+
+// dropUnfiltered drops an event (header h) that cannot be decided, as
+// eventPerms failed (cause), and records it: the event's procedure
+// when the guard knows it, reason no-filter.
+func (s *session) dropUnfiltered(ctx context.Context, c *checker, h frame.Header, cause error) {
+	p, _ := s.srv.table.Lookup(proto.Program(h.Prog), h.Proc) // nil if unknown: the record names program and number
+	s.dropEvent(ctx, c, h, p, acl.Permission{}, reasonNoFilter, fmt.Errorf("event filter permissions: %w", cause))
+}
+
+// reasonUndecodable is the reason of the record of an event the guard
+// could not decode (or does not know): libvirtd's message is not what
+// the protocol says (a newer or broken libvirtd, a damaged message).
+const reasonUndecodable = "undecodable"
+
+// dropEvent withholds an event the guard cannot decide, and records that
+// it did: the event's record, a list of one hidden, with reason, the
+// entry details that name its object when it names one, and
+// driver=guard (the guard dropped it, no driver was asked), and a log
+// warning (rate-limited) with the cause. The event is dropped whether
+// or not its record is written: it was never decided.
+func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission,
+	reason string, cause error, entry ...audit.Detail) {
+	s.warn("event dropped", cause)
+	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd, entry: entry}
+	if err := c.writeListRecord(ctx, r); err != nil {
+		s.warn("event dropped unaudited", fmt.Errorf("%s: %w", r.origin.Operation, err))
+	}
+}
