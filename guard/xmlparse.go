@@ -71,7 +71,28 @@ func readXML(doc string, k xmlKind) (*xmldoc.Element, error) {
 		// children the guard reads.
 		return nil, fmt.Errorf("%w: root element <%s> in namespace %q", errUnsupported, k.root, root.NS)
 	}
+	if err := ambiguousAttrs(root); err != nil {
+		return nil, err
+	}
 	return root, nil
+}
+
+// ambiguousAttrs refuses a tab or line break in any attribute the guard
+// could read (the kept levels, no namespace): libvirt would read
+// another value than the guard decides on (xmldoc.AmbiguousAttr).
+func ambiguousAttrs(e *xmldoc.Element) error {
+	for _, a := range e.Attrs {
+		if a.Name.Space == "" && xmldoc.AmbiguousAttr(a.Value) {
+			return fmt.Errorf("%w: a tab or line break in the attribute %s of <%s> (libxml2 reads a space for it, so the value is ambiguous)",
+				errUnsupported, a.Name.Local, e.Local)
+		}
+	}
+	for _, c := range e.Children {
+		if err := ambiguousAttrs(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // canonicalUUID parses a UUID as libvirt's virUUIDParse does (spaces

@@ -216,7 +216,7 @@ func (c *checker) attr(n *node, er *elemRule, a xml.Attr) (*constraint, *Violati
 	if con == nil {
 		return nil, &Violation{Path: c.path(aAt), Rule: er.rule, Reason: fmt.Sprintf("attribute %s is not allowed on <%s>", a.Name.Local, n.Local)}
 	}
-	if strings.ContainsAny(a.Value, "\t\n\r") {
+	if xmldoc.AmbiguousAttr(a.Value) {
 		return nil, &Violation{Path: c.path(aAt), Rule: ruleXML, Reason: "tab or line break in an attribute value (libxml2 normalises them, so the value is ambiguous)"}
 	}
 	unit, _ := attrValue(n, "unit")

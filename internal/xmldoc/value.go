@@ -80,3 +80,9 @@ func writeUpTo(b *strings.Builder, s string, limit int) {
 	}
 	b.WriteString(s)
 }
+
+// AmbiguousAttr reports whether an attribute value reads two ways: a
+// tab or line break in it may have been written as one, which libxml2
+// turns into a space (attribute-value normalisation), or as a character
+// reference (&#9;), which it keeps; encoding/xml gives both alike.
+func AmbiguousAttr(value string) bool { return strings.ContainsAny(value, "\t\n\r") }
