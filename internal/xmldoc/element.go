@@ -27,10 +27,10 @@ func (r *reader) start(t xml.StartElement) *Error {
 	}
 	r.elements++
 	if r.elements > r.lim.MaxElements {
-		return r.limit(LimitElements, r.lim.MaxElements, "more than %d elements", r.lim.MaxElements)
+		return limitErr(LimitElements, r.lim.MaxElements, "more than %d elements", r.lim.MaxElements)
 	}
 	if depth >= r.lim.MaxDepth {
-		return r.limit(LimitDepth, r.lim.MaxDepth, "elements nested deeper than %d", r.lim.MaxDepth)
+		return limitErr(LimitDepth, r.lim.MaxDepth, "elements nested deeper than %d", r.lim.MaxDepth)
 	}
 	if strings.Contains(t.Name.Local, ":") || (t.Name.Space == "" && strings.HasPrefix(t.Name.Local, ":")) {
 		return refused("element name %q is not a qualified name", t.Name.Space+":"+t.Name.Local)

@@ -17,7 +17,7 @@ const (
 	Limit
 )
 
-// Limit names one of the Limits.
+// LimitName names one of the Limits.
 type LimitName string
 
 // The Limits, by the name an Error gives them.

@@ -102,7 +102,7 @@ func malformed(err error) *Error {
 	return &Error{Kind: Malformed, Msg: msg}
 }
 
-func (r *reader) limit(name LimitName, max int, format string, args ...any) *Error {
+func limitErr(name LimitName, max int, format string, args ...any) *Error {
 	return &Error{Kind: Limit, Limit: name, Max: max, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -135,7 +135,7 @@ func position(before []byte) (line, col int) {
 func (r *reader) token(tok xml.Token) *Error {
 	r.tokens++
 	if max := r.lim.maxTokens(); r.tokens > max {
-		return r.limit(LimitTokens, max, "more than %d tokens", max)
+		return limitErr(LimitTokens, max, "more than %d tokens", max)
 	}
 	switch t := tok.(type) {
 	case xml.ProcInst:
