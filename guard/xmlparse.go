@@ -57,9 +57,9 @@ func readXML(doc string, k xmlKind) (*xmldoc.Element, error) {
 	if err != nil {
 		var e *xmldoc.Error
 		if !errors.As(err, &e) {
-			return nil, syntaxError(k, doc, 1, 1, err)
+			return nil, syntaxError(k, doc, 1, 1, err.Error())
 		}
-		return nil, syntaxError(k, doc, e.Line, e.Col, errors.New(e.Msg))
+		return nil, syntaxError(k, doc, e.Line, e.Col, e.Msg)
 	}
 	switch {
 	case root.Local != k.root:
