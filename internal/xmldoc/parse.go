@@ -93,11 +93,16 @@ func refused(format string, args ...any) *Error {
 }
 
 // malformed is encoding/xml's refusal, without its "XML syntax error on
-// line N: " (the Error has the line).
+// line N: " (the Error has the line) or "xml: ", and with the encoding it
+// cannot read said in an admin's words, not its API's.
 func malformed(err error) *Error {
-	msg := err.Error()
+	msg := strings.TrimPrefix(err.Error(), "xml: ")
 	if se := (*xml.SyntaxError)(nil); errors.As(err, &se) {
 		msg = se.Msg
+	}
+	const noCharset = " declared but Decoder.CharsetReader is nil"
+	if enc, ok := strings.CutSuffix(msg, noCharset); ok && strings.HasPrefix(enc, "encoding ") {
+		msg = enc + " declared: only UTF-8 is read"
 	}
 	return &Error{Kind: Malformed, Msg: msg}
 }
