@@ -3,9 +3,12 @@
 package xmldoc
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -150,15 +153,24 @@ func TestAttr(t *testing.T) {
 }
 
 // FuzzParse: no document panics Parse; one it reads, encoding/xml's own
-// namespace-aware decoder reads too; and dropping levels (Keep) changes
-// neither the verdict nor any kept element's string-value.
+// namespace-aware decoder reads too, finding the same elements in the
+// same namespaces; and dropping levels (Keep) changes neither the
+// verdict nor any kept element's string-value. The XML policy's corpus
+// (real definitions and hostile ones) seeds it.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"<a><b x='1'>t<c/>u</b></a>", "<a xmlns:p='u'><p:b p:x='1'/></a>",
-		"<?xml version='1.0'?><a><!-- c --><b>x<c>y<d>z</d></c></b></a>", "<!DOCTYPE a><a/>", "<a>&#x1b;</a>"} {
+		"<?xml version='1.0'?><a><!-- c --><b>x<c>y<d>z</d></c></b></a>", "<!DOCTYPE a><a/>", "<a>&#x1b;</a>",
+		"<a xmlns='u'><b xmlns=''><xml:c/></b></a>"} {
 		f.Add([]byte(s))
 	}
+	corpus, _ := filepath.Glob(filepath.Join("..", "..", "xmlpolicy", "testdata", "*", "*.xml"))
+	for _, name := range corpus {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		lim := Limits{MaxBytes: 1 << 16, MaxDepth: 16, MaxElements: 1000}
+		lim := Limits{MaxBytes: 1 << 18, MaxDepth: 16, MaxElements: 2000}
 		full, err := Parse(doc, lim)
 		lim.Keep = 2
 		kept, errKept := Parse(doc, lim)
@@ -168,17 +180,42 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		d := xml.NewDecoder(strings.NewReader(string(doc)))
-		for {
-			if _, err := d.Token(); err != nil {
-				if !errors.Is(err, io.EOF) {
-					t.Fatalf("Parse read it, encoding/xml refuses: %v", err)
-				}
-				break
-			}
-		}
+		sameAsStd(t, doc, full)
 		sameValues(t, full, kept, 2)
 	})
+}
+
+// sameAsStd wants encoding/xml's Token to read doc, with the elements of
+// root's tree in document order, each in the namespace Parse resolved.
+func sameAsStd(t *testing.T, doc []byte, root *Element) {
+	var order []*Element
+	var walk func(*Element)
+	walk = func(e *Element) {
+		order = append(order, e)
+		for _, c := range e.Children {
+			walk(c)
+		}
+	}
+	walk(root)
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	for i := 0; ; {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			if i != len(order) {
+				t.Fatalf("encoding/xml read %d elements, Parse %d", i, len(order))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Parse read it, encoding/xml refuses: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if i >= len(order) || se.Name.Local != order[i].Local || se.Name.Space != order[i].NS {
+				t.Fatalf("element %d: encoding/xml reads {%s}%s, Parse %+v", i, se.Name.Space, se.Name.Local, order[min(i, len(order)-1)])
+			}
+			i++
+		}
+	}
 }
 
 func sameValues(t *testing.T, full, kept *Element, levels int) {
