@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/xmldoc"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
@@ -38,11 +39,11 @@ func (o *objects) volumeFromXML(ctx context.Context, pool proto.RemoteNonnullSto
 	if err != nil {
 		return acl.Object{}, xmlFailure(acl.StorageVol, err)
 	}
-	name, _ := e.childText("name")
+	name, _ := childText(e, "name")
 	if name == "" {
 		return acl.Object{}, xmlContentError(k, "missing volume name element")
 	}
-	key, _ := e.childText("key")
+	key, _ := childText(e, "key")
 	if key == "" {
 		key = acl.NullDetail
 	}
@@ -63,22 +64,22 @@ func (o *objects) bindingFromXML(doc string) (acl.Object, error) {
 	if err != nil {
 		return acl.Object{}, err
 	}
-	portdev := e.firstAttr("portdev", "name")
+	portdev := firstAttr(e, "portdev", "name")
 	if portdev == "" {
 		return acl.Object{}, internalError(k, "filter binding has no port dev name")
 	}
 	linkdev := acl.NullDetail
-	if e.child("linkdev") != nil {
-		if linkdev = e.firstAttr("linkdev", "name"); linkdev == "" {
+	if e.Child("linkdev") != nil {
+		if linkdev = firstAttr(e, "linkdev", "name"); linkdev == "" {
 			return acl.Object{}, internalError(k, "filter binding has no link dev name")
 		}
 	}
 	filter := ""
 	for _, need := range []struct{ value, missing string }{
-		{e.firstText("owner", "name"), "filter binding has no owner name"},
-		{e.firstText("owner", "uuid"), "filter binding has no owner UUID"},
-		{e.firstAttr("mac", "address"), "filter binding has no MAC address"},
-		{e.firstAttr("filterref", "filter"), "filter binding has no filter reference"},
+		{firstText(e, "owner", "name"), "filter binding has no owner name"},
+		{firstText(e, "owner", "uuid"), "filter binding has no owner UUID"},
+		{firstAttr(e, "mac", "address"), "filter binding has no MAC address"},
+		{firstAttr(e, "filterref", "filter"), "filter binding has no filter reference"},
 	} {
 		if need.value == "" {
 			return acl.Object{}, internalError(k, need.missing)
@@ -108,16 +109,16 @@ func (o *objects) interfaceFromXML(doc string) (acl.Object, error) {
 	if err != nil {
 		return acl.Object{}, err
 	}
-	typ := e.attrs["type"]
+	typ := attr(e, "type")
 	if !interfaceTypes[typ] {
 		return acl.Object{}, fmt.Errorf("interface type %q", typ)
 	}
-	name, ok := e.attrs["name"]
+	name, ok := e.Attr("name")
 	if !ok {
 		return acl.Object{}, xmlContentError(k, "interface has no name")
 	}
 	mac := acl.NullDetail
-	if m := e.firstAttr("mac", "address"); typ == "ethernet" && m != "" {
+	if m := firstAttr(e, "mac", "address"); typ == "ethernet" && m != "" {
 		// libvirt sends the text as written; acl's MAC form is lower
 		// case, so another is refused rather than decided changed.
 		if m != strings.ToLower(m) {
@@ -146,9 +147,9 @@ func (o *objects) nodeDeviceFromXML(doc string) (acl.Object, error) {
 
 // firstAttr is string(./child/@attr): the attribute of the first child
 // called child that has it.
-func (e *xmlElem) firstAttr(child, attr string) string {
-	for _, k := range e.kids {
-		if v, ok := k.attrs[attr]; ok && k.name == child {
+func firstAttr(e *xmldoc.Element, child, name string) string {
+	for _, k := range e.Children {
+		if v, ok := k.Attr(name); ok && k.NS == "" && k.Local == child {
 			return v
 		}
 	}
@@ -157,12 +158,12 @@ func (e *xmlElem) firstAttr(child, attr string) string {
 
 // firstText is string(./child/grandchild): the text of the first
 // grandchild so called, in document order.
-func (e *xmlElem) firstText(child, grandchild string) string {
-	for _, k := range e.kids {
-		if k.name != child {
+func firstText(e *xmldoc.Element, child, grandchild string) string {
+	for _, k := range e.Children {
+		if k.NS != "" || k.Local != child {
 			continue
 		}
-		if t, ok := k.childText(grandchild); ok {
+		if t, ok := childText(k, grandchild); ok {
 			return t
 		}
 	}

@@ -48,7 +48,7 @@ func TestCreatedObjectFromXML(t *testing.T) {
 			with(p1, "vol_name", "v", "vol_key", "/k"), refusal{}},
 		{"volume: empty key is none", "storage_vol:create", vol("<volume><name>v</name><key></key></volume>"),
 			with(p1, "vol_name", "v", "vol_key", acl.NullDetail), refusal{}},
-		{"volume: name is all the text inside <name>", "storage_vol:create", vol("<volume><name>v<b>w<c>x</c></b><!-- c --><![CDATA[y]]></name></volume>"),
+		{"volume: name is all the text inside <name>", "storage_vol:create", vol("<volume><name>v<b>w<c>x</c></b><!-- c -->&#121;</name></volume>"),
 			with(p1, "vol_name", "vwxy", "vol_key", acl.NullDetail), refusal{}},
 		{"volume from", "storage_vol:create", &proto.RemoteStorageVolCreateXMLFromArgs{Pool: pool, XML: "<volume><name>c</name></volume>",
 			Clonevol: proto.RemoteNonnullStorageVol{Pool: "other", Name: "src", Key: "/src"}},

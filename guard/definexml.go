@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/xmldoc"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
@@ -111,11 +112,11 @@ func (o *objects) identifyXML(t acl.ObjectType, doc string) (acl.Object, error) 
 	}
 	var name string
 	if t == acl.NWFilter {
-		name = e.attrs["name"] // <filter name='...'>
+		name = attr(e, "name") // <filter name='...'>
 	} else {
 		// Exactly as libvirt takes it (string(./name[1]), untrimmed), so
 		// the name decided on is the name defined.
-		name, _ = e.childText("name")
+		name, _ = childText(e, "name")
 	}
 	if name == "" {
 		return acl.Object{}, fmt.Errorf("no name")
@@ -127,8 +128,8 @@ func (o *objects) identifyXML(t acl.ObjectType, doc string) (acl.Object, error) 
 
 // xmlUUID returns the canonical form of e's <uuid>, or a fresh random
 // UUID when it has none.
-func xmlUUID(e *xmlElem) (string, error) {
-	text, ok := e.childText("uuid")
+func xmlUUID(e *xmldoc.Element) (string, error) {
+	text, ok := childText(e, "uuid")
 	if !ok {
 		return randomUUID(), nil
 	}
@@ -158,20 +159,20 @@ var secretUsageTypes = map[string]struct {
 	"vtpm":   {5, "name"},
 }
 
-func (o *objects) secretFromXML(e *xmlElem, uuid string) (acl.Object, error) {
+func (o *objects) secretFromXML(e *xmldoc.Element, uuid string) (acl.Object, error) {
 	u, err := parseUUID(uuid)
 	if err != nil {
 		return acl.Object{}, err
 	}
 	s := proto.RemoteNonnullSecret{UUID: u}
-	if usage := e.child("usage"); usage != nil {
-		typ, ok := secretUsageTypes[usage.attrs["type"]]
+	if usage := e.Child("usage"); usage != nil {
+		typ, ok := secretUsageTypes[attr(usage, "type")]
 		if !ok {
-			return acl.Object{}, fmt.Errorf("secret usage type %q", usage.attrs["type"])
+			return acl.Object{}, fmt.Errorf("secret usage type %q", attr(usage, "type"))
 		}
-		id, ok := usage.childText(typ.elem)
+		id, ok := childText(usage, typ.elem)
 		if !ok || id == "" {
-			return acl.Object{}, fmt.Errorf("secret usage %q without <%s>", usage.attrs["type"], typ.elem)
+			return acl.Object{}, fmt.Errorf("secret usage %q without <%s>", attr(usage, "type"), typ.elem)
 		}
 		s.UsageType, s.UsageID = typ.num, id
 	}
@@ -198,7 +199,7 @@ func (o *objects) networkPortFromXML(ctx context.Context, a *proto.RemoteNetwork
 	if err != nil {
 		return acl.Object{}, xmlFailure(acl.NetworkPort, err)
 	}
-	text, ok := e.childText("uuid")
+	text, ok := childText(e, "uuid")
 	if !ok {
 		return acl.Object{}, fmt.Errorf("%w: network port XML: no <uuid>", errUnsupported)
 	}

@@ -239,13 +239,13 @@ func (o *objects) binding(ctx context.Context, v proto.RemoteNonnullNwfilterBind
 	if err != nil {
 		return acl.Object{}, fmt.Errorf("binding %s: %w", v.Portdev, err)
 	}
-	pd, f := e.child("portdev"), e.child("filterref")
-	if pd == nil || f == nil || pd.attrs["name"] != v.Portdev {
+	pd, f := e.Child("portdev"), e.Child("filterref")
+	if pd == nil || f == nil || attr(pd, "name") != v.Portdev {
 		return acl.Object{}, fmt.Errorf("binding %s: libvirtd's XML names another port or no filter", v.Portdev)
 	}
-	attrs := map[string]string{"nwfilter_binding_portdev": v.Portdev, "nwfilter_binding_filter": f.attrs["filter"]}
-	if ld := e.child("linkdev"); ld != nil {
-		attrs["nwfilter_binding_linkdev"] = ld.attrs["name"]
+	attrs := map[string]string{"nwfilter_binding_portdev": v.Portdev, "nwfilter_binding_filter": attr(f, "filter")}
+	if ld := e.Child("linkdev"); ld != nil {
+		attrs["nwfilter_binding_linkdev"] = attr(ld, "name")
 	}
 	return o.object(acl.NWFilterBinding, attrs)
 }

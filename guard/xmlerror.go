@@ -3,8 +3,6 @@
 package guard
 
 import (
-	"encoding/xml"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -43,11 +41,12 @@ var xmlKinds = map[acl.ObjectType]xmlKind{
 }
 
 // docError is a document libvirt refuses before its access check, with
-// the error libvirtd answers for it. The guard answers that error itself
-// and audits the refusal: a document it could not read is never
-// forwarded, since what Go's parser refuses libxml2 might accept (a
-// declared encoding other than UTF-8), and libvirt would then act on a
-// document no one decided.
+// the error libvirtd answers for it, or one the guard's strict reader
+// (internal/xmldoc) refuses in the same form because libxml2 could read
+// it otherwise (a DOCTYPE, a declared encoding other than UTF-8, CDATA).
+// The guard answers that error itself and audits the refusal: a
+// document it could not read is never forwarded, since libvirt would
+// then act on a document no one decided.
 type docError struct {
 	code, domain int32
 	format       string // libvirt's message for the code ("XML error: %s")
@@ -70,8 +69,9 @@ func (e *docError) body() *frame.ErrorBody {
 // syntaxError is libxml2's refusal of a document that is not well formed
 // as libvirt reports it (catchXMLError, src/util/virxml.c): the
 // document's name, the line, the parser's message, the line's text and a
-// pointer to the column. The parser's message is Go's, not libxml2's.
-func syntaxError(k xmlKind, doc string, line, col int, cause error) *docError {
+// pointer to the column. The message is internal/xmldoc's, in libxml2's
+// words where it has them.
+func syntaxError(k xmlKind, doc string, line, col int, msg string) *docError {
 	text := ""
 	if lines := strings.Split(doc, "\n"); line >= 1 && line <= len(lines) {
 		text = strings.TrimRight(lines[line-1], "\r")
@@ -85,10 +85,6 @@ func syntaxError(k xmlKind, doc string, line, col int, cause error) *docError {
 		}
 	}
 	ptr.WriteByte('^')
-	msg := cause.Error()
-	if se := (*xml.SyntaxError)(nil); errors.As(cause, &se) {
-		msg = se.Msg // without Go's "XML syntax error on line N: "
-	}
 	detail := fmt.Sprintf("%s:%d: %s\n%s\n%s", k.url, line, msg, text, ptr.String())
 	return &docError{code: errXMLDetail, domain: k.domain, format: "%s", detail: detail}
 }

@@ -3,173 +3,95 @@
 package guard
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/virt-acl-helper/virt-acl-helper/acl"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/xmldoc"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
-// xmlMaxDepth is how deep readXML keeps elements: the root, its
-// children and theirs (a secret's <usage><volume>). Deeper content is
-// read and dropped.
-const xmlMaxDepth = 3
+// xmlLimits bound what readXML reads. Depth: libxml2, which parses
+// libvirt's XML, refuses documents nested deeper than 256 without
+// XML_PARSE_HUGE, so nothing libvirt accepts is refused here. Bytes: no
+// document arrives longer than a protocol string; elements: none of
+// those has more than one in 4 bytes ("<a/>"). Keep: the root, its
+// children and theirs (a secret's <usage><volume>) are all the guard
+// reads; deeper elements are read and checked, and only their text kept.
+func xmlLimits() xmldoc.Limits {
+	return xmldoc.Limits{MaxBytes: proto.RemoteStringMax, MaxDepth: xmlRefuseDepth,
+		MaxElements: proto.RemoteStringMax / 4, Keep: 3}
+}
 
-// xmlRefuseDepth bounds the nesting readXML reads at all: libxml2, which
-// parses libvirt's XML, refuses documents nested deeper than 256 without
-// XML_PARSE_HUGE, so nothing libvirt accepts is refused here.
+// xmlRefuseDepth is libxml2's bound on nesting (xmlLimits).
 const xmlRefuseDepth = 256
 
-// xmlElem is an element of an object's XML as libvirt's XPath
-// expressions ("string(./name[1])", "./usage/@type") see it: attributes
-// and children without a namespace, and the text inside it.
-type xmlElem struct {
-	name  string
-	attrs map[string]string
-	text  strings.Builder
-	kids  []*xmlElem
-}
-
-// addText appends t to e's text, up to a bound past which every value
-// is refused anyway (acl.MaxValueLen).
-func (e *xmlElem) addText(t []byte) {
-	if e == nil {
-		return
-	}
-	if room := acl.MaxValueLen + 1 - e.text.Len(); room < len(t) {
-		t = t[:max(room, 0)]
-	}
-	e.text.Write(t)
-}
-
-// child returns the first child element called name, or nil.
-func (e *xmlElem) child(name string) *xmlElem {
-	if e == nil {
-		return nil
-	}
-	for _, k := range e.kids {
-		if k.name == name {
-			return k
-		}
-	}
-	return nil
-}
-
-// childText returns the text of the first child called name.
-func (e *xmlElem) childText(name string) (string, bool) {
-	c := e.child(name)
+// childText is string(./name[1]): the string-value of e's first child
+// called name in no namespace, up to a bound past which every value is
+// refused anyway (acl.MaxValueLen), and whether there is one.
+func childText(e *xmldoc.Element, name string) (string, bool) {
+	c := e.Child(name)
 	if c == nil {
 		return "", false
 	}
-	return c.text.String(), true
+	return c.Value(acl.MaxValueLen + 1), true
 }
 
-// readXML reads doc, whose root element must be k.root, keeping the
-// first xmlMaxDepth levels. Elements in a namespace are dropped with
-// their content: libvirt's expressions name no namespace. A document
-// libvirt would refuse to parse fails with a *docError carrying
-// libvirt's error for it; one libvirt would read otherwise than the
-// guard, with errUnsupported.
-func readXML(doc string, k xmlKind) (*xmlElem, error) {
-	d := xml.NewDecoder(strings.NewReader(doc))
-	r := xmlReader{}
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			break
+// attr is string(./@name): e's attribute name, "" if it has none.
+func attr(e *xmldoc.Element, name string) string {
+	v, _ := e.Attr(name)
+	return v
+}
+
+// readXML reads doc, whose root element must be k.root, with xmldoc's
+// strict reader, the one the XML content policy reads it with too.
+// Elements in a namespace are ignored with their content: libvirt's
+// expressions name no namespace. A document libvirt would refuse to
+// parse, or that xmldoc refuses as one libxml2 could read otherwise,
+// fails with a *docError carrying libvirt's error for it; one libvirt
+// would read otherwise than the guard, with errUnsupported.
+func readXML(doc string, k xmlKind) (*xmldoc.Element, error) {
+	root, err := xmldoc.Parse([]byte(doc), xmlLimits())
+	if err != nil {
+		var e *xmldoc.Error
+		if !errors.As(err, &e) {
+			return nil, syntaxError(k, doc, 1, 1, err.Error())
 		}
-		if err == nil {
-			err = r.add(tok)
-		}
-		if err != nil {
-			line, col := d.InputPos()
-			return nil, syntaxError(k, doc, line, col, err)
-		}
+		return nil, syntaxError(k, doc, e.Line, e.Col, e.Msg)
 	}
 	switch {
-	case r.top == nil:
-		line, col := d.InputPos()
-		return nil, syntaxError(k, doc, line, col, errors.New("Document is empty"))
-	case r.top.name != k.root:
+	case root.Local != k.root:
 		// libvirt checks the root once the document is parsed.
-		return nil, rootError(k, r.top.name)
-	case r.rootSpace != "":
+		return nil, rootError(k, root.Local)
+	case root.NS != "":
 		// libvirt compares the root's local name only
 		// (virXMLNodeNameEqual), but its expressions then see no
 		// children the guard reads.
-		return nil, fmt.Errorf("%w: root element <%s> in namespace %q", errUnsupported, k.root, r.rootSpace)
+		return nil, fmt.Errorf("%w: root element <%s> in namespace %q", errUnsupported, k.root, root.NS)
 	}
-	return r.top, nil
+	if err := ambiguousAttrs(root); err != nil {
+		return nil, err
+	}
+	return root, nil
 }
 
-// xmlReader builds the tree readXML keeps, a token at a time, and
-// refuses what libxml2 refuses and Go's decoder lets through.
-type xmlReader struct {
-	stack     []*xmlElem // nil entries: dropped elements
-	top       *xmlElem
-	rootSpace string
-}
-
-func (r *xmlReader) add(tok xml.Token) error {
-	switch t := tok.(type) {
-	case xml.StartElement:
-		return r.start(t)
-	case xml.CharData:
-		n := len(r.stack)
-		if n == 0 && len(bytes.TrimSpace(t)) > 0 {
-			return errors.New("text outside the root element")
-		}
-		// An element's text is its XPath string-value, as libvirt's
-		// string(./name) reads it: all the text inside it, nested
-		// elements' too. The root's is never asked for.
-		for _, e := range r.stack[min(n, 1):] {
-			e.addText(t)
-		}
-	case xml.EndElement:
-		r.stack = r.stack[:len(r.stack)-1]
-	}
-	return nil
-}
-
-func (r *xmlReader) start(t xml.StartElement) error {
-	depth := len(r.stack)
-	switch {
-	case depth >= xmlRefuseDepth:
-		return fmt.Errorf("XML nested deeper than %d elements", xmlRefuseDepth)
-	case depth == 0 && r.top != nil:
-		return errors.New("Extra content at the end of the document")
-	}
-	seen := map[xml.Name]bool{}
-	for _, a := range t.Attr {
-		if seen[a.Name] {
-			return fmt.Errorf("Attribute %s redefined", a.Name.Local)
-		}
-		seen[a.Name] = true
-	}
-	var parent *xmlElem
-	if depth > 0 {
-		parent = r.stack[depth-1]
-	}
-	var e *xmlElem
-	if depth == 0 || t.Name.Space == "" && depth < xmlMaxDepth && parent != nil {
-		e = &xmlElem{name: t.Name.Local, attrs: map[string]string{}}
-		for _, a := range t.Attr {
-			if a.Name.Space == "" {
-				e.attrs[a.Name.Local] = a.Value
-			}
-		}
-		if parent != nil {
-			parent.kids = append(parent.kids, e)
+// ambiguousAttrs refuses a tab or line break in any attribute the guard
+// could read (the kept levels, no namespace): libvirt would read
+// another value than the guard decides on (xmldoc.AmbiguousAttr).
+func ambiguousAttrs(e *xmldoc.Element) error {
+	for _, a := range e.Attrs {
+		if a.Name.Space == "" && xmldoc.AmbiguousAttr(a.Value) {
+			return fmt.Errorf("%w: a tab or line break in the attribute %s of <%s> (libxml2 reads a space for it, so the value is ambiguous)",
+				errUnsupported, a.Name.Local, e.Local)
 		}
 	}
-	if depth == 0 {
-		r.top, r.rootSpace = e, t.Name.Space
+	for _, c := range e.Children {
+		if err := ambiguousAttrs(c); err != nil {
+			return err
+		}
 	}
-	r.stack = append(r.stack, e)
 	return nil
 }
 

@@ -82,8 +82,9 @@ func (c *checker) checkIdentity(ctx context.Context, origin access.Origin, uses 
 
 // sameIdentity makes sure the guard's permissions are decided on the
 // name and UUID the policy read: the guard reads them again from the
-// document (definexml.go) for the permission check, and two parsers of
-// one document must not disagree on what it defines. It returns the
+// document (definexml.go) for the permission check, with the same reader
+// (internal/xmldoc) but its own code picking them out, and the two must
+// not disagree on what it defines. It returns the
 // domain the guard read, with a fresh UUID when the document has none:
 // the caller decides on that very object.
 func (c *checker) sameIdentity(ctx context.Context, origin access.Origin, doc string, uses xmlpolicy.Uses) (acl.Object, *frame.ErrorBody) {

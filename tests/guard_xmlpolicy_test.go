@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -291,6 +292,20 @@ func TestGuardXMLPolicy(t *testing.T) {
 			w.must(t, u, "undefine", f.name)
 		}
 	})
+	t.Run("admins' documents are read as strictly, and refused alike", func(t *testing.T) {
+		n := 0
+		for _, f := range w.refused {
+			// Refused in the parse, not for its content, nor past a
+			// limit the policy sets lower than the guard (libxml2's).
+			if v := w.violationOf(t, xmlpolicy.Domain, f); v != nil && v.Rule == "xml" && v.Path == "/" {
+				n++
+				w.refusedAlike(t, f, v)
+			}
+		}
+		if n < 8 {
+			t.Errorf("only %d refused files the parse refuses", n)
+		}
+	})
 	t.Run("calls on a defined VM", func(t *testing.T) {
 		f := w.accepted[0]
 		w.must(t, &w.user, "define", f.path)
@@ -344,6 +359,29 @@ func TestGuardXMLPolicy(t *testing.T) {
 			return true
 		}, "-m", "USER_AVC", "-ui", fmt.Sprint(w.user.UID), "--success", "no")
 	})
+}
+
+// refusedAlike wants the guard to refuse f to the admin, whom the
+// content policy does not filter, as the policy refuses it to users (v):
+// the guard reads the definition it decides on with the policy's reader
+// (internal/xmldoc) and answers libvirt's XML error saying the same, at
+// the same line. libvirtd would have defined it (xmlpolicy's
+// TestRefusedCorpusLibvirtAccepts); nothing is.
+func (w *xmlWorld) refusedAlike(t *testing.T, f corpusFile, v *xmlpolicy.Violation) {
+	t.Helper()
+	m := regexp.MustCompile(`line (\d+): (.*)$`).FindStringSubmatch(v.Reason)
+	if m == nil {
+		t.Errorf("%s: the policy's reason names no line: %v", f.name, v)
+		return
+	}
+	want := fmt.Sprintf("error: (domain_definition):%s: %s\n", m[1], m[2])
+	if out, err := w.virsh(&w.admin, "define", f.path); err == nil || !strings.Contains(out, want) {
+		t.Errorf("%s: the admin's define: %v, want %q:\n%s", f.name, err, want, out)
+	}
+	if _, err := w.lv.Virsh(nil, "dominfo", f.name); err == nil {
+		t.Errorf("%s: defined despite the refusal", f.name)
+		w.lv.Virsh(nil, "undefine", f.name)
+	}
 }
 
 // refusedFile returns the refused file named name.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/virt-acl-helper/virt-acl-helper/internal/xmldoc"
 )
 
 // roots is the element each kind's document must have at its root, and
@@ -49,21 +51,14 @@ func (p *Policy) check(k Kind, doc []byte, max int) (Uses, []*Violation) {
 	want := roots[k]
 	path := want.path
 	if want.element == "" {
-		path += root.local
+		path += root.Local
 	}
-	if root.ns != "" || (want.element != "" && root.local != want.element) || p.elems[path] == nil {
-		return Uses{}, []*Violation{{Path: "/" + qname(root), Rule: ruleAllowlist, Reason: fmt.Sprintf("a %s document cannot have <%s> at its root", k, qname(root))}}
+	if root.NS != "" || (want.element != "" && root.Local != want.element) || p.elems[path] == nil {
+		return Uses{}, []*Violation{{Path: "/" + root.QName(), Rule: ruleAllowlist, Reason: fmt.Sprintf("a %s document cannot have <%s> at its root", k, root.QName())}}
 	}
 	c := checker{p: p, max: max}
 	c.element(root, p.elems[path], ruleAllowlist, 0)
 	return c.uses, c.found
-}
-
-func qname(n *node) string {
-	if n.prefix == "" {
-		return n.local
-	}
-	return n.prefix + ":" + n.local
 }
 
 // checker walks one document.
@@ -111,13 +106,13 @@ func (c *checker) add(v *Violation) bool {
 // answers for an element it does not allow. It reports whether the walk
 // should stop.
 func (c *checker) element(n *node, er *elemRule, parentRule string, index int) bool {
-	c.at = append(c.at, step{qname(n), index})
+	c.at = append(c.at, step{n.QName(), index})
 	defer func() { c.at = c.at[:len(c.at)-1] }()
-	if n.ns != "" || n.prefix != "" {
-		return c.add(&Violation{Path: c.path(""), Rule: ruleNamespaces, Reason: fmt.Sprintf("element <%s> in namespace %q: only libvirt's own elements are allowed here", qname(n), n.ns)})
+	if n.NS != "" || n.Prefix != "" {
+		return c.add(&Violation{Path: c.path(""), Rule: ruleNamespaces, Reason: fmt.Sprintf("element <%s> in namespace %q: only libvirt's own elements are allowed here", n.QName(), n.NS)})
 	}
 	if er == nil {
-		return c.add(&Violation{Path: c.path(""), Rule: parentRule, Reason: fmt.Sprintf("element <%s> is not allowed here", n.local)})
+		return c.add(&Violation{Path: c.path(""), Rule: parentRule, Reason: fmt.Sprintf("element <%s> is not allowed here", n.Local)})
 	}
 	if er.target != nil {
 		er = er.target
@@ -137,24 +132,24 @@ func (c *checker) element(n *node, er *elemRule, parentRule string, index int) b
 }
 
 func (c *checker) children(n *node, er *elemRule) bool {
-	if er.maxChildren > 0 && len(n.children) > er.maxChildren {
-		if c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: fmt.Sprintf("%d child elements, more than max_children %d", len(n.children), er.maxChildren)}) {
+	if er.maxChildren > 0 && len(n.Children) > er.maxChildren {
+		if c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: fmt.Sprintf("%d child elements, more than max_children %d", len(n.Children), er.maxChildren)}) {
 			return true
 		}
 	}
-	for i, ch := range n.children {
-		before, after := siblings(n.children, i)
+	for i, ch := range n.Children {
+		before, after := siblings(n.Children, i)
 		index := 0
 		if before+after > 0 {
 			index = before + 1
 		}
-		cr := er.kids[ch.local]
+		cr := er.kids[ch.Local]
 		if c.element(ch, cr, er.rule, index) {
 			return true
 		}
 		if cr != nil && cr.max > 0 && before == cr.max {
-			c.at = append(c.at, step{qname(ch), index})
-			stop := c.add(&Violation{Path: c.path(""), Rule: cr.rule, Reason: fmt.Sprintf("more than max %d <%s> here", cr.max, ch.local)})
+			c.at = append(c.at, step{ch.QName(), index})
+			stop := c.add(&Violation{Path: c.path(""), Rule: cr.rule, Reason: fmt.Sprintf("more than max %d <%s> here", cr.max, ch.Local)})
 			c.at = c.at[:len(c.at)-1]
 			if stop {
 				return true
@@ -168,9 +163,9 @@ func (c *checker) children(n *node, er *elemRule) bool {
 // Quadratic, but children are bounded by max_elements and, where many
 // are allowed, by max_children.
 func siblings(children []*node, i int) (before, after int) {
-	name := children[i].local
+	name := children[i].Local
 	for j, ch := range children {
-		if ch.local == name && j != i {
+		if ch.Local == name && j != i {
 			if j < i {
 				before++
 			} else {
@@ -184,7 +179,7 @@ func siblings(children []*node, i int) (before, after int) {
 // attrs checks every attribute of n and records what it names.
 func (c *checker) attrs(n *node, er *elemRule) bool {
 	var pool, volume string
-	for _, a := range n.attrs {
+	for _, a := range n.Attrs {
 		con, v := c.attr(n, er, a)
 		if v != nil {
 			if c.add(v) {
@@ -213,15 +208,15 @@ func (c *checker) attrs(n *node, er *elemRule) bool {
 
 // attr checks one attribute, returning its constraint or why it fails.
 func (c *checker) attr(n *node, er *elemRule, a xml.Attr) (*constraint, *Violation) {
-	aAt := "/@" + attrName(a.Name)
-	if _, decl := nsDecl(a.Name); decl || a.Name.Space != "" {
+	aAt := "/@" + xmldoc.AttrName(a.Name)
+	if xmldoc.IsNSDecl(a.Name) || a.Name.Space != "" {
 		return nil, &Violation{Path: c.path(aAt), Rule: ruleNamespaces, Reason: "namespace declarations and namespaced attributes are allowed only inside opaque elements (metadata)"}
 	}
 	con := er.attrs[a.Name.Local]
 	if con == nil {
-		return nil, &Violation{Path: c.path(aAt), Rule: er.rule, Reason: fmt.Sprintf("attribute %s is not allowed on <%s>", a.Name.Local, n.local)}
+		return nil, &Violation{Path: c.path(aAt), Rule: er.rule, Reason: fmt.Sprintf("attribute %s is not allowed on <%s>", a.Name.Local, n.Local)}
 	}
-	if strings.ContainsAny(a.Value, "\t\n\r") {
+	if xmldoc.AmbiguousAttr(a.Value) {
 		return nil, &Violation{Path: c.path(aAt), Rule: ruleXML, Reason: "tab or line break in an attribute value (libxml2 normalises them, so the value is ambiguous)"}
 	}
 	unit, _ := attrValue(n, "unit")
@@ -234,13 +229,13 @@ func (c *checker) attr(n *node, er *elemRule, a xml.Attr) (*constraint, *Violati
 // text checks n's text. Text split by a comment is refused: readers
 // differ on whether they see one piece or all.
 func (c *checker) text(n *node, er *elemRule) bool {
-	text := n.text.String()
+	text := n.Text()
 	switch {
-	case er.text == nil && isSpace([]byte(text)):
+	case er.text == nil && xmldoc.IsSpace([]byte(text)):
 		return false
 	case er.text == nil:
-		return c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no text", n.local)})
-	case n.comment:
+		return c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no text", n.Local)})
+	case n.Comment:
 		return c.add(&Violation{Path: c.path(""), Rule: ruleXML, Reason: "a comment inside an element with text"})
 	case text == "":
 		return false
@@ -275,10 +270,10 @@ func (c *checker) record(k ckind, value, rule string) bool {
 // (metadata): bounded, and never in one of libvirt's own namespaces,
 // which a driver might read.
 func (c *checker) opaque(n *node, er *elemRule) bool {
-	if len(n.attrs) > 0 {
-		return c.add(&Violation{Path: c.path("/@" + attrName(n.attrs[0].Name)), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no attributes", n.local)})
+	if len(n.Attrs) > 0 {
+		return c.add(&Violation{Path: c.path("/@" + xmldoc.AttrName(n.Attrs[0].Name)), Rule: er.rule, Reason: fmt.Sprintf("<%s> takes no attributes", n.Local)})
 	}
-	if size := n.end - n.start; size > int64(c.p.lim.maxOpaqueBytes) {
+	if size := n.End - n.Start; size > int64(c.p.lim.maxOpaqueBytes) {
 		return c.add(&Violation{Path: c.path(""), Rule: ruleLimits, Reason: fmt.Sprintf("%d bytes, more than max_opaque_bytes %d", size, c.p.lim.maxOpaqueBytes)})
 	}
 	if v := libvirtNamespace(n, c.path(""), er.rule); v != nil {
@@ -288,14 +283,14 @@ func (c *checker) opaque(n *node, er *elemRule) bool {
 }
 
 func libvirtNamespace(n *node, at, rule string) *Violation {
-	for _, a := range n.attrs {
+	for _, a := range n.Attrs {
 		if strings.HasPrefix(a.Value, libvirtSchemas) {
-			return &Violation{Path: at + "/@" + attrName(a.Name), Rule: rule, Reason: "libvirt's own namespaces are not allowed in opaque content"}
+			return &Violation{Path: at + "/@" + xmldoc.AttrName(a.Name), Rule: rule, Reason: "libvirt's own namespaces are not allowed in opaque content"}
 		}
 	}
-	for _, ch := range n.children {
-		chAt := at + "/" + qname(ch)
-		if strings.HasPrefix(ch.ns, libvirtSchemas) {
+	for _, ch := range n.Children {
+		chAt := at + "/" + ch.QName()
+		if strings.HasPrefix(ch.NS, libvirtSchemas) {
 			return &Violation{Path: chAt, Rule: rule, Reason: "libvirt's own namespaces are not allowed in opaque content"}
 		}
 		if v := libvirtNamespace(ch, chAt, rule); v != nil {

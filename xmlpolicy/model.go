@@ -93,8 +93,8 @@ func parseRequirement(s string) (requirement, error) {
 func (l locator) find(n *node) (string, bool) {
 	for _, name := range l.elems {
 		var next *node
-		for _, c := range n.children {
-			if c.ns == "" && c.local == name {
+		for _, c := range n.Children {
+			if c.NS == "" && c.Local == name {
 				next = c
 				break
 			}
@@ -111,7 +111,7 @@ func (l locator) find(n *node) (string, bool) {
 }
 
 func attrValue(n *node, name string) (string, bool) {
-	for _, a := range n.attrs {
+	for _, a := range n.Attrs {
 		if a.Name.Space == "" && a.Name.Local == name {
 			return a.Value, true
 		}
