@@ -20,7 +20,8 @@ FUZZ     ?= ./acl:FuzzNewObject ./accessapi:FuzzCompact ./config:FuzzParse ./var
             ./audit:FuzzFormat ./proc:FuzzLookup \
             ./libvirt/frame:FuzzRead ./libvirt/proto:FuzzDecodeCall ./libvirt/proto:FuzzDecodeReply \
             ./guard:FuzzCallDecision ./guard:FuzzObjectFromXML ./roles:FuzzParse \
-            ./guard:FuzzListFilter ./xmlpolicy:FuzzCheck ./xmlpolicy:FuzzParse
+            ./guard:FuzzListFilter ./xmlpolicy:FuzzCheck ./xmlpolicy:FuzzParse \
+            ./internal/xmldoc:FuzzParse
 FUZZTIME ?= 15s
 # How long go test may minimize an input. Its default (60 s) spends a
 # short run minimizing each new interesting input at 0 execs/s; a crasher
