@@ -187,14 +187,15 @@ func (e *Engine) lookup(ctx context.Context, r Request) (cd authcache.Decision, 
 	if cd, ok := e.cache.Lookup(key); ok {
 		return cd, true, nil
 	}
-	return e.fresh(ctx, key, r)
+	cd, err = e.fresh(ctx, key, r)
+	return cd, false, err
 }
 
 // fresh has the drivers decide r, sharing the call with concurrent
 // callers asking the same, and caches the answer. It is apart from
 // lookup so that only a miss pays for the closure and its copy of r.
-func (e *Engine) fresh(ctx context.Context, key authcache.Key, r Request) (authcache.Decision, bool, error) {
-	return e.cache.Do(ctx, key, func() (authcache.Decision, error) {
+func (e *Engine) fresh(ctx context.Context, key authcache.Key, r Request) (authcache.Decision, error) {
+	return e.cache.Decide(ctx, key, func() (authcache.Decision, error) {
 		return e.decide(ctx, r)
 	})
 }

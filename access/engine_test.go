@@ -188,6 +188,59 @@ func TestCachingAndAudit(t *testing.T) {
 	}
 }
 
+// TestInvalidationDuringCheck: a Check that missed the cache and is
+// waiting for the driver when the cache is invalidated (polkit's rules
+// changed, a user's or an object's decisions flushed) answers, but its
+// answer is not cached: the next Check asks the driver again.
+func TestInvalidationDuringCheck(t *testing.T) {
+	obj := domainObj(t, "demo", 1)
+	for _, tc := range []struct {
+		name       string
+		invalidate func(*Engine)
+	}{
+		{"polkit changed", func(e *Engine) { e.invalidate("polkit-changed") }},
+		{"its uid", func(e *Engine) { e.FlushUID(subject.UID) }},
+		{"its object", func(e *Engine) { e.FlushObject(obj) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			started, release := make(chan struct{}), make(chan struct{})
+			drv := &scripted{name: "polkit", answer: func(Request) (bool, error) {
+				select {
+				case <-started:
+				default:
+					close(started)
+					<-release
+				}
+				return true, nil
+			}}
+			e := newEngine(t, 16, nil, drv)
+			req := Request{Subject: subject, Object: obj, Permission: permission(t, acl.Domain, "start")}
+			done := make(chan Decision, 1)
+			go func() {
+				d, err := e.Check(context.Background(), req)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- d
+			}()
+			<-started
+			tc.invalidate(e)
+			close(release)
+			if d := <-done; !d.Allowed || d.Cached {
+				t.Fatalf("the decision in flight: %+v, want a fresh allow", d)
+			}
+			for i, wantCached := range []bool{false, true} {
+				if d, err := e.Check(context.Background(), req); err != nil || d.Cached != wantCached {
+					t.Fatalf("check %d after it: %+v, %v; want cached %v", i, d, err, wantCached)
+				}
+			}
+			if n := drv.calls.Load(); n != 2 {
+				t.Errorf("driver asked %d times, want 2: the answer overtaken by the invalidation was not kept", n)
+			}
+		})
+	}
+}
+
 func TestRequiredAuditFailureDenies(t *testing.T) {
 	rec := &recorder{err: errors.New("kernel refused the record")}
 	e := newEngine(t, 16, rec, fixed("polkit", true, nil))
@@ -305,6 +358,28 @@ func BenchmarkCachedCheck(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkUncachedCheck is the engine's part of a decision the cache
+// does not hold, a polkit call's path short of polkit: the cache keeps
+// no allow (its TTL is 0), so every Check misses and asks the driver.
+func BenchmarkUncachedCheck(b *testing.B) {
+	c, err := authcache.New(authcache.Options{Size: 1 << 16, DenyTTL: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := New(Options{Drivers: []Driver{fixed("polkit", true, nil)}, Cache: c})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	req := Request{Subject: subject, Object: domainObj(b, "demo", 1), Permission: permission(b, acl.Domain, "start")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if d, _ := e.Check(context.Background(), req); d.Cached || !d.Allowed {
+			b.Fatalf("decision %+v, want an uncached allow", d)
+		}
+	}
 }
 
 // TestUnavailableWarningsAreRateLimited: polkit down at the decision rate

@@ -47,7 +47,7 @@ func TestKernelFullBacklog(t *testing.T) {
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("1000 level-1 writes took %v while the kernel held the writer", d)
 	}
-	if got := auto.Stats().Lost.QueueFull - before.Lost.QueueFull; got != 1000 {
+	if got := auto.Stats().Lost[QueueFull] - before.Lost[QueueFull]; got != 1000 {
 		t.Errorf("%d of 1000 writes counted as lost to a full queue", got)
 	}
 
@@ -75,7 +75,7 @@ func TestKernelFullBacklog(t *testing.T) {
 	if int(st.Sent+st.Lost.Total()) != writes {
 		t.Errorf("%d sent + %d lost != %d written: records unaccounted for", st.Sent, st.Lost.Total(), writes)
 	}
-	if st.Lost.QueueFull == 0 || st.Lost.Total() != st.Lost.QueueFull {
+	if st.Lost[QueueFull] == 0 || st.Lost.Total() != st.Lost[QueueFull] {
 		t.Errorf("losses %+v, want all of them to a full queue", st.Lost)
 	}
 }

@@ -52,7 +52,7 @@ func TestRequiredCallersShareAWrite(t *testing.T) {
 	if batches != fmt.Sprint([]int{1, callers}) {
 		t.Errorf("writes of %s records, want [1 %d]", batches, callers)
 	}
-	if st := w.Stats(); st.Sent != callers || st.Lost.Total() != 1 || st.Lost.Refused != 1 {
+	if st := w.Stats(); st.Sent != callers || st.Lost.Total() != 1 || st.Lost[Refused] != 1 {
 		t.Errorf("stats %+v, want %d sent and 1 refused", st, callers)
 	}
 }
@@ -109,7 +109,7 @@ func TestBatchSendFailsEveryRecord(t *testing.T) {
 	}
 	close(k.s.blocked)
 	w.Close()
-	if st := w.Stats(); st.Sent != 0 || st.Lost.Netlink != 20 || st.Lost.Total() != 20 {
+	if st := w.Stats(); st.Sent != 0 || st.Lost[Netlink] != 20 || st.Lost.Total() != 20 {
 		t.Errorf("stats %+v, want 20 lost to netlink", st)
 	}
 }

@@ -34,6 +34,9 @@ const (
 	Closed
 )
 
+// numCauses is the size of an array indexed by Cause.
+const numCauses = int(Closed) + 1
+
 func (c Cause) String() string {
 	switch c {
 	case Unavailable:

@@ -230,11 +230,17 @@ func parserSuffix(k string) bool {
 	return last == 'd' && strings.HasSuffix(k, "uid") && !strings.HasSuffix(k, "uuid")
 }
 
-// detailKey returns k if it is a safe field name, else "x_" and its hex.
+// detailKey returns k if it is a safe field name, else hexKey(k).
 func detailKey(k string) string {
 	if validKey(k) {
 		return k
 	}
+	return hexKey(k)
+}
+
+// hexKey is the field name of k, a key that is no safe field name: "x_"
+// and its hex.
+func hexKey(k string) string {
 	if len(k) > maxKey {
 		k = k[:maxKey]
 	}

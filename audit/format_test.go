@@ -214,9 +214,14 @@ func TestDetailKey(t *testing.T) {
 	for _, name := range []string{"subj", "tcontext", "tclass", "comm", "acct", "hostname", "cwd", "terminal", "result"} {
 		tests = append(tests, struct{ key, want string }{"a_" + name, "x_" + hexOf("a_"+name)})
 	}
+	// A memo names every key as detailKey does, the first time and again
+	// (when a valid key is remembered); a nil memo too.
+	var m, none *memo = &memo{}, nil
 	for _, tt := range tests {
-		if got := detailKey(tt.key); got != tt.want {
-			t.Errorf("detailKey(%q) = %q, want %q", tt.key, got, tt.want)
+		for i, got := range []string{detailKey(tt.key), m.detailKey(tt.key), m.detailKey(tt.key), none.detailKey(tt.key)} {
+			if got != tt.want {
+				t.Errorf("detailKey(%q), way %d = %q, want %q", tt.key, i, got, tt.want)
+			}
 		}
 	}
 }

@@ -422,7 +422,7 @@ func TestKernelAuditDisabled(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		mustWrite(t, w, s.domainRecord(true, "start", vm, newUUID(t)))
 	}
-	waitFor(t, "10 losses", func() bool { return w.Stats().Lost.Disabled == 10 })
+	waitFor(t, "10 losses", func() bool { return w.Stats().Lost[Disabled] == 10 })
 
 	if out, err := exec.Command("auditctl", "-e", "1").CombinedOutput(); err != nil {
 		t.Fatalf("auditctl -e 1: %v: %s", err, out)
@@ -521,7 +521,7 @@ func noCapChild(t *testing.T) {
 	w.Close()
 	st := w.Stats()
 	t.Logf("level 1 carries on: stats %+v", st)
-	if st.Sent != 0 || st.Lost.Refused != 5 {
+	if st.Sent != 0 || st.Lost[Refused] != 5 {
 		t.Fatalf("stats %+v, want 5 records lost as refused", st)
 	}
 

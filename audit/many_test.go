@@ -67,7 +67,7 @@ func TestWriteMany(t *testing.T) {
 				t.Errorf("stats %+v, want %d sent and losses %+v", st, tt.sent, tt.lost)
 			}
 			var want []string
-			for i := range tt.sent + int(tt.lost.Refused) {
+			for i := range tt.sent + int(tt.lost[Refused]) {
 				if text := Format(record(i)); tt.refuse == "" || !strings.Contains(text, tt.refuse) {
 					want = append(want, text)
 				}
@@ -115,7 +115,7 @@ func TestWriteManyAutoQueue(t *testing.T) {
 			if errs := w.WriteMany(context.Background(), records(tt.list)); errs != nil {
 				t.Fatalf("WriteMany at level 1 = %v, want nil", errs)
 			}
-			if st := w.Stats(); st.Queued != 1+tt.sent || st.Lost.QueueFull != tt.lost {
+			if st := w.Stats(); st.Queued != 1+tt.sent || st.Lost[QueueFull] != tt.lost {
 				t.Errorf("stats %+v, want %d queued and %d lost to a full queue", st, 1+tt.sent, tt.lost)
 			}
 			close(k.s.blocked)

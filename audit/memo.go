@@ -47,7 +47,7 @@ func (m *memo) detailKey(k string) string {
 		}
 	}
 	if !validKey(k) {
-		return detailKey(k)
+		return hexKey(k)
 	}
 	m.keys[m.next] = k
 	m.next = (m.next + 1) % len(m.keys)

@@ -25,26 +25,17 @@ type Stats struct {
 	Status Status
 }
 
-// Losses counts lost records by cause.
-type Losses struct {
-	Unavailable, Refused, Disabled, QueueFull, Netlink, Timeout, Closed uint64
-}
-
-// ByCause maps each cause with losses (Cause.String) to its count.
-func (l Losses) ByCause() map[Cause]uint64 {
-	out := map[Cause]uint64{}
-	for c, n := range map[Cause]uint64{Unavailable: l.Unavailable, Refused: l.Refused, Disabled: l.Disabled,
-		QueueFull: l.QueueFull, Netlink: l.Netlink, Timeout: l.Timeout, Closed: l.Closed} {
-		if n > 0 {
-			out[c] = n
-		}
-	}
-	return out
-}
+// Losses counts lost records by cause: Losses[QueueFull] is how many
+// were lost to a full queue. Index 0 is no cause and stays 0.
+type Losses [numCauses]uint64
 
 // Total is the number of lost records.
 func (l Losses) Total() uint64 {
-	return l.Unavailable + l.Refused + l.Disabled + l.QueueFull + l.Netlink + l.Timeout + l.Closed
+	var n uint64
+	for _, c := range l {
+		n += c
+	}
+	return n
 }
 
 // Status is what the kernel says of its audit subsystem.
@@ -65,17 +56,13 @@ type Status struct {
 // counters are updated by many goroutines.
 type counters struct {
 	sent atomic.Uint64
-	lost [Closed + 1]atomic.Uint64 // indexed by Cause
+	lost [numCauses]atomic.Uint64 // indexed by Cause
 }
 
 func (c *counters) losses() Losses {
-	return Losses{
-		Unavailable: c.lost[Unavailable].Load(),
-		Refused:     c.lost[Refused].Load(),
-		Disabled:    c.lost[Disabled].Load(),
-		QueueFull:   c.lost[QueueFull].Load(),
-		Netlink:     c.lost[Netlink].Load(),
-		Timeout:     c.lost[Timeout].Load(),
-		Closed:      c.lost[Closed].Load(),
+	var l Losses
+	for i := range l {
+		l[i] = c.lost[i].Load()
 	}
+	return l
 }

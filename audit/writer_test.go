@@ -219,7 +219,7 @@ func TestAutoNeverWaitsForABlockedKernel(t *testing.T) {
 		t.Errorf("1000 writes took %v with the kernel blocked", d)
 	}
 	st := w.Stats()
-	if st.Queued != 10 || st.QueueCap != 10 || st.Lost.QueueFull != 990 {
+	if st.Queued != 10 || st.QueueCap != 10 || st.Lost[QueueFull] != 990 {
 		t.Errorf("stats %+v, want 10 queued and 990 lost to a full queue", st)
 	}
 	close(k.s.blocked)
@@ -302,7 +302,7 @@ func TestCloseEndsTheWaitForRoom(t *testing.T) {
 	go func() { time.Sleep(50 * time.Millisecond); close(k.s.blocked) }()
 	w.Close()
 	<-waiting
-	if st := w.Stats(); st.Lost.Closed != 1 || st.Sent != 2 {
+	if st := w.Stats(); st.Lost[Closed] != 1 || st.Sent != 2 {
 		t.Errorf("stats %+v, want 2 sent and the waiting record lost as closed", st)
 	}
 }
@@ -325,7 +325,7 @@ func TestRequiredWaitsForTheKernel(t *testing.T) {
 	if !errors.As(err, &aerr) || aerr.Cause != Refused || !errors.Is(err, syscall.EPERM) {
 		t.Fatalf("Write with EPERM from the kernel = %v, want a Refused *Error", err)
 	}
-	if st := w.Stats(); st.Sent != 1 || st.Lost.Refused != 1 {
+	if st := w.Stats(); st.Sent != 1 || st.Lost[Refused] != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -401,7 +401,7 @@ func TestRequiredTimesOutAndDoesNotSendLate(t *testing.T) {
 		t.Errorf("two timed-out writes took %v", d)
 	}
 	close(k.s.blocked)
-	waitFor(t, "the second record to be dropped", func() bool { return w.Stats().Lost.Timeout == 1 })
+	waitFor(t, "the second record to be dropped", func() bool { return w.Stats().Lost[Timeout] == 1 })
 	// The first record reached the kernel before its caller gave up; the
 	// second must not be sent after it: its caller denied.
 	if got := k.s.sent(); len(got) != 1 || !strings.Contains(got[0], `vm="vm1"`) {
@@ -492,7 +492,7 @@ func TestDisabledWhileRunning(t *testing.T) {
 				t.Fatalf("Write: %v", err)
 			}
 			w.Close()
-			if st := w.Stats(); st.Sent != 1 || st.Lost.Disabled != 1 || len(k.s.sent()) != 1 {
+			if st := w.Stats(); st.Sent != 1 || st.Lost[Disabled] != 1 || len(k.s.sent()) != 1 {
 				t.Errorf("stats %+v, want 1 sent and 1 lost while disabled", st)
 			}
 		})
@@ -528,7 +528,7 @@ func TestCloseFlushesAndLaterWritesAreLost(t *testing.T) {
 		t.Errorf("%d of 50 queued records written at Close", n)
 	}
 	w.Write(context.Background(), record(51))
-	if st := w.Stats(); st.Lost.Closed != 1 {
+	if st := w.Stats(); st.Lost[Closed] != 1 {
 		t.Errorf("a write after Close: stats %+v, want it lost as closed", st)
 	}
 	if err := w.Close(); err != nil {

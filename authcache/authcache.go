@@ -122,8 +122,8 @@ func (c *Cache) Get(k Key) (Decision, bool) {
 }
 
 // Lookup is Get for a caller that serves the decision it finds: a hit
-// is counted as one. A miss is not: the caller goes on to Do, which
-// counts it (or the hit, if a decision arrived meanwhile).
+// is counted as one. A miss is not: the caller goes on to Decide, which
+// counts it.
 func (c *Cache) Lookup(k Key) (Decision, bool) {
 	d, ok := c.Get(k)
 	if ok {
@@ -132,21 +132,18 @@ func (c *Cache) Lookup(k Key) (Decision, bool) {
 	return d, ok
 }
 
-// Do returns the cached decision for k or, on a miss, calls decide. Callers
-// that miss on the same key at the same time share one call of decide. A
-// decision is stored unless decide failed (an error is never cached) or the
-// cache was invalidated while decide ran. cached reports whether the answer
-// came from the cache. If ctx ends first, Do returns ctx's error; decide
-// itself keeps running for the other callers, so it must bound its own
-// time.
-func (c *Cache) Do(ctx context.Context, k Key, decide func() (Decision, error)) (d Decision, cached bool, err error) {
-	if d, ok := c.Lookup(k); ok {
-		return d, true, nil
-	}
+// Decide calls decide for a caller whose Lookup of k just missed,
+// without looking in the cache again: a second lookup would cost as
+// much as the first and find nothing but in a window of nanoseconds.
+// Callers that miss on the same key at the same time share
+// one call of decide. A decision is stored unless decide failed (an
+// error is never cached) or the cache was invalidated while decide ran.
+// If ctx ends first, Decide returns ctx's error; decide itself keeps
+// running for the other callers, so it must bound its own time.
+func (c *Cache) Decide(ctx context.Context, k Key, decide func() (Decision, error)) (Decision, error) {
 	c.stats.misses.Add(1)
 	if c.lru == nil {
-		d, err := decide()
-		return d, false, err
+		return decide()
 	}
 	gen := c.gen.Load()
 	ch := c.flights.DoChan(k.flightKey(gen), func() (any, error) {
@@ -162,11 +159,11 @@ func (c *Cache) Do(ctx context.Context, k Key, decide func() (Decision, error)) 
 			c.stats.shared.Add(1)
 		}
 		if r.Err != nil {
-			return Decision{}, false, r.Err
+			return Decision{}, r.Err
 		}
-		return r.Val.(Decision), false, nil
+		return r.Val.(Decision), nil
 	case <-ctx.Done():
-		return Decision{}, false, ctx.Err()
+		return Decision{}, ctx.Err()
 	}
 }
 

@@ -70,9 +70,19 @@ type decider struct {
 
 func (f *decider) decide() (Decision, error) { f.calls.Add(1); return f.d, f.err }
 
+// lookupOrDecide serves k from the cache or, on a miss, decides it, as
+// the access engine does.
+func lookupOrDecide(ctx context.Context, c *Cache, k Key, decide func() (Decision, error)) (Decision, bool, error) {
+	if d, ok := c.Lookup(k); ok {
+		return d, true, nil
+	}
+	d, err := c.Decide(ctx, k, decide)
+	return d, false, err
+}
+
 func do(t *testing.T, c *Cache, k Key, f *decider) (Decision, bool, error) {
 	t.Helper()
-	return c.Do(context.Background(), k, f.decide)
+	return lookupOrDecide(context.Background(), c, k, f.decide)
 }
 
 func TestTTLs(t *testing.T) {
@@ -230,7 +240,7 @@ func TestConcurrentMissesDecideOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if d, _, err := c.Do(context.Background(), k, decide); err != nil || !d.Allowed {
+			if d, _, err := lookupOrDecide(context.Background(), c, k, decide); err != nil || !d.Allowed {
 				t.Errorf("Do = %+v, %v", d, err)
 			}
 		}()
@@ -249,37 +259,75 @@ func TestConcurrentMissesDecideOnce(t *testing.T) {
 }
 
 // TestInvalidationOvertakesDecision: a decision made under the old policy
-// is not stored, and callers after the flush do not join it.
+// is not stored, whatever the invalidation (any of them stops every
+// decision in flight caching), and callers after it do not join it: they
+// decide anew, and theirs is stored.
 func TestInvalidationOvertakesDecision(t *testing.T) {
+	obj := domain(t, "demo", uuid1)
+	for _, tc := range []struct {
+		name       string
+		invalidate func(*Cache)
+	}{
+		{"flush", (*Cache).Flush},
+		{"its uid", func(c *Cache) { c.FlushUID(1000) }},
+		{"another uid", func(c *Cache) { c.FlushUID(1001) }},
+		{"its object", func(c *Cache) { c.FlushObject(obj.Identity()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := newCache(t, 16, time.Minute, time.Minute)
+			started, release := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int64
+			decide := func() (Decision, error) {
+				if calls.Add(1) == 1 {
+					close(started)
+					<-release
+					return Decision{Allowed: true, Driver: "old"}, nil
+				}
+				return Decision{Allowed: true, Driver: "new"}, nil
+			}
+			k := NewKey(1000, obj, perm(t, "start"))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				lookupOrDecide(context.Background(), c, k, decide)
+			}()
+			<-started
+			tc.invalidate(c)
+			// A caller after the flush must make its own decision, not wait for the old one.
+			if d, cached, err := lookupOrDecide(context.Background(), c, k, decide); cached || err != nil || d.Driver != "new" {
+				t.Fatalf("after the invalidation: %+v, cached %v, %v; want a decision of its own", d, cached, err)
+			}
+			close(release)
+			<-done
+			if calls.Load() != 2 {
+				t.Errorf("decide called %d times, want 2", calls.Load())
+			}
+			if s := c.Stats(); s.Discarded != 1 {
+				t.Errorf("discarded = %d, want 1 (the pre-flush decision)", s.Discarded)
+			}
+			if d, ok := c.Get(k); !ok || d.Driver != "new" {
+				t.Errorf("cached %+v (%v), want the decision made after the invalidation", d, ok)
+			}
+		})
+	}
+}
+
+// TestDecideDoesNotLookAgain: Decide is for a caller that just missed,
+// and decides without a second lookup, even if the key is cached by now.
+func TestDecideDoesNotLookAgain(t *testing.T) {
 	c, _ := newCache(t, 16, time.Minute, time.Minute)
-	started, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int64
-	decide := func() (Decision, error) {
-		if calls.Add(1) == 1 {
-			close(started)
-			<-release
-		}
-		return Decision{Allowed: true}, nil
-	}
 	k := NewKey(1000, domain(t, "demo", uuid1), perm(t, "start"))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Do(context.Background(), k, decide)
-	}()
-	<-started
-	c.Flush()
-	// A caller after the flush must make its own decision, not wait for the old one.
-	if _, cached, err := c.Do(context.Background(), k, decide); cached || err != nil {
-		t.Fatalf("post-flush Do: cached %v, %v", cached, err)
+	first := &decider{d: Decision{Allowed: true, Driver: "first"}}
+	if _, _, err := do(t, c, k, first); err != nil {
+		t.Fatal(err)
 	}
-	close(release)
-	<-done
-	if calls.Load() != 2 {
-		t.Errorf("decide called %d times, want 2", calls.Load())
+	second := &decider{d: Decision{Allowed: false, Driver: "second"}}
+	d, err := c.Decide(context.Background(), k, second.decide)
+	if err != nil || d != second.d || second.calls.Load() != 1 {
+		t.Fatalf("Decide = %+v, %v after %d calls; want the decider's answer", d, err, second.calls.Load())
 	}
-	if s := c.Stats(); s.Discarded != 1 {
-		t.Errorf("discarded = %d, want 1 (the pre-flush decision)", s.Discarded)
+	if s := c.Stats(); s.Hits != 0 || s.Misses != 2 {
+		t.Errorf("hits %d, misses %d; want 0 and 2 (each Decide is a miss)", s.Hits, s.Misses)
 	}
 }
 
@@ -290,7 +338,7 @@ func TestCallerContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	k := NewKey(1000, domain(t, "demo", uuid1), perm(t, "start"))
-	_, _, err := c.Do(ctx, k, func() (Decision, error) { <-release; return Decision{Allowed: true}, nil })
+	_, _, err := lookupOrDecide(ctx, c, k, func() (Decision, error) { <-release; return Decision{Allowed: true}, nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -311,11 +359,11 @@ func BenchmarkHit(b *testing.B) {
 	}
 	k := NewKey(1000, domain(b, "demo", uuid1), perm(b, "start"))
 	decide := func() (Decision, error) { return Decision{Allowed: true}, nil }
-	c.Do(context.Background(), k, decide)
+	lookupOrDecide(context.Background(), c, k, decide)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, cached, _ := c.Do(context.Background(), k, decide); !cached {
+			if _, cached, _ := lookupOrDecide(context.Background(), c, k, decide); !cached {
 				b.Fatal("miss")
 			}
 		}
@@ -341,7 +389,7 @@ func BenchmarkMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, o := range objs {
-			c.Do(context.Background(), NewKey(1000, o, start), decide)
+			lookupOrDecide(context.Background(), c, NewKey(1000, o, start), decide)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)

@@ -158,9 +158,10 @@ func (c *checker) audit(ctx context.Context, origin access.Origin, perm acl.Perm
 	c.warn("call refused", origin, cause)
 }
 
+// warn logs a refusal (rate-limited); c.log, the session's, names the
+// client's pid and uid.
 func (c *checker) warn(msg string, origin access.Origin, err error) {
 	if ok, held := c.limit.Allow(msg); ok {
-		c.log.Warn("guard: "+msg, "operation", origin.Operation, "pid", c.subject.PID, "uid", c.subject.UID,
-			"err", err, "suppressed", held)
+		c.log.Warn("guard: "+msg, "operation", origin.Operation, "err", err, "suppressed", held)
 	}
 }

@@ -3,12 +3,15 @@
 package guard
 
 import (
+	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
@@ -214,6 +217,36 @@ func TestQEMUCommandsRefused(t *testing.T) {
 	c2.open()
 	if code := errCode(t, c2.reply(c2.send(proto.QEMU, 1, body))); code != 0 {
 		t.Errorf("QEMU monitor command, allowed by option and policy: error %d", code)
+	}
+}
+
+// TestRefusalWarningNamesTheClientOnce: the warning a refused call logs
+// names the client's pid and uid once; they come with the session's
+// logger.
+func TestRefusalWarningNamesTheClientOnce(t *testing.T) {
+	log := &testsys.Buffer{}
+	w := newWorld(t, Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	c := w.dial(t)
+	c.open()
+	body, _ := proto.Marshal(&proto.QEMUDomainMonitorCommandArgs{Dom: vmA, Cmd: "info status"})
+	if code := errCode(t, c.reply(c.send(proto.QEMU, 1, body))); code != frame.ErrAccessDenied {
+		t.Fatalf("QEMU monitor command: error %d, want access denied", code)
+	}
+	var warning string
+	for line := range strings.Lines(log.String()) {
+		if strings.Contains(line, "guard: call refused") {
+			warning = line
+			break
+		}
+	}
+	if warning == "" {
+		t.Fatalf("no warning of the refused call in:\n%s", log)
+	}
+	pid := "pid=" + strconv.Itoa(os.Getpid()) + " "
+	uid := "uid=" + strconv.Itoa(os.Geteuid()) + " "
+	if strings.Count(warning, " pid=") != 1 || strings.Count(warning, " uid=") != 1 ||
+		!strings.Contains(warning, pid) || !strings.Contains(warning, uid) {
+		t.Errorf("warning %q: want %s and %s, each once", warning, pid, uid)
 	}
 }
 

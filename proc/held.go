@@ -2,13 +2,7 @@
 
 package proc
 
-import (
-	"fmt"
-	"path/filepath"
-	"strconv"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // Held is a process read by Hold, with its /proc directory kept open.
 // The directory stays bound to the process it was opened for: once that
@@ -27,19 +21,10 @@ func Hold(pid int32) (*Held, error) { return FS{Root: "/proc"}.Hold(pid) }
 
 // Hold reads process pid, as Lookup does, and keeps its directory open.
 func (fs FS) Hold(pid int32) (*Held, error) {
-	if pid <= 0 {
-		return nil, fmt.Errorf("process %d: invalid pid", pid)
-	}
-	d, err := openDir(filepath.Join(fs.Root, strconv.Itoa(int(pid))))
+	d, p, err := fs.open(pid)
 	if err != nil {
-		return nil, fmt.Errorf("process %d: %w", pid, err)
+		return nil, err
 	}
-	p, err := d.process()
-	if err != nil {
-		d.close()
-		return nil, fmt.Errorf("process %d: %w", pid, err)
-	}
-	p.PID = pid
 	d.buf = nil // Current needs no scratch: do not hold 4 KiB per process
 	return &Held{Process: p, d: d}, nil
 }

@@ -50,20 +50,32 @@ func Lookup(pid int32) (Process, error) { return FS{Root: "/proc"}.Lookup(pid) }
 // exits and its pid is reused meanwhile, the reads fail instead of mixing
 // two processes.
 func (fs FS) Lookup(pid int32) (Process, error) {
+	d, p, err := fs.open(pid)
+	if err != nil {
+		return Process{}, err
+	}
+	d.close()
+	return p, nil
+}
+
+// open opens process pid's /proc directory and reads the process
+// through it; the caller closes the directory (Lookup) or keeps it
+// (Hold).
+func (fs FS) open(pid int32) (*procDir, Process, error) {
 	if pid <= 0 {
-		return Process{}, fmt.Errorf("process %d: invalid pid", pid)
+		return nil, Process{}, fmt.Errorf("process %d: invalid pid", pid)
 	}
 	d, err := openDir(filepath.Join(fs.Root, strconv.Itoa(int(pid))))
 	if err != nil {
-		return Process{}, fmt.Errorf("process %d: %w", pid, err)
+		return nil, Process{}, fmt.Errorf("process %d: %w", pid, err)
 	}
-	defer d.close()
 	p, err := d.process()
 	if err != nil {
-		return Process{}, fmt.Errorf("process %d: %w", pid, err)
+		d.close()
+		return nil, Process{}, fmt.Errorf("process %d: %w", pid, err)
 	}
 	p.PID = pid
-	return p, nil
+	return d, p, nil
 }
 
 func (d *procDir) process() (Process, error) {

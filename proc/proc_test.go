@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -69,19 +70,38 @@ func TestParsing(t *testing.T) {
 		{"malformed uid", "42 (sleep)" + tail, "Uid:\t1\tx\t1\t1\n", 0, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := fakeProc(t, tt.stat, tt.status).Lookup(42)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if p.StartTime != tt.wantStart || p.UID != 1001 || p.LoginUID != 1000 || p.Session != Unset {
-				t.Errorf("Lookup = %+v", p)
-			}
-		})
+		for _, r := range readers {
+			t.Run(tt.name+"/"+r.name, func(t *testing.T) {
+				p, err := r.read(fakeProc(t, tt.stat, tt.status), 42)
+				if (err != nil) != tt.wantErr {
+					t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+				}
+				if err != nil {
+					return
+				}
+				if p.PID != 42 || p.StartTime != tt.wantStart || p.UID != 1001 || p.LoginUID != 1000 || p.Session != Unset {
+					t.Errorf("%s = %+v", r.name, p)
+				}
+			})
+		}
 	}
+}
+
+// readers read a process as Lookup does and as Hold does: both read it
+// with one piece of code, and must agree.
+var readers = []struct {
+	name string
+	read func(FS, int32) (Process, error)
+}{
+	{"Lookup", FS.Lookup},
+	{"Hold", func(fs FS, pid int32) (Process, error) {
+		h, err := fs.Hold(pid)
+		if err != nil {
+			return Process{}, err
+		}
+		h.Close()
+		return h.Process, nil
+	}},
 }
 
 func TestNSDepth(t *testing.T) {
@@ -101,8 +121,10 @@ func TestNSDepth(t *testing.T) {
 
 func TestInvalidPID(t *testing.T) {
 	for _, pid := range []int32{0, -1} {
-		if _, err := Lookup(pid); err == nil {
-			t.Errorf("Lookup(%d) succeeded", pid)
+		for _, r := range readers {
+			if _, err := r.read(FS{Root: "/proc"}, pid); err == nil || !strings.Contains(err.Error(), "invalid pid") {
+				t.Errorf("%s(%d): %v, want an invalid pid error", r.name, pid, err)
+			}
 		}
 	}
 }

@@ -16,11 +16,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/varlink"
 )
 
-func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
-	var in accessapi.CheckParams
-	if err := c.Decode(&in); err != nil {
-		return nil, err
-	}
+func (s *Server) check(ctx context.Context, in *accessapi.CheckParams) (any, error) {
 	self, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -50,11 +46,7 @@ func (s *Server) check(ctx context.Context, c *varlink.Call) (any, error) {
 	return result(d)
 }
 
-func (s *Server) checkMany(ctx context.Context, c *varlink.Call) (any, error) {
-	var in manyParams
-	if err := c.Decode(&in); err != nil {
-		return nil, err
-	}
+func (s *Server) checkMany(ctx context.Context, in *manyParams) (any, error) {
 	self, err := caller(ctx)
 	if err != nil {
 		return nil, err

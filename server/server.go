@@ -70,21 +70,39 @@ func New(opts Options) (*Server, error) {
 
 // Interface returns the varlink interface to register with a varlink.Server.
 func (s *Server) Interface() varlink.Interface {
+	// The hot methods' parameters are decoded with the call.
+	check, checkParams := decodedWithCall(s.check)
+	checkMany, checkManyParams := decodedWithCall(s.checkMany)
 	return varlink.Interface{
 		Name:        accessapi.Interface,
 		Description: accessapi.Description,
 		Methods: map[string]varlink.MethodFunc{
-			"Check":     s.check,
-			"CheckMany": s.checkMany,
+			"Check":     check,
+			"CheckMany": checkMany,
 			"Flush":     s.flush,
 			"Stats":     s.stats,
 		},
-		// The hot methods' parameters are decoded with the call.
 		Params: map[string]func() any{
-			"Check":     func() any { return new(accessapi.CheckParams) },
-			"CheckMany": func() any { return new(manyParams) },
+			"Check":     checkParams,
+			"CheckMany": checkManyParams,
 		},
 	}
+}
+
+// decodedWithCall returns method m, which takes its parameters decoded
+// into a P, as a varlink method, and the varlink.Interface.Params entry
+// that has them decoded with the call. P is named once, by m: a Params
+// type apart from the one the method decodes into would silently cost a
+// second decoding of every call.
+func decodedWithCall[P any](m func(context.Context, *P) (any, error)) (varlink.MethodFunc, func() any) {
+	method := func(ctx context.Context, c *varlink.Call) (any, error) {
+		var in P
+		if err := c.Decode(&in); err != nil {
+			return nil, err
+		}
+		return m(ctx, &in)
+	}
+	return method, func() any { return new(P) }
 }
 
 type callerKey struct{}

@@ -63,7 +63,7 @@ func newServer(t *testing.T, drv access.Driver, auth engine.Authorizer) *Server 
 
 // newServerTTL is newServer reusing polkit's yes to a privileged caller
 // on its connection for privilegeTTL (cache_allow_ttl).
-func newServerTTL(t *testing.T, drv access.Driver, auth engine.Authorizer, privilegeTTL time.Duration) *Server {
+func newServerTTL(t testing.TB, drv access.Driver, auth engine.Authorizer, privilegeTTL time.Duration) *Server {
 	t.Helper()
 	c, err := authcache.New(authcache.Options{Size: 100, AllowTTL: 1e9, DenyTTL: 1e9})
 	if err != nil {
@@ -220,13 +220,29 @@ func TestPrivilegeReusedOnConnection(t *testing.T) {
 		conn := newConnCaller(bob)
 		ctx := context.WithValue(context.Background(), callerKey{}, conn)
 		for range 3 {
-			_, err := s.check(ctx, &varlink.Call{Parameters: jsontext.Value(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)})
+			_, err := s.Interface().Methods["Check"](ctx, &varlink.Call{Parameters: jsontext.Value(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)})
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
 		if auth.n != tt.wantAsked {
 			t.Errorf("TTL %v: polkit asked %d times for 3 calls, want %d", tt.ttl, auth.n, tt.wantAsked)
+		}
+	}
+}
+
+// BenchmarkCheckMethod is the Check method's part of a cached decision
+// asked on behalf of another process: the parameters' decoding, the
+// caller's rights, the subject and the engine.
+func BenchmarkCheckMethod(b *testing.B) {
+	s := newServerTTL(b, byName{}, &counting{}, time.Minute)
+	ctx := context.WithValue(context.Background(), callerKey{}, newConnCaller(root))
+	check := s.Interface().Methods["Check"]
+	params := jsontext.Value(`{"object":` + aliceVM + `,"permission":"start","subject":{"pid":100,"uid":1000}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := check(ctx, &varlink.Call{Method: accessapi.Interface + ".Check", Parameters: params}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

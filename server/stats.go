@@ -5,6 +5,7 @@ package server
 import (
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
+	"github.com/virt-acl-helper/virt-acl-helper/audit"
 )
 
 // statsOf is the Stats reply for an engine's counters.
@@ -21,8 +22,10 @@ func statsOf(stack string, s access.Stats, conns int) accessapi.Stats {
 	if a := s.Audit; a != nil {
 		out.Audit = &accessapi.AuditStats{Level: int(a.Level), Sent: a.Sent, Lost: a.Lost.Total(),
 			LostBy: map[string]uint64{}, Queued: a.Queued, KernelLost: a.KernelLost}
-		for c, n := range a.Lost.ByCause() {
-			out.Audit.LostBy[c.String()] = n
+		for c, n := range a.Lost {
+			if n > 0 {
+				out.Audit.LostBy[audit.Cause(c).String()] = n
+			}
 		}
 	}
 	for _, d := range s.Drivers {

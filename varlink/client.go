@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"sync"
 	"time"
 
@@ -45,8 +46,9 @@ func (c *Client) Close() error { return c.nc.Close() }
 // Call calls method with in as parameters (a struct or map; nil for none)
 // and decodes the reply's parameters into out (nil to ignore them). An
 // error reply is returned as an *Error whose Parameters is a
-// jsontext.Value. ctx's deadline bounds the whole call. What out holds
-// after an error is unspecified. A call that fails in its middle (ctx
+// jsontext.Value. ctx's deadline bounds the whole call. Out is written
+// only when the call succeeds: after an error it holds what it held (a
+// CompactUnmarshaler may have zeroed it, so pass a zero value). A call that fails in its middle (ctx
 // ending, the connection failing) closes the connection, and later calls
 // fail: its reply could otherwise be read as theirs.
 //
@@ -96,8 +98,13 @@ type request struct {
 	Parameters any    `json:"parameters,omitzero"`
 }
 
-// decodeReply decodes a reply into out in one pass, the parameters
-// straight into out. An error reply, or a reply out cannot take, is
+// decodeReply decodes a reply into out in one pass. Out is written only
+// when the reply is a success: an error reply whose parameters out could
+// take (an "allowed" beside the error) must not leave them in out. The
+// compact path gets this from the reply form it accepts (parameters and
+// nothing else) and from CompactUnmarshaler's zeroing of what it gives up
+// on; the library path decodes into a fresh value and copies it into out
+// once the reply proved to be no error. A reply that is not a success is
 // decoded again to tell which it is: an *Error, or a malformed reply.
 func decodeReply(method string, b []byte, out any) error {
 	if out == nil {
@@ -108,14 +115,27 @@ func decodeReply(method string, b []byte, out any) error {
 			return nil
 		}
 	}
+	dst := reflect.ValueOf(out)
+	if dst.Kind() != reflect.Pointer || dst.IsNil() {
+		return fmt.Errorf("varlink: reply to %s: cannot decode into %T, not a non-nil pointer", method, out)
+	}
+	fresh := reflect.New(dst.Type().Elem())
 	// A non-nil pointer in an interface member is decoded into.
 	typed := struct {
 		Parameters any    `json:"parameters"`
 		Error      string `json:"error"`
-	}{Parameters: out}
+	}{Parameters: fresh.Interface()}
 	if json.Unmarshal(b, &typed) == nil && typed.Error == "" {
+		dst.Elem().Set(fresh.Elem())
 		return nil
 	}
+	return replyFailure(method, b, fresh.Interface())
+}
+
+// replyFailure returns why reply b to method is no success, decoding its
+// parameters into scratch (never the caller's out) for the error that
+// names the member out cannot take.
+func replyFailure(method string, b []byte, scratch any) error {
 	var r struct {
 		Parameters jsontext.Value `json:"parameters"`
 		Error      string         `json:"error"`
@@ -126,13 +146,10 @@ func decodeReply(method string, b []byte, out any) error {
 	if r.Error != "" {
 		return &Error{Name: r.Error, Parameters: r.Parameters}
 	}
-	if len(r.Parameters) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(r.Parameters, out); err != nil {
+	if err := json.Unmarshal(r.Parameters, scratch); err != nil {
 		return fmt.Errorf("varlink: reply to %s: %w", method, err)
 	}
-	return nil
+	return fmt.Errorf("varlink: malformed reply to %s", method)
 }
 
 // watch applies ctx's end to the call under way: once ctx is done (its

@@ -3,17 +3,29 @@
 package varlink
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/virt-acl-helper/virt-acl-helper/accessapi"
 )
 
+// TestDecodeReply decodes replies into an out that already holds a
+// value: a success replaces it with the reply's parameters, a failure
+// leaves it as it was.
 func TestDecodeReply(t *testing.T) {
 	type out struct {
-		Allowed bool `json:"allowed"`
+		Allowed bool   `json:"allowed"`
+		Note    string `json:"note"`
 	}
+	before := out{Note: "before"}
 	tests := []struct {
 		name      string
 		reply     string
@@ -21,22 +33,24 @@ func TestDecodeReply(t *testing.T) {
 		wantError string // an *Error of this name
 		wantFail  string // another error mentioning this
 	}{
-		{"parameters", `{"parameters":{"allowed":true}}`, out{true}, "", ""},
+		{"parameters", `{"parameters":{"allowed":true}}`, out{Allowed: true}, "", ""},
 		{"no parameters", `{}`, out{}, "", ""},
 		{"null parameters", `{"parameters":null}`, out{}, "", ""},
-		{"member out lacks", `{"parameters":{"allowed":true,"new":1}}`, out{true}, "", ""},
-		{"error first", `{"error":"a.Failed","parameters":{"reason":"x"}}`, out{}, "a.Failed", ""},
-		{"error last", `{"parameters":{"reason":"x"},"error":"a.Failed"}`, out{}, "a.Failed", ""},
-		{"error with parameters out could take", `{"parameters":{"allowed":true},"error":"a.Failed"}`, out{}, "a.Failed", ""},
-		{"wrong type", `{"parameters":{"allowed":"yes"}}`, out{}, "", "reply to a.B"},
-		{"named twice", `{"parameters":{"allowed":false,"allowed":true}}`, out{}, "", "malformed reply"},
+		{"member out lacks", `{"parameters":{"allowed":true,"new":1}}`, out{Allowed: true}, "", ""},
+		{"error first", `{"error":"a.Failed","parameters":{"reason":"x"}}`, before, "a.Failed", ""},
+		{"error last", `{"parameters":{"reason":"x"},"error":"a.Failed"}`, before, "a.Failed", ""},
+		{"error after parameters out takes", `{"parameters":{"allowed":true,"note":"x"},"error":"a.Failed"}`, before, "a.Failed", ""},
+		{"error before parameters out takes", `{"error":"a.Failed","parameters":{"allowed":true}}`, before, "a.Failed", ""},
+		{"wrong type after one out takes", `{"parameters":{"allowed":true,"note":5}}`, before, "", "reply to a.B"},
+		{"wrong type", `{"parameters":{"allowed":"yes"}}`, before, "", "reply to a.B"},
+		{"named twice", `{"parameters":{"allowed":false,"allowed":true}}`, before, "", "malformed reply"},
 		{"another case", `{"parameters":{"Allowed":true}}`, out{}, "", ""},
-		{"trailing data", `{"parameters":{"allowed":true}} {}`, out{}, "", "malformed reply"},
-		{"not JSON", `nope`, out{}, "", "malformed reply"},
+		{"trailing data", `{"parameters":{"allowed":true}} {}`, before, "", "malformed reply"},
+		{"not JSON", `nope`, before, "", "malformed reply"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got out
+			got := before
 			err := decodeReply("a.B", []byte(tt.reply), &got)
 			switch e, isErr := AsError(err); {
 			case tt.wantError != "":
@@ -55,8 +69,9 @@ func TestDecodeReply(t *testing.T) {
 				}
 			case err != nil:
 				t.Fatal(err)
-			case got != tt.want:
-				t.Errorf("decoded %+v, want %+v", got, tt.want)
+			}
+			if got != tt.want {
+				t.Errorf("out = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
@@ -153,4 +168,84 @@ func TestClientContextDoneBefore(t *testing.T) {
 	if err := c.Call(context.Background(), testIface+".Echo", map[string]string{"text": "hi"}, nil); err != nil {
 		t.Fatalf("the next call: %v", err)
 	}
+}
+
+// TestClientErrorReplyLeavesOut calls a real server whose method fails
+// with parameters the caller's out could take, and a peer that writes an
+// error reply byte for byte: the call fails with the error and out, of a
+// type that decodes itself (the decision calls') or one the JSON library
+// decodes, stays zero. An "allowed" beside an error must never reach the
+// caller as if it had been answered.
+func TestClientErrorReplyLeavesOut(t *testing.T) {
+	refused := &Error{Name: testIface + ".Refused", Parameters: map[string]any{
+		"allowed": true, "cached": true, "driver": "polkit",
+		"results": []map[string]bool{{"allowed": true}},
+	}}
+	_, server := serveInterface(t, Options{}, Interface{
+		Name:        testIface,
+		Description: "interface org.example.test\nmethod Refuse() -> ()\n",
+		Methods: map[string]MethodFunc{
+			"Refuse": func(context.Context, *Call) (any, error) { return nil, refused },
+		},
+	})
+	const errorFirst = `{"error":"org.example.test.Refused","parameters":{"results":[{"allowed":true}],"allowed":true}}`
+	const errorLast = `{"parameters":{"allowed":true,"cached":false,"driver":"polkit"},"error":"org.example.test.Refused"}`
+	peers := []struct {
+		name string
+		path func(*testing.T) string
+	}{
+		{"server", func(*testing.T) string { return server }},
+		{"raw error first", func(t *testing.T) string { return rawPeer(t, errorFirst) }},
+		{"raw error last", func(t *testing.T) string { return rawPeer(t, errorLast) }},
+	}
+	outs := []struct {
+		name string
+		out  func() any // a pointer to a zero value
+	}{
+		{"Result", func() any { return new(accessapi.Result) }},
+		{"CheckManyReply", func() any { return new(accessapi.CheckManyReply) }},
+		{"library-decoded", func() any {
+			return new(struct {
+				Allowed bool `json:"allowed"`
+			})
+		}},
+	}
+	for _, peer := range peers {
+		for _, o := range outs {
+			t.Run(peer.name+"/"+o.name, func(t *testing.T) {
+				out := o.out()
+				err := dial(t, peer.path(t)).Call(ctx(t), testIface+".Refuse", nil, out)
+				if e, ok := AsError(err); !ok || e.Name != refused.Name {
+					t.Fatalf("err = %v, want %s", err, refused.Name)
+				}
+				if zero := reflect.New(reflect.TypeOf(out).Elem()).Interface(); !reflect.DeepEqual(out, zero) {
+					t.Errorf("out = %+v after the error reply, want it untouched", out)
+				}
+			})
+		}
+	}
+}
+
+// rawPeer listens on a new socket for one connection, and answers its
+// first message with reply, written as it is; it returns the socket's
+// path.
+func rawPeer(t *testing.T, reply string) string {
+	path := filepath.Join(t.TempDir(), "raw.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		if _, err := bufio.NewReader(nc).ReadBytes(0); err == nil {
+			nc.Write([]byte(reply + "\x00"))
+		}
+		io.Copy(io.Discard, nc) // until the client hangs up
+	}()
+	return path
 }

@@ -64,18 +64,11 @@ func appendReply(b []byte, out any) ([]byte, bool) {
 	return append(b, '}', 0), ok
 }
 
-// compactParams returns the parameters of msg, a call of method, when
-// the call is just {"method":...,"parameters":...}.
-func compactParams(msg []byte, method string) ([]byte, bool) {
-	rest, ok := bytes.CutPrefix(msg, []byte(methodPrefix))
-	if !ok {
-		return nil, false
-	}
-	rest, ok = bytes.CutPrefix(rest, []byte(method))
-	if !ok {
-		return nil, false
-	}
-	rest, ok = bytes.CutPrefix(rest, []byte(paramsMember))
+// compactParams returns the parameters of a call that is just
+// {"method":...,"parameters":...}, given what follows the method's name
+// (leadingMethod matched the rest).
+func compactParams(afterName []byte) ([]byte, bool) {
+	rest, ok := bytes.CutPrefix(afterName, []byte(paramsMember))
 	if !ok {
 		return nil, false
 	}

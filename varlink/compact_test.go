@@ -72,7 +72,8 @@ func TestDecodeCompact(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var p accessapi.CheckParams
-			if got := decodeCompact([]byte(tc.msg), "org.example.bench.Check", &p); got != tc.compact {
+			name, afterName := leadingMethod([]byte(tc.msg)) // as decodeOnce does
+			if got := string(name) == "org.example.bench.Check" && decodeCompact(afterName, &p); got != tc.compact {
 				t.Fatalf("decodeCompact = %v, want %v", got, tc.compact)
 			}
 			if got := agreeAccess(t, s, []byte(tc.msg)); got != tc.once {

@@ -228,3 +228,32 @@ func BenchmarkCallCheck(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeReply decodes a Check reply as the client does: in the
+// compact form into the type that reads it (the decision calls'), and
+// with the JSON library into a type that does not.
+func BenchmarkDecodeReply(b *testing.B) {
+	reply := []byte(`{"parameters":{"allowed":true,"cached":true,"driver":"polkit"}}`)
+	b.Run("compact", func(b *testing.B) {
+		var out accessapi.Result
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := decodeReply("a.B", reply, &out); err != nil || !out.Allowed {
+				b.Fatal(err, out)
+			}
+		}
+	})
+	b.Run("library", func(b *testing.B) {
+		var out struct {
+			Allowed bool   `json:"allowed"`
+			Cached  bool   `json:"cached"`
+			Driver  string `json:"driver"`
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := decodeReply("a.B", reply, &out); err != nil || !out.Allowed {
+				b.Fatal(err, out)
+			}
+		}
+	})
+}

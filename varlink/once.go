@@ -21,14 +21,15 @@ const methodPrefix = `{"method":"`
 // the same result for a message this accepts, and the usual error for any
 // other. So this pass only has to be strict, never to explain.
 func (s *Server) decodeOnce(msg []byte) (Call, bool) {
-	m, ok := s.typed[string(leadingMethod(msg))]
+	name, afterName := leadingMethod(msg)
+	m, ok := s.typed[string(name)]
 	if !ok {
 		return Call{}, false
 	}
 	method, newParams := m.name, m.newParams
 	call := Call{Method: method}
 	params := newParams()
-	if decodeCompact(msg, method, params) {
+	if decodeCompact(afterName, params) {
 		call.decoded, call.msg = params, msg
 		return call, true
 	}
@@ -57,17 +58,19 @@ func (s *Server) decodeOnce(msg []byte) (Call, bool) {
 	return call, true
 }
 
-// decodeCompact decodes msg, a call of method, into params when the call
-// has just a method and parameters and their type reads its own compact
-// JSON (CompactUnmarshaler), without the library's reflection. It needs
-// no check of the whole message's UTF-8: the method was matched, and the
-// type's reader checks each string. False leaves params zero.
-func decodeCompact(msg []byte, method string, params any) bool {
+// decodeCompact decodes a call into params when the call has just a
+// method and parameters and their type reads its own compact JSON
+// (CompactUnmarshaler), without the library's reflection. afterName is
+// what follows the method's name in the call, as leadingMethod found it.
+// It needs no check of the whole message's UTF-8: the method was
+// matched, and the type's reader checks each string. False leaves params
+// zero.
+func decodeCompact(afterName []byte, params any) bool {
 	cu, ok := params.(CompactUnmarshaler)
 	if !ok {
 		return false
 	}
-	body, ok := compactParams(msg, method)
+	body, ok := compactParams(afterName)
 	return ok && cu.UnmarshalCompactJSON(body)
 }
 
@@ -79,18 +82,19 @@ type typedMethod struct {
 
 // leadingMethod returns the method of a message that starts with
 // methodPrefix, when the name needs no unescaping (the characters a method
-// name may have never do), or nil. It is looked up, not kept: the name
-// of a known method costs no allocation.
-func leadingMethod(msg []byte) []byte {
+// name may have never do), and what follows the name (from its closing
+// quote); or nil. The name is looked up, not kept: the name of a known
+// method costs no allocation.
+func leadingMethod(msg []byte) (name, afterName []byte) {
 	rest, ok := bytes.CutPrefix(msg, []byte(methodPrefix))
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	end := bytes.IndexByte(rest, '"')
 	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		return nil
+		return nil, nil
 	}
-	return rest[:end]
+	return rest[:end], rest[end:]
 }
 
 // takeDecoded copies the parameters decoded with the call into v when v

@@ -54,7 +54,7 @@ func agreeOnceAs[T any](t *testing.T, s *Server, msg []byte) bool {
 // types read their compact JSON themselves.
 func agreeAccess(t *testing.T, s *Server, msg []byte) bool {
 	t.Helper()
-	if bytes.Contains(leadingMethod(msg), []byte("CheckMany")) {
+	if name, _ := leadingMethod(msg); bytes.Contains(name, []byte("CheckMany")) {
 		return agreeOnceAs[accessapi.CheckManyParams](t, s, msg)
 	}
 	return agreeOnceAs[accessapi.CheckParams](t, s, msg)
@@ -116,5 +116,24 @@ func TestDecodeOnceOtherType(t *testing.T) {
 	var narrow struct{}
 	if err := c.Decode(&narrow); err == nil {
 		t.Fatal("Decode into a type without the parameter accepted it")
+	}
+}
+
+// TestLeadingMethod: the method named first, and what follows it, which
+// decodeCompact reads without matching the method again.
+func TestLeadingMethod(t *testing.T) {
+	for _, tc := range []struct{ msg, name, after string }{
+		{`{"method":"a.B","parameters":{}}`, "a.B", `","parameters":{}}`},
+		{`{"method":"a.B"}`, "a.B", `"}`},
+		{`{"method":"a.\u0042"}`, "", ""},
+		{`{"method":""}`, "", ""},
+		{`{"method":"a.B`, "", ""},
+		{`{"parameters":{},"method":"a.B"}`, "", ""},
+		{`{ "method":"a.B"}`, "", ""},
+	} {
+		name, after := leadingMethod([]byte(tc.msg))
+		if string(name) != tc.name || string(after) != tc.after {
+			t.Errorf("leadingMethod(%s) = %q, %q; want %q, %q", tc.msg, name, after, tc.name, tc.after)
+		}
 	}
 }
