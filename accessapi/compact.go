@@ -43,11 +43,9 @@ func (o Object) AppendCompactJSON(b []byte) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
-// read reads an object into o, which must be zero but for Attributes:
-// a map there is cleared and reused for the object's attributes.
-func (o *Object) read(r *compactjson.Reader) {
-	m := o.Attributes
-	o.Attributes = nil
+// read reads an object into o, which must be zero; its attributes go
+// into reuse, cleared, if it is not nil.
+func (o *Object) read(r *compactjson.Reader, reuse map[string]string) {
 	var seen uint64
 	for n := 0; r.Member(&n); {
 		switch r.Field(&seen, "type", "driver", "attributes") {
@@ -56,7 +54,7 @@ func (o *Object) read(r *compactjson.Reader) {
 		case 1:
 			o.Driver = r.Interned()
 		case 2:
-			o.Attributes = readAttributes(r, m)
+			o.Attributes = readAttributes(r, reuse)
 		}
 	}
 }
@@ -132,7 +130,7 @@ func (p *CheckParams) UnmarshalCompactJSON(b []byte) bool {
 	for n := 0; r.Member(&n); {
 		switch r.Field(&seen, "object", "permission", "subject") {
 		case 0:
-			p.Object.read(r)
+			p.Object.read(r, nil)
 		case 1:
 			p.Permission = r.String()
 		case 2:
@@ -191,9 +189,13 @@ func (p *CheckManyParams) UnmarshalCompactJSON(b []byte) bool {
 func (p *CheckManyParams) UnmarshalCompactJSONEach(b []byte, each func(o *Object)) bool {
 	return p.readCompact(b, func(r *compactjson.Reader) {
 		var o Object
+		var attrs map[string]string
 		for n := 0; r.Elem(&n); {
-			o = Object{Attributes: o.Attributes}
-			o.read(r)
+			o = Object{}
+			o.read(r, attrs)
+			if o.Attributes != nil {
+				attrs = o.Attributes
+			}
 			each(&o)
 		}
 	})
@@ -222,7 +224,7 @@ func readObjects(r *compactjson.Reader) []Object {
 	objs := []Object{}
 	for n := 0; r.Elem(&n); {
 		objs = append(objs, Object{})
-		objs[len(objs)-1].read(r)
+		objs[len(objs)-1].read(r, nil)
 	}
 	return objs
 }
