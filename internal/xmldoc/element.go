@@ -68,9 +68,11 @@ func (r *reader) adopt(e *Element) {
 
 // bindings returns the namespace prefixes in scope inside t.
 func (r *reader) bindings(t xml.StartElement) (map[string]string, *Error) {
-	outer := map[string]string{"xml": xmlNS}
+	var outer map[string]string
 	if n := len(r.stack); n > 0 {
 		outer = r.stack[n-1].scope
+	} else { // the root: only the xml prefix is bound
+		outer = map[string]string{"xml": xmlNS}
 	}
 	scope, copied := outer, false
 	for _, a := range t.Attr {
