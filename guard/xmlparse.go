@@ -59,7 +59,7 @@ func readXML(doc string, k xmlKind) (*xmldoc.Element, error) {
 		if !errors.As(err, &e) {
 			return nil, syntaxError(k, doc, 1, 1, err.Error())
 		}
-		return nil, syntaxError(k, doc, e.Line, e.Col, e.Msg)
+		return nil, syntaxError(k, doc, e.Line, e.Col, refusalText(e))
 	}
 	switch {
 	case root.Local != k.root:
@@ -76,6 +76,20 @@ func readXML(doc string, k xmlKind) (*xmldoc.Element, error) {
 	}
 	return root, nil
 }
+
+// refusalText is what the admin reads for e, in libvirt's form: libxml2's
+// words for a document that is not well-formed, which libvirt refuses
+// too; for a construct or size the guard alone refuses, the same words
+// and who refused, so that no one looks for the cause in libvirt.
+func refusalText(e *xmldoc.Error) string {
+	if e.Kind == xmldoc.Malformed {
+		return e.Msg
+	}
+	return e.Msg + guardRefused
+}
+
+// guardRefused ends the text of a refusal that is the guard's alone.
+const guardRefused = " (refused by the virt-acl-helper guard)"
 
 // ambiguousAttrs refuses a tab or line break in any attribute the guard
 // could read (the kept levels, no namespace): libvirt would read

@@ -23,7 +23,7 @@ type Element struct {
 func (r *reader) start(t xml.StartElement) *Error {
 	depth := len(r.stack)
 	if r.root != nil && depth == 0 {
-		return refused("Extra content at the end of the document")
+		return notWellFormed("Extra content at the end of the document")
 	}
 	r.elements++
 	if r.elements > r.lim.MaxElements {
@@ -35,23 +35,24 @@ func (r *reader) start(t xml.StartElement) *Error {
 	if strings.Contains(t.Name.Local, ":") || (t.Name.Space == "" && strings.HasPrefix(t.Name.Local, ":")) {
 		return refused("element name %q is not a qualified name", t.Name.Space+":"+t.Name.Local)
 	}
-	scope, err := r.bindings(t)
+	undo, err := r.ns.declare(t)
+	r.stack = append(r.stack, open{prefix: t.Name.Space, local: t.Name.Local, undo: undo})
 	if err != nil {
 		return err
 	}
-	uri, ok := scope[t.Name.Space]
+	uri, ok := r.ns.bound[t.Name.Space]
 	if !ok && t.Name.Space != "" {
 		return refused("element prefix %q is not bound to a namespace", t.Name.Space)
 	}
-	if err := checkAttrNames(t.Attr, scope); err != nil {
+	if err := checkAttrNames(t.Attr, r.ns.bound); err != nil {
 		return err
 	}
-	o := open{prefix: t.Name.Space, local: t.Name.Local, scope: scope}
+	o := &r.stack[len(r.stack)-1]
 	if r.lim.Keep == 0 || depth < r.lim.Keep {
-		o.el = &Element{Prefix: t.Name.Space, Local: t.Name.Local, NS: uri, Attrs: t.Attr, Start: r.dec.InputOffset()}
-		r.adopt(o.el)
+		el := &Element{Prefix: t.Name.Space, Local: t.Name.Local, NS: uri, Attrs: t.Attr, Start: r.dec.InputOffset()}
+		r.adopt(el)
+		o.el = el
 	}
-	r.stack = append(r.stack, o)
 	return nil
 }
 
@@ -64,46 +65,6 @@ func (r *reader) adopt(e *Element) {
 	}
 	e.textAt = parent.text.Len()
 	parent.Children = append(parent.Children, e)
-}
-
-// bindings returns the namespace prefixes in scope inside t.
-func (r *reader) bindings(t xml.StartElement) (map[string]string, *Error) {
-	var outer map[string]string
-	if n := len(r.stack); n > 0 {
-		outer = r.stack[n-1].scope
-	} else { // the root: only the xml prefix is bound
-		outer = map[string]string{"xml": xmlNS}
-	}
-	scope, copied := outer, false
-	for _, a := range t.Attr {
-		prefix, decl := nsDecl(a.Name)
-		if !decl {
-			continue
-		}
-		if prefix == "xml" || prefix == "xmlns" || (prefix != "" && a.Value == "") {
-			return nil, refused("namespace declaration %s=%q refused", AttrName(a.Name), a.Value)
-		}
-		if !copied {
-			copied = true
-			scope = make(map[string]string, len(outer)+1)
-			for k, v := range outer {
-				scope[k] = v
-			}
-		}
-		scope[prefix] = a.Value
-	}
-	return scope, nil
-}
-
-// nsDecl reports whether name declares a namespace, and its prefix.
-func nsDecl(name xml.Name) (string, bool) {
-	switch {
-	case name.Space == "" && name.Local == "xmlns":
-		return "", true
-	case name.Space == "xmlns":
-		return name.Local, true
-	}
-	return "", false
 }
 
 // IsNSDecl reports whether an attribute so named declares a namespace.
@@ -145,6 +106,7 @@ func (r *reader) end(t xml.EndElement) *Error {
 	if e := r.stack[n-1].el; e != nil {
 		e.End = r.dec.InputOffset()
 	}
+	r.ns.end(r.stack[n-1].undo)
 	r.stack = r.stack[:n-1]
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits bound what Parse reads. Every document past one is refused;
@@ -27,14 +29,12 @@ type Limits struct {
 // text and comments between elements cannot make it unbounded work.
 func (l Limits) maxTokens() int { return 4*l.MaxElements + 16 }
 
-// xmlNS is the namespace the xml prefix is bound to by definition.
-const xmlNS = "http://www.w3.org/XML/1998/namespace"
-
-// open is an element being read: its name as written, the namespace
-// prefixes in scope inside it and, unless past Limits.Keep, its Element.
+// open is an element being read: its name as written, how many
+// namespace bindings it declared and, unless past Limits.Keep, its
+// Element.
 type open struct {
 	prefix, local string
-	scope         map[string]string
+	undo          int
 	el            *Element
 }
 
@@ -43,6 +43,7 @@ type reader struct {
 	lim      Limits
 	dec      *xml.Decoder
 	stack    []open
+	ns       namespaces
 	root     *Element
 	elements int
 	tokens   int
@@ -55,7 +56,7 @@ func Parse(doc []byte, lim Limits) (*Element, error) {
 		return nil, &Error{Kind: Limit, Limit: LimitBytes, Max: lim.MaxBytes, Line: 1, Col: 1,
 			Msg: fmt.Sprintf("document is %d bytes, more than %d", len(doc), lim.MaxBytes)}
 	}
-	r := &reader{lim: lim, dec: xml.NewDecoder(bytes.NewReader(doc))}
+	r := &reader{lim: lim, dec: xml.NewDecoder(bytes.NewReader(doc)), ns: newNamespaces()}
 	r.dec.Strict = true
 	if e := prescan(doc); e != nil {
 		return nil, e
@@ -74,7 +75,7 @@ func Parse(doc []byte, lim Limits) (*Element, error) {
 	}
 	switch {
 	case r.root == nil:
-		return nil, r.fail(refused("Document is empty"))
+		return nil, r.fail(notWellFormed("Document is empty"))
 	case len(r.stack) > 0:
 		o := r.stack[len(r.stack)-1]
 		return nil, r.fail(&Error{Kind: Malformed, Msg: fmt.Sprintf("Premature end of data: <%s> is not closed", qname(o.prefix, o.local))})
@@ -90,6 +91,12 @@ func (r *reader) fail(e *Error) *Error {
 
 func refused(format string, args ...any) *Error {
 	return &Error{Kind: Refused, Msg: fmt.Sprintf(format, args...)}
+}
+
+// notWellFormed is a refusal encoding/xml does not make itself, of what
+// is not well-formed XML (libxml2 refuses it too).
+func notWellFormed(msg string) *Error {
+	return &Error{Kind: Malformed, Msg: msg}
 }
 
 // malformed is encoding/xml's refusal, without its "XML syntax error on
@@ -148,6 +155,9 @@ func (r *reader) token(tok xml.Token) *Error {
 	case xml.Directive:
 		return refused("<!%s> refused: no DOCTYPE, DTD or entity declarations", firstWord(t))
 	case xml.Comment:
+		if !IsText(t) {
+			return notWellFormed("a comment holds a character XML does not allow")
+		}
 		if e := r.kept(); e != nil {
 			e.Comment = true
 		}
@@ -172,24 +182,42 @@ func firstWord(b []byte) string {
 	return s
 }
 
-// procInst allows only the XML declaration, first, version 1.0 (UTF-8:
-// encoding/xml refuses any other encoding it declares).
+// procInst allows only the XML declaration, first, as the XML grammar
+// writes it, version 1.0, and at most UTF-8 for its encoding: not
+// encoding/xml's test of the encoding, which finds encoding= only
+// without spaces around its =, where libxml2 takes them and would read
+// the whole document in another encoding (UTF-7 can hide markup from a
+// UTF-8 reader).
 func (r *reader) procInst(t xml.ProcInst) *Error {
 	if t.Target != "xml" || r.tokens != 1 {
 		return refused("processing instruction <?%s?> refused", t.Target)
 	}
-	inst := string(t.Inst)
-	if !strings.Contains(inst, `version="1.0"`) && !strings.Contains(inst, `version='1.0'`) {
-		return refused("XML declaration must say version 1.0")
+	if !xmlDecl.Match(t.Inst) {
+		return refused("XML declaration %q refused: only version 1.0, encoding UTF-8 or none, standalone yes or no", clip(t.Inst))
 	}
 	return nil
+}
+
+// xmlDecl is the XML declaration's grammar (XML 1.0, production 23)
+// after its target and the space encoding/xml takes with it, for
+// version 1.0 and UTF-8 alone.
+var xmlDecl = regexp.MustCompile(`^[ \t\r\n]*version[ \t\r\n]*=[ \t\r\n]*("1\.0"|'1\.0')` +
+	`([ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*("(?i:utf-8)"|'(?i:utf-8)'))?` +
+	`([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("(yes|no)"|'(yes|no)'))?[ \t\r\n]*$`)
+
+// clip shortens what a document says before an error quotes it.
+func clip(b []byte) string {
+	if len(b) > 64 {
+		return string(b[:64]) + "..."
+	}
+	return string(b)
 }
 
 func (r *reader) charData(t xml.CharData) *Error {
 	e := r.kept()
 	if e == nil {
 		if len(r.stack) == 0 && !IsSpace(t) {
-			return refused("text outside the root element")
+			return notWellFormed("text outside the root element")
 		}
 		return nil
 	}
@@ -205,6 +233,23 @@ func (r *reader) kept() *Element {
 		}
 	}
 	return nil
+}
+
+// IsText reports whether b is valid UTF-8 of characters XML allows
+// (production 2, Char): encoding/xml checks text so, not comments.
+func IsText(b []byte) bool {
+	for len(b) > 0 {
+		c, size := utf8.DecodeRune(b)
+		switch {
+		case c == utf8.RuneError && size == 1:
+			return false
+		case c == '\t' || c == '\n' || c == '\r', c >= 0x20 && c <= 0xd7ff, c >= 0xe000 && c <= 0xfffd, c >= 0x10000 && c <= 0x10ffff:
+		default:
+			return false
+		}
+		b = b[size:]
+	}
+	return true
 }
 
 // IsSpace reports whether b is only XML white space (or empty).
