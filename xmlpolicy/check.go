@@ -219,7 +219,7 @@ func (c *checker) attr(n *node, er *elemRule, a xml.Attr) (*constraint, *Violati
 	if xmldoc.AmbiguousAttr(a.Value) {
 		return nil, &Violation{Path: c.path(aAt), Rule: ruleXML, Reason: "tab or line break in an attribute value (libxml2 normalises them, so the value is ambiguous)"}
 	}
-	unit, _ := attrValue(n, "unit")
+	unit, _ := n.Attr("unit")
 	if why := con.check(c.p, a.Value, unit); why != "" {
 		return nil, &Violation{Path: c.path(aAt), Rule: er.rule, Reason: why}
 	}
@@ -240,7 +240,7 @@ func (c *checker) text(n *node, er *elemRule) bool {
 	case text == "":
 		return false
 	}
-	unit, _ := attrValue(n, "unit")
+	unit, _ := n.Attr("unit")
 	if why := er.text.check(c.p, text, unit); why != "" {
 		return c.add(&Violation{Path: c.path(""), Rule: er.rule, Reason: why})
 	}

@@ -92,31 +92,14 @@ func parseRequirement(s string) (requirement, error) {
 // find returns the value l locates under n and whether it is there.
 func (l locator) find(n *node) (string, bool) {
 	for _, name := range l.elems {
-		var next *node
-		for _, c := range n.Children {
-			if c.NS == "" && c.Local == name {
-				next = c
-				break
-			}
-		}
-		if next == nil {
+		if n = n.Child(name); n == nil {
 			return "", false
 		}
-		n = next
 	}
 	if l.attr == "" {
 		return "", true
 	}
-	return attrValue(n, l.attr)
-}
-
-func attrValue(n *node, name string) (string, bool) {
-	for _, a := range n.Attrs {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value, true
-		}
-	}
-	return "", false
+	return n.Attr(l.attr)
 }
 
 // holds reports whether r is met by n: its condition is false, or what
