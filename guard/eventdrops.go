@@ -17,21 +17,43 @@ import (
 // The events the guard withholds undecided (events.go), and what each
 // leaves in the audit trail: the event's record, a list of one hidden,
 // driver=guard, with a reason naming why: undecodable, no-filter,
-// unidentified (unidentified.go), invalid-request or unavailable. The
-// one event withheld unrecorded is one whose client is gone.
+// unidentified (unidentified.go), lookup-failed, invalid-request. The
+// one event withheld unrecorded is one whose lookup or decision the
+// session's end cut short.
 
 // withholdEvent drops the event of p about v that the guard failed to
 // identify or decide (cause), recording it with reason (dropEvent),
-// unless the session has ended: the client is gone, nothing is withheld
-// from anyone, and a lookup or decision its leaving cut short failed for
-// no reason of the event's, which a record would misstate. It returns
-// false: the event is not passed.
+// unless the failure is the session's end itself (the client hung up,
+// libvirtd's connection was lost, client_max_lifetime, the guard
+// stopping): nothing is withheld from anyone then, and the lookup or
+// decision it cut short failed for no reason of the event's, which a
+// record would misstate. A failure of its own is recorded even when the
+// session ended meanwhile. It returns false: the event is not passed.
 func (s *session) withholdEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any,
 	reason string, cause error) bool {
-	if ctx.Err() == nil {
-		s.dropEvent(ctx, c, h, p, perm, reason, fmt.Errorf("%s: %w", p.Name(), cause), entryDetails(perm, v)...)
+	if ctx.Err() != nil && errors.Is(cause, ctx.Err()) {
+		s.srv.log.Debug("guard: event dropped, the session ended", "operation", p.Name(), "err", cause)
+		return false
 	}
+	s.dropEvent(ctx, c, h, p, perm, reason, fmt.Errorf("%s: %w", p.Name(), cause), entryDetails(perm, v)...)
 	return false
+}
+
+// reasonLookupFailed is the reason of the record of an event whose
+// object the guard could not identify because its own lookup in libvirtd
+// failed (the lookup connection lost, libvirtd's internal error): the
+// object may well exist, and "unidentified" would send an auditor after
+// an odd object. A lookup libvirtd answered with the object gone is
+// unidentified.
+const reasonLookupFailed = "lookup-failed"
+
+// unidentifiedReason names why the guard could not build an event's
+// object (err, from objects.fromValue).
+func unidentifiedReason(err error) string {
+	if errors.Is(err, errLookup) && !libvirtdSays(err, errNoStoragePool) && !libvirtdSays(err, errNoNwfilterBinding) {
+		return reasonLookupFailed
+	}
+	return reasonUnidentified
 }
 
 // reasonInvalid is the reason of the record of an event whose decision
@@ -41,9 +63,10 @@ func (s *session) withholdEvent(ctx context.Context, c *checker, h frame.Header,
 const reasonInvalid = "invalid-request"
 
 // undecidedReason names why the engine did not decide an event, from
-// Check's error (the session still open): the request invalid, or else
-// the engine unable to decide, as a driver's failure is named
-// (access.Unavailable).
+// Check's error: the request invalid. Check fails otherwise only with
+// its context's end, which withholdEvent records nothing for; any other
+// error (none today) is named as a driver's failure is
+// (access.Unavailable), never as the policy's answer.
 func undecidedReason(err error) string {
 	if errors.Is(err, access.ErrInvalid) {
 		return reasonInvalid

@@ -130,13 +130,14 @@ func (s *session) eventAllowed(ctx context.Context, c *checker, perms map[acl.Ob
 // and the event's record every time, cached or not, so that no event
 // withheld from a client goes unrecorded. An event whose object the
 // guard cannot build, or that the engine does not decide, is dropped
-// and recorded as dropEvent records it, unless the client is gone. At
+// and recorded as dropEvent records it, unless the session's end cut it
+// short (withholdEvent). At
 // audit level required, an event whose record was not written is
 // dropped, as a list's is refused.
 func (s *session) decideEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any) bool {
 	obj, err := c.objects.fromValue(ctx, v)
 	if err != nil {
-		return s.withholdEvent(ctx, c, h, p, perm, v, reasonUnidentified, err)
+		return s.withholdEvent(ctx, c, h, p, perm, v, unidentifiedReason(err), err)
 	}
 	d, err := c.engine.Check(ctx, access.Request{Subject: c.subject, Object: obj, Permission: perm, Origin: listOrigin(p)})
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 // objects, looked up on the guard's own lookup connection, and audits to
 // the real kernel and auditd (audit_level 2), through each way an event
 // is withheld undecided: the session ended before the decision, or
-// during the lookup of a volume's pool (no record: the client is gone);
+// before the lookup of a volume's pool (no record: the client is gone);
 // the engine refusing the request as invalid (reason=invalid-request,
 // the pool named); the volume's pool gone, libvirtd answering "no
 // storage pool" (reason=unidentified, the volume named with its pool).
@@ -68,7 +68,7 @@ func TestEventWithheldLibvirtd(t *testing.T) {
 		before  func()
 	}{
 		{"client gone before the decision", perms[acl.StoragePool], p.Pool, true, subject, nil},
-		{"client gone during the lookup", vols.Filters()[0], v.Vol, true, subject, nil},
+		{"client gone before the lookup", vols.Filters()[0], v.Vol, true, subject, nil},
 		{"invalid request", perms[acl.StoragePool], p.Pool, false, invalid, nil},
 		{"pool gone", vols.Filters()[0], v.Vol, false, subject, func() {
 			if out, err := l.Virsh(nil, "pool-destroy", pool); err != nil {

@@ -47,9 +47,11 @@ func cancelling(cancel context.CancelFunc) lookupFunc {
 // TestEventWithheldRecorded: an event the guard fails to identify or the
 // engine does not decide is dropped, and recorded with a reason naming
 // why (the engine refusing an invalid request; the object unidentified,
-// a volume named with its pool), unless the client is gone (the session
-// ended, before the decision or during the lookup): then nothing is
-// withheld from anyone, and no record gives a cause that was not.
+// gone since, a volume named with its pool; the guard's lookup failed),
+// unless the failure is the session's end (before the decision or
+// during the lookup): then nothing is withheld from anyone, and no
+// record gives a cause that was not. A failure of its own is recorded
+// though the session ended meanwhile.
 func TestEventWithheldRecorded(t *testing.T) {
 	table, err := proto.NewTable()
 	if err != nil {
@@ -83,10 +85,19 @@ func TestEventWithheldRecorded(t *testing.T) {
 		{"invalid request", dom, domPerm, runA, proc.Process{PID: 1, UID: 1000}, nil, false,
 			[]string{"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr false invalid-request [{listed 1} {shown 0} {hidden 1} {domain_name vmA}]"}},
 		{"client gone before the decision", dom, domPerm, runA, valid, nil, true, nil},
-		{"unidentified", pool, volPerm, vol1, valid, func(context.CancelFunc) lookupFunc {
-			return poolLookupBy(errors.New("lookup connection: EOF"), new(int))
+		{"pool gone: unidentified", pool, volPerm, vol1, valid, func(context.CancelFunc) lookupFunc {
+			return poolLookupBy(&RemoteError{Proc: "STORAGE_POOL_LOOKUP_BY_NAME", Body: &frame.ErrorBody{Code: errNoStoragePool}}, new(int))
 		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false unidentified [{listed 1} {shown 0} {hidden 1} {pool_name poolA} {vol_name v1}]"}},
+		{"lookup failed", pool, volPerm, vol1, valid, func(context.CancelFunc) lookupFunc {
+			return poolLookupBy(errors.New("lookup connection: EOF"), new(int))
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {pool_name poolA} {vol_name v1}]"}},
 		{"client gone during the lookup", pool, volPerm, vol1, valid, cancelling, false, nil},
+		{"lookup failed, the session ended meanwhile", pool, volPerm, vol1, valid, func(cancel context.CancelFunc) lookupFunc {
+			return func(proto.RemoteProcedure, proto.Message, proto.Message) error {
+				cancel()
+				return errors.New("lookup connection: EOF")
+			}
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {pool_name poolA} {vol_name v1}]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())

@@ -25,10 +25,10 @@ import (
 // "ausearch -m USER_AVC --success no" finds who was kept from seeing how
 // much, and, for the objects decided afresh, their own records (vm=,
 // uuid=) say which. An event the guard drops undecided is recorded
-// too, with driver=guard and a reason of its own: undecodable, no-filter
-// (eventdrops.go), unidentified (unidentified.go), or invalid-request or
-// unavailable when the engine did not decide it; only a client gone
-// leaves none.
+// too, with driver=guard and a reason of its own: undecodable, no-filter,
+// lookup-failed (eventdrops.go), unidentified (unidentified.go), or
+// invalid-request when the engine did not decide it; only a lookup or
+// decision the session's end cut short leaves none (withholdEvent).
 
 // listOrigin is the origin of a list's per-object decisions.
 func listOrigin(p *proto.Procedure) access.Origin {

@@ -17,6 +17,11 @@ import (
 // is denied.
 var errUnsupported = errors.New("the guard cannot identify the object of this call")
 
+// errLookup marks the failure of the guard's own lookup of an object in
+// libvirtd (a volume's pool, a binding's XML), wrapped with libvirtd's
+// answer or the connection's error.
+var errLookup = errors.New("the guard's lookup in libvirtd failed")
+
 // lookuper makes the guard's own calls to libvirtd. lookupClient is one;
 // tests use fakes.
 type lookuper interface {
@@ -34,7 +39,10 @@ type objects struct {
 	// none. keep seeds it.
 	found map[acl.ObjectType]acl.Object
 	// pools memoises pool: a list of volumes names each one's pool by
-	// name, and the pool is looked up once for all of them.
+	// name, and the pool is looked up once for all of them. Answers and
+	// failures alike are kept for the objects' life, which is one call's
+	// or one event's (newObjects per checker): a checker reused later
+	// would see stale pools.
 	pools map[string]poolLookup
 }
 
@@ -57,6 +65,9 @@ func (o *objects) pool(ctx context.Context, name string) (proto.RemoteNonnullSto
 	if !ok {
 		var r proto.RemoteStoragePoolLookupByNameRet
 		err := o.up.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: name}, &r)
+		if err != nil {
+			err = fmt.Errorf("%w: storage pool %s: %w", errLookup, name, err)
+		}
 		pl = poolLookup{pool: r.Pool, err: err}
 		o.pools[name] = pl
 	}
@@ -233,7 +244,7 @@ func (o *objects) binding(ctx context.Context, v proto.RemoteNonnullNwfilterBind
 	var r proto.RemoteNwfilterBindingGetXMLDescRet
 	err := o.up.call(ctx, proto.RemoteProcNwfilterBindingGetXMLDesc, &proto.RemoteNwfilterBindingGetXMLDescArgs{Nwfilter: v}, &r)
 	if err != nil {
-		return acl.Object{}, err
+		return acl.Object{}, fmt.Errorf("%w: nwfilter binding %s: %w", errLookup, v.Portdev, err)
 	}
 	e, err := readXML(r.XML, xmlKinds[acl.NWFilterBinding])
 	if err != nil {
