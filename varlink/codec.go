@@ -25,14 +25,21 @@ type Reader struct {
 	r   *bufio.Reader
 	max int
 	// large is the buffer of the last message that did not fit the read
-	// buffer, kept for the next one while large messages come in a row
-	// (a client filtering list after list) and let go at the first small
-	// one or a failed read: a client that sends one large request does
-	// not leave its memory held.
+	// buffer, until the next read or Release.
 	large []byte
-	// onLarge, when set, is called once a message grows past
-	// LargeMessage; its error fails the read.
-	onLarge func() error
+	// onLarge, when set, is called as a message grows past LargeMessage;
+	// its error fails the read. It may return a spare buffer, which the
+	// message moves into if it has room (Release gives it back).
+	onLarge func() ([]byte, error)
+}
+
+// Release returns the buffer of the last message, if it was gathered in
+// one of its own (past the read buffer), for a later message to reuse;
+// the message is not to be used after it.
+func (r *Reader) Release() []byte {
+	b := r.large
+	r.large = nil
+	return b
 }
 
 // NewReader returns a Reader of messages of at most max bytes (not
@@ -53,9 +60,9 @@ func NewReader(r io.Reader, max int) *Reader {
 // decoded from it owns its memory (the JSON decoder copies every string
 // and raw value), so only the message itself must not be kept.
 func (r *Reader) ReadMessage() ([]byte, error) {
+	r.large = nil
 	chunk, err := r.r.ReadSlice(0)
 	if err == nil && len(chunk) <= r.max+1 {
-		r.large = nil
 		return chunk[:len(chunk)-1], nil
 	}
 	return r.readRest(chunk, err)
@@ -67,11 +74,10 @@ func (r *Reader) ReadMessage() ([]byte, error) {
 const minLarge = 64 << 10
 
 // readRest reads on a message that did not fit the read buffer, from its
-// first chunk and the error that cut it, gathering it in the reader's
-// large buffer.
+// first chunk and the error that cut it, gathering it in a buffer of its
+// own, or a spare one onLarge gives.
 func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
-	msg := r.large[:0]
-	r.large = nil
+	var msg []byte
 	for first := true; ; first = false {
 		if !first {
 			chunk, err = r.r.ReadSlice(0)
@@ -81,8 +87,12 @@ func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
 		}
 		msg = append(r.grow(msg, len(chunk)), chunk...)
 		if r.onLarge != nil && len(msg) > LargeMessage {
-			if err := r.onLarge(); err != nil {
+			spare, err := r.onLarge()
+			if err != nil {
 				return nil, err
+			}
+			if cap(spare) > len(msg) {
+				msg = append(spare[:0], msg...)
 			}
 		}
 		switch {
@@ -100,12 +110,12 @@ func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
 }
 
 // grow returns msg with room for n more bytes: double its capacity, at
-// least minLarge, at most the limit (and its NUL) unless n needs more.
+// least minLarge, at most the limit (and its NUL), unless n needs more.
 func (r *Reader) grow(msg []byte, n int) []byte {
 	if cap(msg)-len(msg) >= n {
 		return msg
 	}
-	size := max(min(2*cap(msg), r.max+1), minLarge, len(msg)+n)
+	size := max(min(max(2*cap(msg), minLarge), r.max+1), len(msg)+n)
 	return append(make([]byte, 0, size), msg...)
 }
 

@@ -84,8 +84,13 @@ type Server struct {
 	typed  map[string]typedMethod // by full method name
 	sem    chan struct{}
 	large  chan struct{}
-	done   chan struct{}
-	warn   *ratelimit.Limiter
+	// spare are the buffers of large messages handled, at most MaxLarge,
+	// for the next large messages to be read into: a client filtering
+	// list after list does not have the collector reclaim megabytes per
+	// list, and the memory kept is within what MaxLarge budgets.
+	spare chan []byte
+	done  chan struct{}
+	warn  *ratelimit.Limiter
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -124,6 +129,7 @@ func NewServer(opts Options, ifaces ...Interface) (*Server, error) {
 		typed:     map[string]typedMethod{},
 		sem:       make(chan struct{}, opts.MaxConns),
 		large:     make(chan struct{}, opts.MaxLarge),
+		spare:     make(chan []byte, opts.MaxLarge),
 		warn:      ratelimit.New(ratelimit.WarnEvery, nil),
 		done:      make(chan struct{}),
 		conns:     map[*conn]struct{}{},
@@ -315,7 +321,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	defer func() { <-s.sem }()
 	defer nc.Close()
 	c := &conn{nc: nc, r: NewReader(nc, s.opts.MaxMessageSize)}
-	c.r.onLarge = func() error { return s.acquireLarge(c) }
+	c.r.onLarge = func() ([]byte, error) { return s.acquireLarge(c) }
 	defer s.releaseLarge(c)
 	s.addConn(c)
 	defer s.removeConn(c)
@@ -347,27 +353,42 @@ func (s *Server) serveConn(nc net.Conn) {
 // Options.MaxLarge.
 const LargeMessage = 64 << 10
 
-// acquireLarge waits, up to the timeout, for a slot for a large message.
-func (s *Server) acquireLarge(c *conn) error {
+// acquireLarge waits, up to the timeout, for a slot for a large message,
+// and returns a spare buffer to read it into, if one is left.
+func (s *Server) acquireLarge(c *conn) ([]byte, error) {
 	if c.holdsLarge {
-		return nil
+		return nil, nil
 	}
 	t := time.NewTimer(s.opts.Timeout)
 	defer t.Stop()
 	select {
 	case s.large <- struct{}{}:
 		c.holdsLarge = true
-		return nil
 	case <-t.C:
-		return fmt.Errorf("%w: no room for another large request within %v", os.ErrDeadlineExceeded, s.opts.Timeout)
+		return nil, fmt.Errorf("%w: no room for another large request within %v", os.ErrDeadlineExceeded, s.opts.Timeout)
 	case <-s.done:
-		return ErrServerClosed
+		return nil, ErrServerClosed
+	}
+	select {
+	case b := <-s.spare:
+		return b, nil
+	default:
+		return nil, nil
 	}
 }
 
+// releaseLarge gives up c's slot once its large message is handled, and
+// keeps the message's buffer as a spare (if fewer than MaxLarge are):
+// the connection itself keeps none while it waits for its next message.
 func (s *Server) releaseLarge(c *conn) {
 	if c.holdsLarge {
 		c.holdsLarge = false
+		if b := c.r.Release(); b != nil {
+			select {
+			case s.spare <- b:
+			default:
+			}
+		}
 		<-s.large
 	}
 }

@@ -275,3 +275,30 @@ func TestShutdownAnswersInFlight(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestLargeMessageBufferSpared: once a large message is handled, its
+// buffer moves from its connection, waiting for the next, to the server's
+// spares, for the next large message whichever connection sends it; at
+// most MaxLarge are kept. (TestLargeMessagesReuseASpare: the reader
+// keeps none.)
+func TestLargeMessageBufferSpared(t *testing.T) {
+	s, path := serve(t, Options{MaxLarge: 1}, nil)
+	text := strings.Repeat("x", 300_000)
+	for i := range 3 {
+		var out struct {
+			Text string `json:"text"`
+		}
+		if err := dial(t, path).Call(ctx(t), testIface+".Echo", map[string]string{"text": text}, &out); err != nil || out.Text != text {
+			t.Fatalf("call %d: %v, %d bytes back", i, err, len(out.Text))
+		}
+		// The slot and the buffer are given back just after the reply:
+		// the buffer moved (Reader.Release), so the connection has none.
+		deadline := time.Now().Add(5 * time.Second)
+		for len(s.spare) != 1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if n := len(s.spare); n != 1 {
+			t.Errorf("call %d: %d spare buffers, want 1", i, n)
+		}
+	}
+}
