@@ -118,10 +118,16 @@ func TestActionIDs(t *testing.T) {
 }
 
 // TestParsePermissionAllocatesNothing: every call over the socket names
-// a permission, so parsing a valid one must not allocate.
+// a permission, and every object a type, so parsing valid ones, in
+// either spelling, must not allocate.
 func TestParsePermissionAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := ParsePermission(Domain, "start"); err != nil {
+		for _, name := range []string{"start", "open-graphics", "open_graphics"} {
+			if _, err := ParsePermission(Domain, name); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := ParseObjectType("storage-pool"); err != nil {
 			t.Fatal(err)
 		}
 	})

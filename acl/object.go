@@ -68,11 +68,10 @@ func (t ObjectType) Permissions() []Permission {
 // ParseObjectType parses a type name in either spelling ("storage_pool" or
 // "storage-pool").
 func ParseObjectType(s string) (ObjectType, error) {
-	name := undashed(s)
-	// Not over Types(): a list of 10,000 objects parses as many types,
-	// and each call of Types allocates.
+	// Not over Types(), nor undashed, which allocate: a list of 10,000
+	// objects parses as many types.
 	for t := Connect; t.Valid(); t++ {
-		if t.String() == name {
+		if sameName(t.String(), s) {
 			return t, nil
 		}
 	}
@@ -87,5 +86,22 @@ func joinNames[T fmt.Stringer](items []T) string {
 	return strings.Join(names, ", ")
 }
 
-func dashed(s string) string   { return strings.ReplaceAll(s, "_", "-") }
-func undashed(s string) string { return strings.ReplaceAll(s, "-", "_") }
+func dashed(s string) string { return strings.ReplaceAll(s, "_", "-") }
+
+// sameName reports whether s is libvirt's name (with underscores) in
+// either spelling, "storage_pool" or "storage-pool".
+func sameName(name, s string) bool {
+	if len(name) != len(s) {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		if c == '-' {
+			c = '_'
+		}
+		if c != name[i] {
+			return false
+		}
+	}
+	return true
+}

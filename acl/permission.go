@@ -73,11 +73,11 @@ func ParsePermission(t ObjectType, s string) (Permission, error) {
 	if !t.Valid() {
 		return Permission{}, fmt.Errorf("permission %q: invalid object type %d", s, t)
 	}
-	name := undashed(s)
-	// Not over Permissions(), which allocates: every call names one.
+	// Not over Permissions(), nor undashed, which allocate: every call
+	// names one.
 	perms := t.def().perms
 	for i := range perms {
-		if perms[i].name == name {
+		if sameName(perms[i].name, s) {
 			return Permission{obj: t, idx: uint8(i)}, nil
 		}
 	}

@@ -29,10 +29,13 @@ type manyParams struct {
 func (p *manyParams) UnmarshalCompactJSON(b []byte) bool {
 	// Room for every object up front, as many as the call has "type"
 	// members (in the compact form a quote within a string is escaped, so
-	// only member names match): only a hint, bounded so that a message
-	// of nothing but such names cannot have a large slice made for it,
-	// but without it the slice's growth copied 4 MB per 10,000 objects.
-	p.objs = make([]acl.Object, 0, min(bytes.Count(b, []byte(typeMember)), maxObjectsHint))
+	// only member names match): only a hint, without which the slice's
+	// growth copied 4 MB per 10,000 objects. It is bounded by what the
+	// message could hold (a message of nothing but such names gets room
+	// for a few times its size, not sixteen) and by the default object
+	// limit.
+	hint := min(bytes.Count(b, []byte(typeMember)), len(b)/minObjectBytes, maxObjectsHint)
+	p.objs = make([]acl.Object, 0, hint)
 	ok := p.CheckManyParams.UnmarshalCompactJSONEach(b, func(o *accessapi.Object) {
 		if p.bad == nil {
 			if obj, err := parseObject(*o); err != nil {
@@ -56,6 +59,11 @@ const (
 	typeMember = `"type":`
 	// maxObjectsHint bounds the room made for objects before they are read.
 	maxObjectsHint = defaultMaxObjects
+	// minObjectBytes is what the hint allows each object of a message:
+	// less than most take (a domain with its name and UUID, about 120
+	// bytes); a list of smaller ones (connect objects, 34) just grows
+	// the slice.
+	minObjectBytes = 64
 )
 
 // count returns how many objects the call names.

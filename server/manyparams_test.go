@@ -3,6 +3,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -58,6 +59,45 @@ func TestManyParamsReadAlike(t *testing.T) {
 			}
 			if fast.Permission != lib.Permission || !reflect.DeepEqual(fast.Subject, lib.Subject) {
 				t.Fatalf("compact read %+v, library %+v", fast.CheckManyParams, lib.CheckManyParams)
+			}
+		})
+	}
+}
+
+// TestCheckManyErrorOrder: a CheckMany with more than one thing wrong
+// gets the same answer whether its parameters were read in the compact
+// form, each object made at once, or by the library: the object limit
+// before an invalid object, an invalid object before the permission,
+// and no objects answered before anything about them.
+func TestCheckManyErrorOrder(t *testing.T) {
+	s := newServer(t, byName{}, nil)
+	const bad = `{"type":"domain","driver":"QEMU","attributes":{"domain_name":"a","domain_uuid":"x"}}`
+	for _, tc := range []struct{ name, in, want string }{
+		{"too many, one invalid", `{"permission":"getattr","objects":[` + bad + `,` + aliceVM + `,` + aliceVM + `,` + aliceVM + `]}`, "too many objects"},
+		{"invalid object, unknown permission", `{"permission":"fly","objects":[` + aliceVM + `,` + bad + `]}`, "objects[1]"},
+		{"no objects, unknown permission", `{"permission":"fly","objects":[]}`, `{"results":[]}`},
+		{"unknown permission", `{"permission":"fly","objects":[` + aliceVM + `]}`, "fly"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.WithValue(context.Background(), callerKey{}, newConnCaller(alice))
+			answer := func(p *manyParams) string {
+				out, err := s.checkMany(ctx, p)
+				if err != nil {
+					return err.Error()
+				}
+				b, _ := json.Marshal(out, json.Deterministic(true))
+				return string(b)
+			}
+			var fast, lib manyParams
+			if !fast.UnmarshalCompactJSON([]byte(tc.in)) {
+				t.Fatal("not read in the compact form")
+			}
+			if err := json.Unmarshal([]byte(tc.in), &lib, json.RejectUnknownMembers(true)); err != nil {
+				t.Fatal(err)
+			}
+			got, want := answer(&fast), answer(&lib)
+			if got != want || !strings.Contains(got, tc.want) {
+				t.Errorf("compact: %s\nlibrary: %s\nwant both to say %q", got, want, tc.want)
 			}
 		})
 	}

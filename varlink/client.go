@@ -46,11 +46,12 @@ func (c *Client) Close() error { return c.nc.Close() }
 // Call calls method with in as parameters (a struct or map; nil for none)
 // and decodes the reply's parameters into out (nil to ignore them). An
 // error reply is returned as an *Error whose Parameters is a
-// jsontext.Value. ctx's deadline bounds the whole call. Out is written
-// only when the call succeeds: after an error it holds what it held (a
-// CompactUnmarshaler may have zeroed it, so pass a zero value). A call that fails in its middle (ctx
-// ending, the connection failing) closes the connection, and later calls
-// fail: its reply could otherwise be read as theirs.
+// jsontext.Value. ctx's deadline bounds the whole call. Pass out as a
+// pointer to a zero value: a successful reply replaces it; after an
+// error, nothing of the reply is in it (it is zero, or still holds what
+// it held). A call that fails in its middle (ctx ending, the connection
+// failing) closes the connection, and later calls fail: its reply could
+// otherwise be read as theirs.
 //
 // Reply members out does not have are ignored, so that a newer service
 // may add some; a member named twice, invalid UTF-8 or data after the
