@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,11 @@ type Cache struct {
 	lru     *lru.Cache[Key, entry] // nil when caching is disabled
 	flights singleflight.Group
 	gen     atomic.Uint64 // bumped by every invalidation
+	// inval orders stores against invalidations: a store holds it shared
+	// from its generation check to its Add, an invalidation exclusively,
+	// so that once Flush returns no decision made before it is cached or
+	// served.
+	inval   sync.RWMutex
 	stats   counters
 	start   time.Time // entries' expiry counts from here
 	drivers drivers
@@ -176,21 +182,18 @@ func (c *Cache) store(k Key, d Decision, gen uint64) {
 	if ttl == 0 {
 		return
 	}
-	if c.gen.Load() != gen {
-		c.stats.discarded.Add(1)
-		return
-	}
 	driver, ok := c.drivers.index(d.Driver)
 	if !ok {
 		return
 	}
+	c.inval.RLock()
+	defer c.inval.RUnlock()
+	if c.gen.Load() != gen {
+		c.stats.discarded.Add(1)
+		return
+	}
 	if c.lru.Add(k, entry{allowed: d.Allowed, driver: driver, expires: c.age() + ttl}) {
 		c.stats.evictions.Add(1)
-	}
-	// An invalidation between the check above and Add must still win.
-	if c.gen.Load() != gen {
-		c.lru.Remove(k)
-		c.stats.discarded.Add(1)
 	}
 }
 
@@ -201,6 +204,8 @@ func (c *Cache) age() time.Duration { return c.opts.Now().Sub(c.start) }
 
 // Flush drops every cached decision.
 func (c *Cache) Flush() {
+	c.inval.Lock()
+	defer c.inval.Unlock()
 	c.gen.Add(1)
 	c.stats.invalidations.Add(1)
 	if c.lru != nil {
@@ -220,6 +225,8 @@ func (c *Cache) FlushObject(identity acl.Digest) int {
 }
 
 func (c *Cache) flushMatching(match func(Key) bool) int {
+	c.inval.Lock()
+	defer c.inval.Unlock()
 	c.gen.Add(1)
 	c.stats.invalidations.Add(1)
 	if c.lru == nil {

@@ -397,3 +397,44 @@ func BenchmarkMemory(b *testing.B) {
 		runtime.KeepAlive(c)
 	}
 }
+
+// TestFlushLeavesNothingStale races decisions against invalidations:
+// a decision is "allowed" when made in an even epoch, "denied" in an odd
+// one, and each Flush starts the next epoch. Once Flush has returned, no
+// lookup may find a decision of an earlier epoch: one stored between
+// the generation check and Add could be served until store noticed.
+func TestFlushLeavesNothingStale(t *testing.T) {
+	c, err := New(Options{Size: 100, AllowTTL: time.Hour, DenyTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]Key, 4)
+	for i := range keys {
+		keys[i] = NewKey(uint32(1000+i), domain(t, "demo", uuid1), perm(t, "start"))
+	}
+	var epoch atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				c.Decide(context.Background(), keys[(g+i)%len(keys)], func() (Decision, error) {
+					return Decision{Allowed: epoch.Load()%2 == 0, Driver: "polkit"}, nil
+				})
+			}
+		}()
+	}
+	for ctx.Err() == nil {
+		e := epoch.Add(1)
+		c.Flush()
+		for _, k := range keys {
+			if d, ok := c.Lookup(k); ok && d.Allowed != (e%2 == 0) {
+				t.Fatalf("after the flush that began epoch %d, a decision of an earlier one was served: %+v", e, d)
+			}
+		}
+	}
+	wg.Wait()
+}
