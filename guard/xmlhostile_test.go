@@ -122,3 +122,17 @@ func TestCorpusReadAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestXMLElementsBounded: the guard reads at most xmlMaxElements elements
+// of a document (a protocol string could carry a million, and the tree
+// of them hold 256 MiB); one more is refused as the guard's own limit.
+func TestXMLElementsBounded(t *testing.T) {
+	doc := func(n int) string { return "<domain>" + strings.Repeat("<a/>", n-1) + "</domain>" }
+	if _, err := readXML(doc(xmlMaxElements), xmlKinds[acl.Domain]); err != nil {
+		t.Fatalf("%d elements: %v", xmlMaxElements, err)
+	}
+	_, err := readXML(doc(xmlMaxElements+1), xmlKinds[acl.Domain])
+	if detail := guardDetail(t, err); !strings.Contains(detail, "more than 100000 elements"+guardRefused) {
+		t.Fatalf("%d elements: %q", xmlMaxElements+1, detail)
+	}
+}

@@ -16,14 +16,22 @@ import (
 // xmlLimits bound what readXML reads. Depth: libxml2, which parses
 // libvirt's XML, refuses documents nested deeper than 256 without
 // XML_PARSE_HUGE, so nothing libvirt accepts is refused here. Bytes: no
-// document arrives longer than a protocol string; elements: none of
-// those has more than one in 4 bytes ("<a/>"). Keep: the root, its
-// children and theirs (a secret's <usage><volume>) are all the guard
-// reads; deeper elements are read and checked, and only their text kept.
+// document arrives longer than a protocol string. Elements: xmlMaxElements.
+// Keep: the root, its children and theirs (a secret's <usage><volume>)
+// are all the guard reads; deeper elements are read and checked, and
+// only their text kept.
 func xmlLimits() xmldoc.Limits {
 	return xmldoc.Limits{MaxBytes: proto.RemoteStringMax, MaxDepth: xmlRefuseDepth,
-		MaxElements: proto.RemoteStringMax / 4, Keep: 3}
+		MaxElements: xmlMaxElements, Keep: 3}
 }
+
+// xmlMaxElements bounds the elements of a document the guard reads, and
+// with them the memory its tree holds (about 256 bytes an element kept):
+// a protocol string of "<a/>" has a million, 256 MiB for any client of
+// the guard to have it hold before any decision. libvirt's definitions
+// have hundreds, a network with every DHCP host of a large site tens of
+// thousands.
+const xmlMaxElements = 100_000
 
 // xmlRefuseDepth is libxml2's bound on nesting (xmlLimits).
 const xmlRefuseDepth = 256
