@@ -87,9 +87,9 @@ func (r *Reader) readRest(chunk []byte, err error) ([]byte, error) {
 		}
 		msg = append(r.grow(msg, len(chunk)), chunk...)
 		if r.onLarge != nil && len(msg) > LargeMessage {
-			spare, err := r.onLarge()
-			if err != nil {
-				return nil, err
+			spare, lerr := r.onLarge()
+			if lerr != nil {
+				return nil, lerr
 			}
 			if cap(spare) > len(msg) {
 				msg = append(spare[:0], msg...)
