@@ -155,7 +155,7 @@ func (r *reader) token(tok xml.Token) *Error {
 	case xml.Directive:
 		return refused("<!%s> refused: no DOCTYPE, DTD or entity declarations", firstWord(t))
 	case xml.Comment:
-		if !IsText(t) {
+		if !isText(t) {
 			return notWellFormed("a comment holds a character XML does not allow")
 		}
 		if e := r.kept(); e != nil {
@@ -235,9 +235,9 @@ func (r *reader) kept() *Element {
 	return nil
 }
 
-// IsText reports whether b is valid UTF-8 of characters XML allows
+// isText reports whether b is valid UTF-8 of characters XML allows
 // (production 2, Char): encoding/xml checks text so, not comments.
-func IsText(b []byte) bool {
+func isText(b []byte) bool {
 	for len(b) > 0 {
 		c, size := utf8.DecodeRune(b)
 		switch {
