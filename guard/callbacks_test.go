@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/virt-acl-helper/virt-acl-helper/engine"
+	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
 )
 
@@ -95,5 +96,26 @@ func TestEventCallbackErrorsCounted(t *testing.T) {
 		if got := step.call(); got != step.want {
 			t.Fatalf("%s: error %d, want %d", step.name, got, step.want)
 		}
+	}
+}
+
+// TestEventCallbackRefusedGivesItsPlaceBack: a registration the guard
+// refuses on policy gives back the place it reserved: with a cap of 2,
+// three network event registrations refused (no connect:search_networks)
+// leave room for two domain event registrations, and the third is busy.
+func TestEventCallbackRefusedGivesItsPlaceBack(t *testing.T) {
+	w := newWorldGen(t, Options{unlimited: func(uint32) bool { return false }},
+		func(g *engine.Generation) { g.Config.GuardMaxEventCallbacks = 2 }, listed[:4]...)
+	c := w.dial(t)
+	c.open()
+	var got []int32
+	for range 3 {
+		got = append(got, c.call(proto.RemoteProcConnectNetworkEventRegisterAny, &proto.RemoteConnectNetworkEventRegisterAnyArgs{}))
+	}
+	for range 3 {
+		got = append(got, c.call(proto.RemoteProcConnectDomainEventCallbackRegisterAny, &proto.RemoteConnectDomainEventCallbackRegisterAnyArgs{}))
+	}
+	if want := []int32{frame.ErrAccessDenied, frame.ErrAccessDenied, frame.ErrAccessDenied, 0, 0, errBusy}; !slices.Equal(got, want) {
+		t.Errorf("three refused network registrations, then three domain ones: %v, want %v", got, want)
 	}
 }

@@ -280,7 +280,14 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	}
 	// A registration past the bound is refused before it is decided:
 	// one refusal, one record, no question to polkit.
-	reserved := false
+	// A place reserved is given back on every way out but the one that
+	// hands the registration to libvirtd, whose reply counts it.
+	reserved, handed := false, false
+	defer func() {
+		if reserved && !handed {
+			s.dropCallback()
+		}
+	}()
 	if eb == nil && eventRegisterProcs[keyOf(p)] {
 		eb = s.reserveCallback(c, p)
 		reserved = eb == nil
@@ -289,9 +296,6 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 		eb = c.checkCall(s.ctx, p, args)
 	}
 	if eb != nil {
-		if reserved {
-			s.dropCallback()
-		}
 		closeFDs(fds)
 		s.replyError(h, eb)
 		return
@@ -331,15 +335,13 @@ func (s *session) decideAndForward(m *frame.Message, fds []int, p *proto.Procedu
 	pc := s.pending[h.Serial]
 	if pc == nil {
 		s.mu.Unlock()
-		if reserved {
-			s.dropCallback()
-		}
 		closeFDs(fds)
 		return
 	}
 	// Counted outside the descriptor check: a reply it refuses still
 	// registered, or removed, the callback at libvirtd.
 	pc.onReply = s.countCallbacks(p, s.checkReplyFDs(p, onReply))
+	handed = true
 	if p.Stream() != proto.StreamNone {
 		flags, _ := flagsOf(args)
 		s.streams[stream] = p.SparseFlag() != 0 && flags&p.SparseFlag() != 0
