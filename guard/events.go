@@ -147,7 +147,7 @@ func (s *session) decideEvent(ctx context.Context, c *checker, h frame.Header, p
 	if d.Allowed {
 		shown = 1
 	}
-	if err := c.auditList(ctx, p, perm, 1, shown, 0, []access.Decision{d}); err != nil {
+	if err := c.auditList(ctx, p, perm, 1, shown, []access.Decision{d}); err != nil {
 		s.warn("event dropped", fmt.Errorf("%s: %w", p.Name(), err))
 		return false
 	}

@@ -167,7 +167,7 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 	}
 	// At audit level required, a list whose record was not written is
 	// refused, as any decision would be.
-	if err := c.auditList(ctx, p, perm, len(vals), shown, len(vals)-len(objs), ds); err != nil {
+	if err := c.auditList(ctx, p, perm, len(vals), shown, ds); err != nil {
 		return nil, err
 	}
 	return keep, nil

@@ -62,16 +62,16 @@ func hiddenReason(ds []access.Decision, unidentified int) string {
 }
 
 // auditList writes the record of one filtered list, or event: listed
-// objects in libvirtd's reply, of which shown passed, unidentified left
-// out undecided. ds are the engine's decisions (none cached means the
-// record says cached=no).
-func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown, unidentified int, ds []access.Decision) error {
+// objects in libvirtd's reply, of which shown passed. ds are the engine's
+// decisions, one per object decided; those listed beyond them were left
+// out undecided (none cached means the record says cached=no).
+func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
 	cached := len(ds) > 0
 	for _, d := range ds {
 		cached = cached && d.Cached
 	}
 	return c.writeListRecord(ctx, listRecord{origin: originOf(p), perm: perm, listed: listed, shown: shown,
-		cached: cached, reason: hiddenReason(ds, unidentified), driver: c.engine.Stack()})
+		cached: cached, reason: hiddenReason(ds, listed-len(ds)), driver: c.engine.Stack()})
 }
 
 // listRecord is what the record of a list, or an event, says.
@@ -88,17 +88,13 @@ type listRecord struct {
 // writeListRecord writes r through the engine's auditor.
 func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
 	hidden := r.listed - r.shown
-	reason := ""
-	if hidden > 0 {
-		reason = r.reason
-	}
 	details := append([]audit.Detail{
 		{Key: "listed", Value: strconv.Itoa(r.listed)},
 		{Key: "shown", Value: strconv.Itoa(r.shown)},
 		{Key: "hidden", Value: strconv.Itoa(hidden)},
 	}, r.entry...)
 	d := access.Decision{Allowed: hidden == 0, Driver: r.driver, Cached: r.cached}
-	if err := c.writeRecord(ctx, r.origin, r.perm, d, reason, details); err != nil {
+	if err := c.writeRecord(ctx, r.origin, r.perm, d, r.reason, details); err != nil {
 		return fmt.Errorf("auditing the list: %w", err)
 	}
 	return nil
@@ -113,7 +109,7 @@ func (c *checker) writeRecord(ctx context.Context, origin access.Origin, perm ac
 	if perm.Valid() {
 		rec.ObjectType = perm.Object().String()
 	}
-	if reason != "" {
+	if !d.Allowed && reason != "" {
 		rec.Reason = reason
 	}
 	rec.Details = details
