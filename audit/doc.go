@@ -62,9 +62,11 @@
 // sequence number, so every record's outcome is still known, and a held
 // write holds a batch rather than one record. At level Required,
 // concurrent callers share a write, each answered by its own record's
-// outcome. At level Auto, Write only queues, so
-// decisions never wait for the kernel, and a record that finds the queue
-// full is lost. Every lost record is counted by cause (Stats.Lost) and
+// outcome. At level Auto, Write only queues: a record that finds the
+// queue full waits for room, in turn, while the writer is still taking
+// and sending records, and is lost only once the writer has done neither
+// for the stall bound (200 ms: the kernel holds it, or it gets no CPU),
+// so decisions wait for a slow audit system but not a stuck one. Every lost record is counted by cause (Stats.Lost) and
 // logged, at most once per 10 s per cause. The kernel's own lost counter,
 // which rises when the kernel drops records it had accepted, is watched
 // too (Stats.KernelLost), when the process may read the audit status.

@@ -21,9 +21,9 @@ const (
 	Refused
 	// Disabled: the host's audit is off (auditctl -e 0).
 	Disabled
-	// QueueFull: at level Auto, the queue was full and the kernel had
-	// held the writer for longer than the stall bound (a full backlog
-	// that did not move).
+	// QueueFull: at level Auto, the queue was full and the writer had
+	// taken and sent nothing for longer than the stall bound (the kernel
+	// held it, a full backlog that did not move; or it got no CPU).
 	QueueFull
 	// Netlink: sending the record or reading the kernel's answer failed.
 	Netlink

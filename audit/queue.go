@@ -4,6 +4,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -91,7 +92,7 @@ const stalled = 200 * time.Millisecond
 
 // waitForRoom waits, for n level Auto records that found the queue full,
 // until it has room for them, as long as the writer is sending, and in
-// turn with the others waiting: decisions then come faster than the
+// turn with the others waiting (one Acquire, first come first served): decisions then come faster than the
 // kernel and auditd take their records, and waiting holds them to that
 // pace (as libvirtd's threads wait in the kernel when its audit backlog
 // is full) rather than losing records. The caller's own context does not
@@ -101,22 +102,40 @@ const stalled = 200 * time.Millisecond
 // it gets no CPU), it returns the error the records are lost to at once:
 // decisions are not held up by a stuck audit system.
 func (w *Writer) waitForRoom(n int) *Error {
-	for {
-		wait := stalled - time.Since(time.Unix(0, w.sending.Load()))
-		if wait <= 0 {
-			return &Error{QueueFull, errQueueFull}
-		}
-		ctx, cancel := context.WithTimeout(w.closing, wait)
-		err := w.room.Acquire(ctx, int64(n))
-		cancel()
-		switch {
-		case err == nil:
-			return nil
-		case w.closing.Err() != nil:
-			return &Error{Closed, errClosed}
-		}
-		// The wait's time ran out: see whether the writer sent meanwhile.
+	wait := w.untilStalled()
+	if wait <= 0 {
+		return &Error{QueueFull, errQueueFull}
 	}
+	// One wait, so that its place in the line holds: a watchdog ends it
+	// once the writer has stalled, and re-arms while it has not.
+	ctx, cancel := context.WithCancelCause(w.closing)
+	defer cancel(nil)
+	var watchdog *time.Timer
+	watchdog = time.AfterFunc(time.Hour, func() {
+		if ctx.Err() != nil {
+			return
+		}
+		if wait := w.untilStalled(); wait > 0 {
+			watchdog.Reset(wait)
+			return
+		}
+		cancel(errQueueFull)
+	})
+	watchdog.Reset(wait)
+	defer watchdog.Stop()
+	switch err := w.room.Acquire(ctx, int64(n)); {
+	case err == nil:
+		return nil
+	case errors.Is(context.Cause(ctx), errQueueFull):
+		return &Error{QueueFull, errQueueFull}
+	}
+	return &Error{Closed, errClosed}
+}
+
+// untilStalled is how long the writer may still go without taking or
+// sending records before it counts as stalled.
+func (w *Writer) untilStalled() time.Duration {
+	return stalled - time.Since(time.Unix(0, w.sending.Load()))
 }
 
 // taken notes that the writer took j from the queue; at level Auto its
@@ -125,6 +144,7 @@ func (w *Writer) taken(j job) {
 	n := int64(j.records())
 	w.queued.Add(-n)
 	if j.recs != nil {
+		w.sending.Store(time.Now().UnixNano()) // at work: not stalled
 		w.room.Release(n)
 	}
 }

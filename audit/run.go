@@ -28,9 +28,6 @@ func (w *Writer) run(s sender) {
 	for {
 		select {
 		case j := <-w.jobs:
-			if j.recs != nil {
-				w.sending.Store(time.Now().UnixNano()) // at work again: not stalled
-			}
 			w.taken(j)
 			if w.lingerFor(j) {
 				w.wait(linger)

@@ -251,19 +251,23 @@ func TestAutoWaitsForASlowKernel(t *testing.T) {
 // that no decision waits while later ones pass it.
 func TestAutoWaitsInTurn(t *testing.T) {
 	k := newFake()
-	k.s.delay = 20 * time.Millisecond // a kernel that takes a record at a time, slowly
+	// A kernel that takes a record at a time, slowly, though within the
+	// stall bound: a waiter's wait spans several of its sends, and
+	// records keep coming meanwhile.
+	k.s.delay = 150 * time.Millisecond
 	w := openFake(t, Config{Level: Auto, QueueSize: 1, Linger: -1}, k)
 	for i := range 2 { // one being sent, one filling the queue
 		w.Write(context.Background(), record(i))
 	}
 	var wg sync.WaitGroup
-	for i := 2; i < 6; i++ {
+	start := time.Now()
+	for i, at := range []time.Duration{10, 100, 160, 170} {
+		time.Sleep(time.Until(start.Add(at * time.Millisecond)))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.Write(context.Background(), record(i))
+			w.Write(context.Background(), record(i+2))
 		}()
-		time.Sleep(5 * time.Millisecond) // each waits before the next comes
 	}
 	wg.Wait()
 	waitFor(t, "every record to be sent", func() bool { return w.Stats().Sent == 6 })
