@@ -187,18 +187,7 @@ func (p *CheckManyParams) UnmarshalCompactJSON(b []byte) bool {
 // the whole call instead. A server turning each object into its own type
 // saves a map per object this way.
 func (p *CheckManyParams) UnmarshalCompactJSONEach(b []byte, each func(o *Object)) bool {
-	return p.readCompact(b, func(r *compactjson.Reader) {
-		var o Object
-		var attrs map[string]string
-		for n := 0; r.Elem(&n); {
-			o = Object{}
-			o.read(r, attrs)
-			if o.Attributes != nil {
-				attrs = o.Attributes
-			}
-			each(&o)
-		}
-	})
+	return p.readCompact(b, func(r *compactjson.Reader) { eachObject(r, true, each) })
 }
 
 // readCompact reads the compact form of CheckManyParams, the objects
@@ -222,11 +211,23 @@ func (p *CheckManyParams) readCompact(b []byte, objects func(r *compactjson.Read
 
 func readObjects(r *compactjson.Reader) []Object {
 	objs := []Object{}
-	for n := 0; r.Elem(&n); {
-		objs = append(objs, Object{})
-		objs[len(objs)-1].read(r, nil)
-	}
+	eachObject(r, false, func(o *Object) { objs = append(objs, *o) })
 	return objs
+}
+
+// eachObject reads an array of objects and hands each to fn; with reuse,
+// one Object and one attribute map serve them all.
+func eachObject(r *compactjson.Reader, reuse bool, fn func(o *Object)) {
+	var o Object
+	var attrs map[string]string
+	for n := 0; r.Elem(&n); {
+		o = Object{}
+		o.read(r, attrs)
+		if reuse && o.Attributes != nil {
+			attrs = o.Attributes
+		}
+		fn(&o)
+	}
 }
 
 // AppendCompactJSON appends res as the JSON library marshals it.
