@@ -149,7 +149,7 @@ const cachedRounds = 10
 // reports all five.
 func (b *bench) cached(off, on *daemontest.Daemon) {
 	msg := checkMessage(b.subj.Subject())
-	echo, audited := b.startEcho(msg, false), b.startEcho(msg, true)
+	echo, audited := b.startEcho(msg, false, 1)[0], b.startEcho(msg, true, 1)[0]
 	cases := []struct {
 		name string
 		ask  func(int) error
@@ -212,6 +212,22 @@ func (b *bench) asSelf(d *daemontest.Daemon) func(int) error {
 	return ask
 }
 
+// sustainedEcho measures the sustained run's limit on one's own: as
+// many clients as it has, for as long, each making round trips of the
+// on-behalf Check's size to an echo that hands the kernel a raw record
+// after each reply, from an idle auditd. It is what serving the clients
+// and recording every answer costs the machine when nothing else is
+// done: the least the daemon's sustained rate can cost.
+func (b *bench) sustainedEcho() {
+	trips := b.startEcho(checkMessage(b.subj.Subject()), true, sustainConns)
+	waitAuditdDone(b.t)
+	rate, _, failed := sustain(trips, sustainFor)
+	if failed > 0 {
+		b.t.Fatalf("%s, %d clients: %d round trips failed", rawAuditedTrip, sustainConns, failed)
+	}
+	b.report.add(rawAuditedTrip, sustainedMeasure, rate, "round trips/s")
+}
+
 // activate starts a daemon on a fresh socket and records the time from
 // the first connection to the first answer, which includes starting it.
 func (b *bench) activate(name string, level int) *daemontest.Daemon {
@@ -272,13 +288,16 @@ func (b *bench) direct() {
 // sustained runs several clients at once against the audited daemon and
 // counts its records three ways: the daemon's writer's counters (sent:
 // accepted by the kernel; lost, by cause), the kernel's lost counter,
-// and the records that reached auditd's log. Just before, a raw sender
-// runs as long, with and without an acknowledgement: its limit.
+// and the records that reached auditd's log. Just before, two limits
+// run as long: a raw sender, with and without an acknowledgement, and
+// as many clients as the daemon's each making raw round trips to an
+// echo that sends a raw record after each reply.
 func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 	for _, ack := range []bool{true, false} {
 		n, took := b.sender(ack).run(b.t, 0, sustainFor)
 		b.report.add(rawRecords(ack), measureRawSustained, float64(n)/took.Seconds(), "records/s")
 	}
+	b.sustainedEcho()
 	clients := make([]*client.Client, sustainConns)
 	for i := range clients {
 		clients[i] = d.Dial(b.t)
@@ -288,10 +307,14 @@ func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 	if err := check(clients[0], b.subj, obj); err != nil {
 		b.t.Fatal(err)
 	}
+	ops := make([]func(int) error, len(clients))
+	for i, c := range clients {
+		ops[i] = func(int) error { return check(c, b.subj, obj) }
+	}
 	before := waitAuditIdle(b.t, clients[0])
 	lostBefore := kernelLost(b.t)
 	start := time.Now()
-	rate, ok, failed := sustain(clients, sustainFor, func(c *client.Client) error { return check(c, b.subj, obj) })
+	rate, ok, failed := sustain(ops, sustainFor)
 	b.report.add(caseSustained, sustainedMeasure, rate, "decisions/s")
 	b.report.add(caseSustained, "failed calls", float64(failed), "calls")
 	after := auditCounters(b.t, clients[0], before.Sent+before.Lost+ok)

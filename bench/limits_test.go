@@ -65,18 +65,19 @@ func checkMessage(s *accessapi.Subject) []byte {
 }
 
 // startEcho starts TestBenchEcho as a process of its own, stopped at the
-// test's end, and returns a round trip of msg to it, on one connection.
-// With audited, the echo hands the kernel one raw record (of the
-// sender's shape, without waiting for an acknowledgement) after each
-// reply, as an audited answer must at the least.
-func (b *bench) startEcho(msg []byte, audited bool) func(int) error {
+// test's end, and returns a round trip of msg to it on each of conns
+// connections of its own. With audited, the echo hands the kernel one
+// raw record (of the sender's shape, without waiting for an
+// acknowledgement) after each reply, as an audited answer must at the
+// least.
+func (b *bench) startEcho(msg []byte, audited bool, conns int) []func(int) error {
 	name := "echo.sock"
 	env := []string{}
 	if audited {
 		name = "echo-audited.sock"
 		env = append(env, envEchoRecord+"="+b.sender(false).text())
 	}
-	sock := filepath.Join(b.w.Dir, name)
+	sock := filepath.Join(b.w.Dir, fmt.Sprintf("%d-%s", conns, name))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchEcho$")
 	cmd.Env = append(env, envEcho+"="+sock)
 	// Its output is go test's own (PASS): a failed echo shows as a
@@ -90,19 +91,23 @@ func (b *bench) startEcho(msg []byte, audited bool) func(int) error {
 		cmd.Process.Kill() // by pid: the child this started
 		cmd.Wait()
 	})
-	c, err := dialWait(sock, 30*time.Second)
-	if err != nil {
-		b.t.Fatalf("raw round trip: %v", err)
-	}
-	b.t.Cleanup(func() { c.Close() })
-	reply := make([]byte, len(msg))
-	return func(int) error {
-		if _, err := c.Write(msg); err != nil {
+	trips := make([]func(int) error, conns)
+	for i := range trips {
+		c, err := dialWait(sock, 30*time.Second)
+		if err != nil {
+			b.t.Fatalf("raw round trip: %v", err)
+		}
+		b.t.Cleanup(func() { c.Close() })
+		reply := make([]byte, len(msg))
+		trips[i] = func(int) error {
+			if _, err := c.Write(msg); err != nil {
+				return err
+			}
+			_, err := io.ReadFull(c, reply)
 			return err
 		}
-		_, err := io.ReadFull(c, reply)
-		return err
 	}
+	return trips
 }
 
 // dialWait connects to sock once something listens there.
@@ -115,64 +120,82 @@ func dialWait(sock string, limit time.Duration) (net.Conn, error) {
 	}
 }
 
-// TestBenchEcho is the echo process of the raw round trip: it accepts one
-// connection on $VAH_BENCH_ECHO and writes back whatever it reads, then,
-// with $VAH_BENCH_ECHO_RECORD, hands that record to the kernel: one per
-// read, which is one per message, as the client waits for each reply.
-// The record follows the reply, as the daemon's does at level 1, so its
-// cost overlaps the client's next message as the daemon's can; at one
-// round trip's pace (under 60,000 a second here) auditd keeps up.
+// TestBenchEcho is the echo process of the raw round trips: it accepts
+// connections on $VAH_BENCH_ECHO and, on each, writes back whatever it
+// reads, then, with $VAH_BENCH_ECHO_RECORD, hands that record to the
+// kernel: one per read, which is one per message, as each client waits
+// for each reply. The record follows the reply, as the daemon's does at
+// level 1, so its cost overlaps the client's next message as the
+// daemon's can. Each connection is served as the daemon serves one: on a
+// goroutine of its own, with an audit socket of its own. A connection
+// whose record the kernel refuses is closed: its round trip fails.
 func TestBenchEcho(t *testing.T) {
 	sock := os.Getenv(envEcho)
 	if sock == "" {
 		// Not a skip: CI counts skips as failures, and alone this has
 		// nothing to do.
-		t.Log("the echo process of TestBench's raw round trip; nothing to do on its own")
+		t.Log("the echo process of TestBench's raw round trips; nothing to do on its own")
 		return
 	}
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
+	text := os.Getenv(envEchoRecord)
+	for { // until the benchmark kills this process
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer c.Close()
+			if err := echo(c, text); err != nil {
+				t.Errorf("raw round trip: %v", err)
+			}
+		}()
 	}
-	l.Close()
-	record := recordAfter(t, os.Getenv(envEchoRecord))
+}
+
+// echo writes back what it reads on c, each reply followed by a record
+// of text when text is not empty, until c is closed.
+func echo(c net.Conn, text string) error {
+	record, closeRecords, err := recordAfter(text)
+	if err != nil {
+		return err
+	}
+	defer closeRecords()
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := c.Read(buf)
 		if err != nil {
-			return
+			return nil // the client is done
 		}
 		if _, err := c.Write(buf[:n]); err != nil {
-			return
+			return nil
 		}
 		if err := record(); err != nil {
-			t.Fatalf("raw record after the reply: %v", err)
+			return fmt.Errorf("raw record after the reply: %w", err)
 		}
 	}
 }
 
-// recordAfter returns what the echo does after each reply: send text as
-// a USER_AVC record, without waiting for the kernel's acknowledgement
-// (the daemon's level 1 does not wait either), or nothing if text is
-// empty.
-func recordAfter(t *testing.T, text string) func() error {
+// recordAfter returns what the echo does after each reply, and how to
+// release it: send text as a USER_AVC record, without waiting for the
+// kernel's acknowledgement (the daemon's level 1 does not wait either),
+// or nothing if text is empty.
+func recordAfter(text string) (record func() error, closeRecords func(), err error) {
 	if text == "" {
-		return func() error { return nil }
+		return func() error { return nil }, func() {}, nil
 	}
 	c, err := libaudit.NewAuditClient(nil)
 	if err != nil {
-		t.Fatalf("open audit netlink socket: %v", err)
+		return nil, nil, fmt.Errorf("open audit netlink socket: %w", err)
 	}
-	t.Cleanup(func() { c.Close() })
 	msg := syscall.NetlinkMessage{Header: syscall.NlMsghdr{Type: auditUserAVC, Flags: syscall.NLM_F_REQUEST}, Data: append([]byte(text), 0)}
 	return func() error {
 		_, err := c.Netlink.Send(msg)
 		return err
-	}
+	}, func() { c.Close() }, nil
 }
 
 // recordCalls is how many raw records a burst sends.
