@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,7 +150,8 @@ const cachedRounds = 10
 // reports all five.
 func (b *bench) cached(off, on *daemontest.Daemon) {
 	msg := checkMessage(b.subj.Subject())
-	echo, audited := b.startEcho(msg, false, 1)[0], b.startEcho(msg, true, 1)[0]
+	echo, _ := b.startEcho(msg, false, 1)
+	audited, _ := b.startEcho(msg, true, 1)
 	cases := []struct {
 		name string
 		ask  func(int) error
@@ -163,10 +165,10 @@ func (b *bench) cached(off, on *daemontest.Daemon) {
 	part := cachedCalls / cachedRounds
 	for range cachedRounds {
 		for i, c := range cases {
-			if err := raw.run(part, echo); err != nil {
+			if err := raw.run(part, echo[0]); err != nil {
 				b.t.Fatalf("raw round trip: %v", err)
 			}
-			if err := rawAudited.run(part, audited); err != nil {
+			if err := rawAudited.run(part, audited[0]); err != nil {
 				b.t.Fatalf("raw round trip and record: %v", err)
 			}
 			if err := got[i].run(part, c.ask); err != nil {
@@ -219,13 +221,15 @@ func (b *bench) asSelf(d *daemontest.Daemon) func(int) error {
 // and recording every answer costs the machine when nothing else is
 // done: the least the daemon's sustained rate can cost.
 func (b *bench) sustainedEcho() {
-	trips := b.startEcho(checkMessage(b.subj.Subject()), true, sustainConns)
+	trips, pid := b.startEcho(checkMessage(b.subj.Subject()), true, sustainConns)
 	waitAuditdDone(b.t)
-	rate, _, failed := sustain(trips, sustainFor)
+	cpu := startCPU(b.t, append(auditProcs(b.t), self("clients"), cpuProc{"echo", strconv.Itoa(pid)})...)
+	rate, ok, failed := sustain(trips, sustainFor)
 	if failed > 0 {
 		b.t.Fatalf("%s, %d clients: %d round trips failed", rawAuditedTrip, sustainConns, failed)
 	}
 	b.report.add(rawAuditedTrip, sustainedMeasure, rate, "round trips/s")
+	cpu.report(b.t, b.report, rawAuditedTrip, "CPU per round trip, "+sustainedMeasure, ok)
 }
 
 // activate starts a daemon on a fresh socket and records the time from
@@ -294,8 +298,11 @@ func (b *bench) direct() {
 // echo that sends a raw record after each reply.
 func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 	for _, ack := range []bool{true, false} {
+		waitAuditdDone(b.t)
+		cpu := startCPU(b.t, append(auditProcs(b.t), self("sender"))...)
 		n, took := b.sender(ack).run(b.t, 0, sustainFor)
 		b.report.add(rawRecords(ack), measureRawSustained, float64(n)/took.Seconds(), "records/s")
+		cpu.report(b.t, b.report, rawRecords(ack), "CPU per record, "+measureRawSustained, uint64(n))
 	}
 	b.sustainedEcho()
 	clients := make([]*client.Client, sustainConns)
@@ -313,6 +320,7 @@ func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 	}
 	before := waitAuditIdle(b.t, clients[0])
 	lostBefore := kernelLost(b.t)
+	cpu := startCPU(b.t, append(auditProcs(b.t), self("clients"), cpuProc{"daemon", strconv.Itoa(d.PID())})...)
 	start := time.Now()
 	rate, ok, failed := sustain(ops, sustainFor)
 	b.report.add(caseSustained, sustainedMeasure, rate, "decisions/s")
@@ -320,6 +328,7 @@ func (b *bench) sustained(d *daemontest.Daemon, auditd *testsys.Auditd) {
 	after := auditCounters(b.t, clients[0], before.Sent+before.Lost+ok)
 	b.report.add(caseSustained, measureSent, float64(after.Sent-before.Sent), "records")
 	b.report.add(caseSustained, measureDaemonLost, float64(after.Lost-before.Lost), "records")
+	cpu.report(b.t, b.report, caseSustained, "CPU per decision", ok)
 	found := auditd.CountLines(`vm="`+name+`"`, ok+1)
 	b.report.add(caseSustained, measureMissing, float64(ok+1-min(found, ok+1)), "records")
 	b.report.add(caseSustained, measureRotated, boolRow(rotatedSince(auditd, start)), "yes=1")

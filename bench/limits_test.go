@@ -66,11 +66,11 @@ func checkMessage(s *accessapi.Subject) []byte {
 
 // startEcho starts TestBenchEcho as a process of its own, stopped at the
 // test's end, and returns a round trip of msg to it on each of conns
-// connections of its own. With audited, the echo hands the kernel one
+// connections of its own, and its pid. With audited, the echo hands the kernel one
 // raw record (of the sender's shape, without waiting for an
 // acknowledgement) after each reply, as an audited answer must at the
 // least.
-func (b *bench) startEcho(msg []byte, audited bool, conns int) []func(int) error {
+func (b *bench) startEcho(msg []byte, audited bool, conns int) (trips []func(int) error, pid int) {
 	name := "echo.sock"
 	env := []string{}
 	if audited {
@@ -91,7 +91,7 @@ func (b *bench) startEcho(msg []byte, audited bool, conns int) []func(int) error
 		cmd.Process.Kill() // by pid: the child this started
 		cmd.Wait()
 	})
-	trips := make([]func(int) error, conns)
+	trips = make([]func(int) error, conns)
 	for i := range trips {
 		c, err := dialWait(sock, 30*time.Second)
 		if err != nil {
@@ -107,7 +107,7 @@ func (b *bench) startEcho(msg []byte, audited bool, conns int) []func(int) error
 			return err
 		}
 	}
-	return trips
+	return trips, cmd.Process.Pid
 }
 
 // dialWait connects to sock once something listens there.
@@ -265,7 +265,11 @@ func waitAuditdDone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cpu, now := processCPU(st["pid"]), time.Now()
+		cpu, err := processCPU(st["pid"])
+		if err != nil {
+			t.Fatalf("auditd's CPU time: %v", err)
+		}
+		now := time.Now()
 		if st["backlog"] != "0" || cpu != lastCPU {
 			restSince, lastCPU = now, cpu
 		} else if now.Sub(restSince) >= auditdRest {
@@ -282,21 +286,33 @@ func waitAuditdDone(t *testing.T) {
 const auditdRest = 50 * time.Millisecond
 
 // processCPU returns the nanoseconds process pid's threads have run (the
-// first field of each /proc/PID/task/TID/schedstat), or 0 when none can
-// be read.
-func processCPU(pid string) uint64 {
-	paths, _ := filepath.Glob("/proc/" + pid + "/task/*/schedstat")
+// first field of each /proc/PID/task/TID/schedstat). It fails when no
+// thread's could be read: a benchmark that cannot see what a process
+// used must not read that as nothing.
+func processCPU(pid string) (uint64, error) {
+	paths, err := filepath.Glob("/proc/" + pid + "/task/*/schedstat")
+	if err != nil || len(paths) == 0 {
+		return 0, fmt.Errorf("process %s: no threads' schedstat to read", pid)
+	}
 	var sum uint64
+	read := 0
 	for _, path := range paths { // auditd writes its log on a thread of its own
 		b, err := os.ReadFile(path)
 		if err != nil {
 			continue // the thread ended
 		}
 		ns, _, _ := strings.Cut(string(b), " ")
-		n, _ := strconv.ParseUint(ns, 10, 64)
+		n, err := strconv.ParseUint(ns, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
+		}
 		sum += n
+		read++
 	}
-	return sum
+	if read == 0 {
+		return 0, fmt.Errorf("process %s: every thread ended while read", pid)
+	}
+	return sum, nil
 }
 
 // auditUserAVC is the kernel's AUDIT_USER_AVC message type.
