@@ -6,6 +6,7 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -182,7 +183,10 @@ func echo(c net.Conn, text string) error {
 // recordAfter returns what the echo does after each reply, and how to
 // release it: send text as a USER_AVC record, without waiting for the
 // kernel's acknowledgement (the daemon's level 1 does not wait either),
-// or nothing if text is empty.
+// or nothing if text is empty. The kernel answers a record it refuses
+// all the same: every refusalCheck records, the answers queued so far
+// are read, so that a refused record fails the round trip at a cost of
+// one read in that many.
 func recordAfter(text string) (record func() error, closeRecords func(), err error) {
 	if text == "" {
 		return func() error { return nil }, func() {}, nil
@@ -192,10 +196,42 @@ func recordAfter(text string) (record func() error, closeRecords func(), err err
 		return nil, nil, fmt.Errorf("open audit netlink socket: %w", err)
 	}
 	msg := syscall.NetlinkMessage{Header: syscall.NlMsghdr{Type: auditUserAVC, Flags: syscall.NLM_F_REQUEST}, Data: append([]byte(text), 0)}
+	sent := 0
 	return func() error {
-		_, err := c.Netlink.Send(msg)
-		return err
+		if _, err := c.Netlink.Send(msg); err != nil {
+			return err
+		}
+		if sent++; sent%refusalCheck == 0 {
+			return refusals(c)
+		}
+		return nil
 	}, func() { c.Close() }, nil
+}
+
+// refusalCheck is how many records the echo sends between reads of
+// the kernel's refusals.
+const refusalCheck = 256
+
+// refusals reads the kernel's answers queued on c, without waiting, and
+// returns the first refusal among them.
+func refusals(c *libaudit.AuditClient) error {
+	for {
+		msgs, err := c.Netlink.Receive(true, syscall.ParseNetlinkMessage)
+		if errors.Is(err, syscall.EAGAIN) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the kernel's answers: %w", err)
+		}
+		for _, m := range msgs {
+			if m.Header.Type != syscall.NLMSG_ERROR {
+				continue
+			}
+			if err := libaudit.ParseNetlinkError(m.Data); err != nil {
+				return fmt.Errorf("the kernel refused a record: %w", err)
+			}
+		}
+	}
 }
 
 // recordCalls is how many raw records a burst sends.
