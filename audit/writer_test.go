@@ -31,6 +31,7 @@ type fakeSender struct {
 	err     error         // every record fails with it
 	refuse  string        // a record containing it fails with EPERM
 	blocked chan struct{} // non-nil: send waits until it is closed
+	steps   chan struct{} // non-nil: each send waits for a value from it, or for it to be closed
 	entered chan struct{} // told, when it has room, that a send started
 	delay   time.Duration // each send takes this long: a slow kernel
 	low     atomic.Int32  // sends made on a thread at lowNice
@@ -40,7 +41,7 @@ type fakeSender struct {
 
 func (f *fakeSender) send(msgs [][]byte) []error {
 	f.mu.Lock()
-	blocked, entered := f.blocked, f.entered
+	blocked, entered, steps := f.blocked, f.entered, f.steps
 	f.mu.Unlock()
 	if entered != nil {
 		select {
@@ -50,6 +51,9 @@ func (f *fakeSender) send(msgs [][]byte) []error {
 	}
 	if blocked != nil {
 		<-blocked
+	}
+	if steps != nil {
+		<-steps
 	}
 	// The nice value of this thread, the writer's that sends.
 	if prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil && 20-prio == lowNice {
@@ -280,6 +284,88 @@ func TestAutoWaitsInTurn(t *testing.T) {
 	}
 	if st := w.Stats(); st.Lost.Total() != 0 {
 		t.Errorf("stats %+v, want none lost", st)
+	}
+}
+
+// TestAutoListKeepsItsPlace: a level Auto list that finds the queue full
+// waits for room in its place in line for as long as the writer keeps
+// sending, however long that takes: the records written while it waits
+// are sent after it, and none is lost. The kernel takes a batch per
+// step, paced well within the stall bound; a batch holds few records of
+// MaxText, so that the list gets room only after more than the stall
+// bound, while later records keep coming. The list needs the whole
+// queue's room: records given room by one take may reach the queue in
+// any order, so only such a wait shows its turn in the order sent.
+func TestAutoListKeepsItsPlace(t *testing.T) {
+	ctx := context.Background()
+	k := newFake()
+	steps := make(chan struct{})
+	k.s.steps = steps
+	k.s.entered = make(chan struct{}, 1)
+	w := openFake(t, Config{Level: Auto, QueueSize: maxBatch, Linger: -1}, k)
+	var first []string // in the order they must be sent
+	for i := range maxBatch + 1 {
+		r := record(i)
+		r.Details = append(r.Details, Detail{"pad", strings.Repeat("x", MaxText)})
+		w.Write(ctx, r)
+		first = append(first, Format(r))
+		if i == 0 {
+			<-k.s.entered // the writer sends it: the others fill the queue
+		}
+	}
+	list := make([]Record, maxBatch)
+	for i := range list {
+		list[i] = record(1000 + i)
+		first = append(first, Format(list[i]))
+	}
+	waited := make(chan struct{})
+	go func() {
+		defer close(waited)
+		w.WriteMany(ctx, slices.Values(list))
+	}()
+	// TryAcquire fails, even for nothing, only while someone waits.
+	waitFor(t, "the list to wait for room", func() bool { return !w.room.TryAcquire(0) })
+	start := time.Now()
+	var later []string
+	var wg sync.WaitGroup
+	for stepping := true; stepping; {
+		r := record(2000 + len(later))
+		later = append(later, Format(r))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Write(ctx, r)
+		}()
+		time.Sleep(40 * time.Millisecond)
+		select {
+		case steps <- struct{}{}: // the kernel takes a batch
+		case <-waited:
+			stepping = false
+		}
+	}
+	if d := time.Since(start); d <= stalled {
+		t.Fatalf("the list got room after %v, within the stall bound: none of its waits ran out", d)
+	}
+	close(steps) // the kernel takes the rest at once
+	wg.Wait()
+	total := uint64(len(first) + len(later))
+	waitFor(t, "every record to be sent or lost", func() bool {
+		st := w.Stats()
+		return st.Sent+st.Lost.Total() == total
+	})
+	if st := w.Stats(); st.Lost.Total() != 0 {
+		t.Fatalf("stats %+v, want none lost", st)
+	}
+	sent := k.s.sent()
+	for i, text := range first {
+		if sent[i] != text {
+			t.Fatalf("record %d sent out of turn: those written before the list waited, then the list's, come first", i)
+		}
+	}
+	// The later records got room together: they may be queued in any order.
+	slices.Sort(later)
+	if rest := slices.Sorted(slices.Values(sent[len(first):])); !slices.Equal(rest, later) {
+		t.Errorf("the %d records written while the list waited are not those sent after it", len(later))
 	}
 }
 
