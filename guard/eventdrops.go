@@ -15,11 +15,11 @@ import (
 )
 
 // The events the guard withholds undecided (events.go), and what each
-// leaves in the audit trail: the event's record, a list of one hidden,
-// driver=guard, with a reason naming why: undecodable, no-filter,
-// unidentified (unidentified.go), lookup-failed, invalid-request. The
-// one event withheld unrecorded is one whose lookup or decision the
-// session's end cut short.
+// leaves in the audit trail: the event's record, a list of one hidden
+// undecided (unidentified=1), driver=guard, with a reason naming why:
+// undecodable, no-filter, unidentified (unidentified.go), lookup-failed,
+// invalid-request. The one event withheld unrecorded is one whose lookup
+// or decision the session's end cut short.
 
 // withholdEvent drops the event of p about v that the guard failed to
 // identify or decide (cause), recording it with reason (dropEvent),
@@ -95,15 +95,16 @@ func (s *session) dropUnfiltered(ctx context.Context, c *checker, h frame.Header
 const reasonUndecodable = "undecodable"
 
 // dropEvent withholds an event the guard cannot decide, and records that
-// it did: the event's record, a list of one hidden, with reason, the
-// entry details that name its object when it names one, and
+// it did: the event's record, a list of one hidden and left out
+// undecided (unidentified=1), with reason, the entry details that name
+// its object when it names one, and
 // driver=guard (the guard dropped it, no driver was asked), and a log
 // warning (rate-limited) with the cause. The event is dropped whether
 // or not its record is written: it was never decided.
 func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission,
 	reason string, cause error, entry ...audit.Detail) {
 	s.warn("event dropped", cause)
-	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd, entry: entry}
+	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, undecided: 1, reason: reason, driver: FrontEnd, entry: entry}
 	if err := c.writeListRecord(ctx, r); err != nil {
 		s.warn("event dropped unaudited", fmt.Errorf("%s: %w", r.origin.Operation, err))
 	}

@@ -3,6 +3,7 @@
 package guard
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -105,3 +106,42 @@ func TestHiddenReason(t *testing.T) {
 		})
 	}
 }
+
+// TestListUndecidedCounted: a list's record says how many of the entries
+// it hid were left out undecided (unidentified=), whenever any were, so
+// that hidden minus unidentified is what decisions hid, though its reason
+// is unidentified for both.
+func TestListUndecidedCounted(t *testing.T) {
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcConnectListAllSecrets))
+	perm := p.Filters()[0]
+	unknown := proto.RemoteNonnullSecret{UUID: [16]byte{0x53, 15: 0x35}, UsageType: 9, UsageID: "x"}
+	allow := map[string]bool{perm.String() + " " + uuidString(sec2.UUID): true}
+	for _, tt := range []struct {
+		name string
+		vals []any
+		want string
+	}{
+		{"left out beside a denial", []any{unknown, sec1, sec2},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 3} {shown 1} {hidden 2} {unidentified 1}]"},
+		{"only left out", []any{unknown, sec2},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {unidentified 1}]"},
+		{"only denied", []any{sec1, sec2},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false filtered [{listed 2} {shown 1} {hidden 1}]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &auditLog{}
+			if _, err := listCheckerAudited(t, nil, allow, log).allowed(context.Background(), p, perm, tt.vals); err != nil {
+				t.Fatal(err)
+			}
+			lists := slices.DeleteFunc(log.records(), func(r string) bool { return !strings.Contains(r, "{listed") })
+			if !slices.Equal(lists, []string{tt.want}) {
+				t.Errorf("list records %q, want [%q]", lists, tt.want)
+			}
+		})
+	}
+}
+

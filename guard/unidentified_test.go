@@ -114,7 +114,7 @@ func TestUnidentifiedAudited(t *testing.T) {
 	}
 	want := []string{
 		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{secret_uuid " + uuidString(unknown.UUID) + "}]",
-		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1}]",
+		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {unidentified 1}]",
 	}
 	if !slices.Equal(records, want) {
 		t.Errorf("records %q, want %q", records, want)
