@@ -31,7 +31,7 @@ import (
 // session ended meanwhile. It returns false: the event is not passed.
 func (s *session) withholdEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any,
 	reason string, cause error) bool {
-	if ctx.Err() != nil && errors.Is(cause, ctx.Err()) {
+	if sessionEnded(ctx, cause) {
 		s.srv.log.Debug("guard: event dropped, the session ended", "operation", p.Name(), "err", cause)
 		return false
 	}

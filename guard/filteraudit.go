@@ -4,6 +4,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -31,6 +32,18 @@ import (
 // undecided are counted (unidentified=N) beside hidden, as the reason
 // names only the more serious cause: hidden minus unidentified is what
 // decisions hid.
+//
+// Only a lookup or decision the session's end cut short leaves none, of
+// an event (withholdEvent) as of a list (sendFiltered): the client is
+// gone, nothing was withheld from or refused anyone, and a refusal would
+// give a cause the list did not have. A failure of its own is recorded
+// even when the session ended meanwhile.
+
+// sessionEnded reports whether err is the session's end (ctx's, whose
+// error it wraps) cutting a lookup or decision short.
+func sessionEnded(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, ctx.Err())
+}
 
 // listOrigin is the origin of a list's per-object decisions.
 func listOrigin(p *proto.Procedure) access.Origin {

@@ -4,6 +4,9 @@ package guard
 
 import (
 	"context"
+	"errors"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"golang.org/x/sys/unix"
 )
 
 // TestListAudited: a filtered list writes one record of its own, a
@@ -145,3 +149,84 @@ func TestListUndecidedCounted(t *testing.T) {
 	}
 }
 
+// listSession is a session, of ctx, that answers lists to a client
+// whose end of the connection the test holds.
+func listSession(t *testing.T, ctx context.Context) *session {
+	t.Helper()
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := eventSession(t, ctx)
+	for i, fd := range pair {
+		f := os.NewFile(uintptr(fd), "pair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if i == 0 {
+			s.client = newWire(c.(*net.UnixConn))
+		}
+	}
+	return s
+}
+
+// TestListRefusedRecorded: a filtered list whose lookup or decision the
+// session's end cut short leaves no record, as an event's does not
+// (withholdEvent): the client is gone, nothing was refused it, and a
+// refusal would give a cause the list did not have. A failure of the
+// list's own is a refusal, recorded, though the session ended meanwhile.
+func TestListRefusedRecorded(t *testing.T) {
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vols, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcStoragePoolListAllVolumes))
+	secrets, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcConnectListAllSecrets))
+	refused := []string{"guard REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES storage_vol:getattr false refused"}
+	for _, tt := range []struct {
+		name   string
+		p      *proto.Procedure
+		args   proto.Message
+		ret    proto.Message
+		lookup func(context.CancelFunc) lookupFunc
+		gone   bool // the session ended before the list was filtered
+		want   []string
+	}{
+		{"client gone during the lookup", vols, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
+			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{vol1}, Ret: 1}, cancelling, false, nil},
+		{"client gone before the decision", secrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
+			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{sec1}, Ret: 1}, nil, true, nil},
+		{"lookup failed, the session ended meanwhile", vols, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
+			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{vol1}, Ret: 1}, func(cancel context.CancelFunc) lookupFunc {
+				return func(proto.RemoteProcedure, proto.Message, proto.Message) error {
+					cancel()
+					return errors.New("lookup connection: EOF")
+				}
+			}, false, refused},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.gone {
+				cancel()
+			}
+			log := &auditLog{}
+			c := listCheckerAudited(t, nil, map[string]bool{}, log)
+			if tt.lookup != nil {
+				c.objects = newObjects(tt.lookup(cancel), "QEMU")
+			}
+			body, err := proto.Marshal(tt.ret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &frame.Message{Header: frame.Header{Prog: uint32(proto.Remote), Proc: tt.p.Number(), Type: frame.Reply, Serial: 7}, Body: body}
+			listSession(t, ctx).sendFiltered(c, tt.p, tt.args, r)
+			if got := log.records(); !slices.Equal(got, tt.want) {
+				t.Errorf("records %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
