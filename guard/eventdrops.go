@@ -60,6 +60,16 @@ func unidentifiedReason(err error) string {
 // the engine refused to make, the request being invalid
 // (access.ErrInvalid: no usable subject, or an object or permission
 // the guard built wrong). No driver was asked.
+//
+// A list call the engine refuses so is recorded reason=refused instead,
+// and that is no second name for one thing: the call is refused, its
+// client told so, and its record is the refusal's (Engine.Refuse), whose
+// reason is the one every call the guard refuses has, whatever the cause
+// (an undecodable call too), the cause going to the guard's log. An
+// event is refused to no one: it is withheld unseen, and its own record,
+// a list of one, is all that says why, so its reason names the cause as
+// an undecodable event's does. One reason for both would take the guard's
+// causes into the engine's refusal, or the cause out of the event's.
 const reasonInvalid = "invalid-request"
 
 // undecidedReason names why the engine did not decide an event, from

@@ -177,7 +177,9 @@ func listSession(t *testing.T, ctx context.Context) *session {
 // session's end cut short leaves no record, as an event's does not
 // (withholdEvent): the client is gone, nothing was refused it, and a
 // refusal would give a cause the list did not have. A failure of the
-// list's own is a refusal, recorded, though the session ended meanwhile.
+// list's own is a refusal, recorded, though the session ended meanwhile;
+// so is an invalid request, reason=refused as any call's refusal (an
+// event's is invalid-request: reasonInvalid says why).
 func TestListRefusedRecorded(t *testing.T) {
 	table, err := proto.NewTable()
 	if err != nil {
@@ -187,25 +189,29 @@ func TestListRefusedRecorded(t *testing.T) {
 	secrets, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcConnectListAllSecrets))
 	refused := []string{"guard REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES storage_vol:getattr false refused"}
 	for _, tt := range []struct {
-		name   string
-		p      *proto.Procedure
-		args   proto.Message
-		ret    proto.Message
-		lookup func(context.CancelFunc) lookupFunc
-		gone   bool // the session ended before the list was filtered
-		want   []string
+		name    string
+		p       *proto.Procedure
+		args    proto.Message
+		ret     proto.Message
+		lookup  func(context.CancelFunc) lookupFunc
+		gone    bool // the session ended before the list was filtered
+		invalid bool // the engine refuses the request: the subject has no start time
+		want    []string
 	}{
 		{"client gone during the lookup", vols, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
-			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{vol1}, Ret: 1}, cancelling, false, nil},
+			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{vol1}, Ret: 1}, cancelling, false, false, nil},
 		{"client gone before the decision", secrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
-			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{sec1}, Ret: 1}, nil, true, nil},
+			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{sec1}, Ret: 1}, nil, true, false, nil},
 		{"lookup failed, the session ended meanwhile", vols, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
 			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{vol1}, Ret: 1}, func(cancel context.CancelFunc) lookupFunc {
 				return func(proto.RemoteProcedure, proto.Message, proto.Message) error {
 					cancel()
 					return errors.New("lookup connection: EOF")
 				}
-			}, false, refused},
+			}, false, false, refused},
+		{"invalid request", secrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
+			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{sec1}, Ret: 1}, nil, false, true,
+			[]string{"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS secret:getattr false refused"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -217,6 +223,9 @@ func TestListRefusedRecorded(t *testing.T) {
 			c := listCheckerAudited(t, nil, map[string]bool{}, log)
 			if tt.lookup != nil {
 				c.objects = newObjects(tt.lookup(cancel), "QEMU")
+			}
+			if tt.invalid {
+				c.subject.StartTime = 0
 			}
 			body, err := proto.Marshal(tt.ret)
 			if err != nil {
