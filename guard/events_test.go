@@ -44,6 +44,24 @@ func cancelling(cancel context.CancelFunc) lookupFunc {
 	}
 }
 
+// sessionChecker returns a session's context, ended already if gone,
+// and a checker allowing allow and auditing to log, whose lookups, if
+// lookup is not nil, are lookup(the session's cancel).
+func sessionChecker(t *testing.T, gone bool, lookup func(context.CancelFunc) lookupFunc, allow map[string]bool) (context.Context, *checker, *auditLog) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if gone {
+		cancel()
+	}
+	log := &auditLog{}
+	c := listCheckerAudited(t, nil, allow, log)
+	if lookup != nil {
+		c.objects = newObjects(lookup(cancel), "QEMU")
+	}
+	return ctx, c, log
+}
+
 // TestEventWithheldRecorded: an event the guard fails to identify or the
 // engine does not decide is dropped, and recorded with a reason naming
 // why (the engine refusing an invalid request; the object unidentified,
@@ -100,17 +118,8 @@ func TestEventWithheldRecorded(t *testing.T) {
 		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {unidentified 1} {pool_name poolA} {vol_name v1}]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			if tt.gone {
-				cancel()
-			}
-			log := &auditLog{}
-			c := listCheckerAudited(t, nil, map[string]bool{"domain:getattr " + uuidString(uuidA): true}, log)
+			ctx, c, log := sessionChecker(t, tt.gone, tt.lookup, map[string]bool{"domain:getattr " + uuidString(uuidA): true})
 			c.subject = tt.subject
-			if tt.lookup != nil {
-				c.objects = newObjects(tt.lookup(cancel), "QEMU")
-			}
 			s := eventSession(t, ctx)
 			h := frame.Header{Prog: uint32(proto.Remote), Proc: tt.p.Number(), Type: frame.Event}
 			shown := s.decideEvent(ctx, c, h, tt.p, tt.perm, tt.v)

@@ -116,11 +116,7 @@ func TestHiddenReason(t *testing.T) {
 // that hidden minus unidentified is what decisions hid, though its reason
 // is unidentified for both.
 func TestListUndecidedCounted(t *testing.T) {
-	table, err := proto.NewTable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcConnectListAllSecrets))
+	p := remoteProcs(t, proto.RemoteProcConnectListAllSecrets)[0]
 	perm := p.Filters()[0]
 	unknown := proto.RemoteNonnullSecret{UUID: [16]byte{0x53, 15: 0x35}, UsageType: 9, UsageID: "x"}
 	allow := map[string]bool{perm.String() + " " + uuidString(sec2.UUID): true}
@@ -147,6 +143,24 @@ func TestListUndecidedCounted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// remoteProcs looks up the remote procedures nums.
+func remoteProcs(t *testing.T, nums ...proto.RemoteProcedure) []*proto.Procedure {
+	t.Helper()
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := make([]*proto.Procedure, len(nums))
+	for i, num := range nums {
+		p, ok := table.Lookup(proto.Remote, int32(num))
+		if !ok {
+			t.Fatalf("no remote procedure %d", num)
+		}
+		procs[i] = p
+	}
+	return procs
 }
 
 // listSession is a session, of ctx, that answers lists to a client
@@ -181,12 +195,8 @@ func listSession(t *testing.T, ctx context.Context) *session {
 // so is an invalid request, reason=refused as any call's refusal (an
 // event's is invalid-request: reasonInvalid says why).
 func TestListRefusedRecorded(t *testing.T) {
-	table, err := proto.NewTable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vols, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcStoragePoolListAllVolumes))
-	secrets, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcConnectListAllSecrets))
+	procs := remoteProcs(t, proto.RemoteProcStoragePoolListAllVolumes, proto.RemoteProcConnectListAllSecrets)
+	vols, secrets := procs[0], procs[1]
 	refused := []string{"guard REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES storage_vol:getattr false refused"}
 	for _, tt := range []struct {
 		name    string
@@ -214,16 +224,7 @@ func TestListRefusedRecorded(t *testing.T) {
 			[]string{"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS secret:getattr false refused"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			if tt.gone {
-				cancel()
-			}
-			log := &auditLog{}
-			c := listCheckerAudited(t, nil, map[string]bool{}, log)
-			if tt.lookup != nil {
-				c.objects = newObjects(tt.lookup(cancel), "QEMU")
-			}
+			ctx, c, log := sessionChecker(t, tt.gone, tt.lookup, map[string]bool{})
 			if tt.invalid {
 				c.subject.StartTime = 0
 			}
