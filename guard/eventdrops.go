@@ -15,11 +15,11 @@ import (
 )
 
 // The events the guard withholds undecided (events.go), and what each
-// leaves in the audit trail: the event's record, a list of one hidden,
-// driver=guard, with a reason naming why: undecodable, no-filter,
-// unidentified (unidentified.go), lookup-failed, invalid-request. The
-// one event withheld unrecorded is one whose lookup or decision the
-// session's end cut short.
+// leaves in the audit trail: the event's record, a list of one hidden
+// undecided (unidentified=1), driver=guard, with a reason naming why:
+// undecodable, no-filter, unidentified (unidentified.go), lookup-failed,
+// invalid-request. The one event withheld unrecorded is one whose lookup
+// or decision the session's end cut short.
 
 // withholdEvent drops the event of p about v that the guard failed to
 // identify or decide (cause), recording it with reason (dropEvent),
@@ -31,7 +31,7 @@ import (
 // session ended meanwhile. It returns false: the event is not passed.
 func (s *session) withholdEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any,
 	reason string, cause error) bool {
-	if ctx.Err() != nil && errors.Is(cause, ctx.Err()) {
+	if sessionEnded(ctx, cause) {
 		s.srv.log.Debug("guard: event dropped, the session ended", "operation", p.Name(), "err", cause)
 		return false
 	}
@@ -60,6 +60,16 @@ func unidentifiedReason(err error) string {
 // the engine refused to make, the request being invalid
 // (access.ErrInvalid: no usable subject, or an object or permission
 // the guard built wrong). No driver was asked.
+//
+// A list call the engine refuses so is recorded reason=refused instead,
+// and that is no second name for one thing: the call is refused, its
+// client told so, and its record is the refusal's (Engine.Refuse), whose
+// reason is the one every call the guard refuses has, whatever the cause
+// (an undecodable call too), the cause going to the guard's log. An
+// event is refused to no one: it is withheld unseen, and its own record,
+// a list of one, is all that says why, so its reason names the cause as
+// an undecodable event's does. One reason for both would take the guard's
+// causes into the engine's refusal, or the cause out of the event's.
 const reasonInvalid = "invalid-request"
 
 // undecidedReason names why the engine did not decide an event, from
@@ -95,15 +105,16 @@ func (s *session) dropUnfiltered(ctx context.Context, c *checker, h frame.Header
 const reasonUndecodable = "undecodable"
 
 // dropEvent withholds an event the guard cannot decide, and records that
-// it did: the event's record, a list of one hidden, with reason, the
-// entry details that name its object when it names one, and
+// it did: the event's record, a list of one hidden and left out
+// undecided (unidentified=1), with reason, the entry details that name
+// its object when it names one, and
 // driver=guard (the guard dropped it, no driver was asked), and a log
 // warning (rate-limited) with the cause. The event is dropped whether
 // or not its record is written: it was never decided.
 func (s *session) dropEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission,
 	reason string, cause error, entry ...audit.Detail) {
 	s.warn("event dropped", cause)
-	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, reason: reason, driver: FrontEnd, entry: entry}
+	r := listRecord{origin: callOrigin(h, p), perm: perm, listed: 1, undecided: 1, reason: reason, driver: FrontEnd, entry: entry}
 	if err := c.writeListRecord(ctx, r); err != nil {
 		s.warn("event dropped unaudited", fmt.Errorf("%s: %w", r.origin.Operation, err))
 	}

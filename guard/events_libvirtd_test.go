@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -29,29 +30,14 @@ import (
 // storage pool" (reason=unidentified, the volume named with its pool).
 // No event of libvirt 9.0.0 names a volume: a pool event stands in.
 func TestEventWithheldLibvirtd(t *testing.T) {
-	ad := testsys.StartAuditd(t) // before libvirtd's lock, as every test taking both
-	l := testsys.StartLibvirtd(t, testsys.LibvirtdOptions{})
 	pool, vol := fmt.Sprintf("vah-gev-%d", os.Getpid()), "vah-gev-vol"
-	l.TransientPool(t, pool, vol)
-	ctx, table, lc := lookupOn(t, l)
-	var p proto.RemoteStoragePoolLookupByNameRet
-	if err := lc.call(ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: pool}, &p); err != nil {
-		t.Fatal(err)
-	}
+	w := startAuditedPool(t, audit.Required, pool, vol)
+	ctx, table, lc := w.ctx, w.table, w.lc
 	var v proto.RemoteStorageVolLookupByNameRet
-	if err := lc.call(ctx, proto.RemoteProcStorageVolLookupByName, &proto.RemoteStorageVolLookupByNameArgs{Pool: p.Pool, Name: vol}, &v); err != nil {
+	if err := lc.call(ctx, proto.RemoteProcStorageVolLookupByName, &proto.RemoteStorageVolLookupByNameArgs{Pool: w.pool, Name: vol}, &v); err != nil {
 		t.Fatal(err)
 	}
-
-	aw, err := audit.Open(audit.Config{Level: audit.Required})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { aw.Close() })
-	// A subject of its own uid, for ausearch to find this run's records.
-	uid := uint32(1_900_000_000 + os.Getpid())
-	subject := proc.Process{PID: int32(os.Getpid()), UID: uid, StartTime: 1, Exe: "/usr/bin/virsh"}
-	invalid := subject
+	invalid := w.subject
 	invalid.StartTime = 0 // the engine takes no request without one
 	event, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcStoragePoolEventLifecycle))
 	perms, err := eventPerms(table)
@@ -67,11 +53,11 @@ func TestEventWithheldLibvirtd(t *testing.T) {
 		subject proc.Process
 		before  func()
 	}{
-		{"client gone before the decision", perms[acl.StoragePool], p.Pool, true, subject, nil},
-		{"client gone before the lookup", vols.Filters()[0], v.Vol, true, subject, nil},
-		{"invalid request", perms[acl.StoragePool], p.Pool, false, invalid, nil},
-		{"pool gone", vols.Filters()[0], v.Vol, false, subject, func() {
-			if out, err := l.Virsh(nil, "pool-destroy", pool); err != nil {
+		{"client gone before the decision", perms[acl.StoragePool], w.pool, true, w.subject, nil},
+		{"client gone before the lookup", vols.Filters()[0], v.Vol, true, w.subject, nil},
+		{"invalid request", perms[acl.StoragePool], w.pool, false, invalid, nil},
+		{"pool gone", vols.Filters()[0], v.Vol, false, w.subject, func() {
+			if out, err := w.l.Virsh(nil, "pool-destroy", pool); err != nil {
 				t.Fatalf("pool-destroy: %v: %s", err, out)
 			}
 		}},
@@ -83,7 +69,7 @@ func TestEventWithheldLibvirtd(t *testing.T) {
 		if step.gone {
 			cancel()
 		}
-		c := listCheckerAudited(t, lc, map[string]bool{}, access.AuditTo(aw))
+		c := listCheckerAudited(t, lc, map[string]bool{}, access.AuditTo(w.aw))
 		c.subject = step.subject
 		h := frame.Header{Prog: uint32(proto.Remote), Proc: event.Number(), Type: frame.Event}
 		if eventSession(t, sctx).decideEvent(sctx, c, h, event, step.perm, step.v) {
@@ -94,14 +80,14 @@ func TestEventWithheldLibvirtd(t *testing.T) {
 
 	// The kernel keeps the records in order: once the last is found, a
 	// record of the first two steps would be found too.
-	out := ad.WaitSearch(t, func(out string) bool { return strings.Contains(out, "reason=unidentified") },
-		"-m", "USER_AVC", "--success", "no", "-ua", fmt.Sprint(uid))
+	out := w.ad.WaitSearch(t, func(out string) bool { return strings.Contains(out, "reason=unidentified") },
+		"-m", "USER_AVC", "--success", "no", "-ua", fmt.Sprint(w.subject.UID))
 	recs := slices.DeleteFunc(strings.Split(out, "\n"), func(l string) bool { return !strings.Contains(l, fmt.Sprintf("pool_name=%q", pool)) })
 	if len(recs) != 2 {
 		t.Fatalf("%d records naming the pool, want 2 (invalid-request, unidentified):\n%s", len(recs), out)
 	}
 	for i, want := range [][]string{
-		{"decision=denied reason=invalid-request", "tclass=storage_pool", `listed="1" shown="0" hidden="1"`, "driver=guard"},
+		{"decision=denied reason=invalid-request", "tclass=storage_pool", `listed="1" shown="0" hidden="1" unidentified="1"`, "driver=guard"},
 		{"decision=denied reason=unidentified", "tclass=storage_vol", fmt.Sprintf("pool_name=%q vol_name=%q", pool, vol), "driver=guard"},
 	} {
 		for _, w := range want {
@@ -110,5 +96,53 @@ func TestEventWithheldLibvirtd(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("ausearch -m USER_AVC --success no -ua %d:\n%s", uid, out)
+	t.Logf("ausearch -m USER_AVC --success no -ua %d:\n%s", w.subject.UID, out)
+}
+
+// auditedPool is a test's real auditd and libvirtd, with a transient
+// pool, the guard's lookup connection to libvirtd, an audit writer and a
+// subject of a uid of its own, for ausearch to find the test's records.
+type auditedPool struct {
+	ad      *testsys.Auditd
+	l       *testsys.Libvirtd
+	ctx     context.Context
+	table   *proto.Table
+	lc      *lookupClient
+	pool    proto.RemoteNonnullStoragePool // as libvirtd names it
+	aw      *audit.Writer
+	subject proc.Process
+}
+
+// startAuditedPool starts auditd and libvirtd, defines the transient
+// pool name with vols on it, and opens an audit writer at level.
+func startAuditedPool(t *testing.T, level audit.Level, name string, vols ...string) *auditedPool {
+	t.Helper()
+	lockThread(t)
+	w := &auditedPool{ad: testsys.StartAuditd(t)} // before libvirtd's lock, as every test taking both
+	w.l = testsys.StartLibvirtd(t, testsys.LibvirtdOptions{})
+	w.l.TransientPool(t, name, vols...)
+	w.ctx, w.table, w.lc = lookupOn(t, w.l)
+	var p proto.RemoteStoragePoolLookupByNameRet
+	if err := w.lc.call(w.ctx, proto.RemoteProcStoragePoolLookupByName, &proto.RemoteStoragePoolLookupByNameArgs{Name: name}, &p); err != nil {
+		t.Fatal(err)
+	}
+	w.pool = p.Pool
+	var err error
+	if w.aw, err = audit.Open(audit.Config{Level: level}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.aw.Close() })
+	w.subject = proc.Process{PID: int32(os.Getpid()), UID: uint32(1_900_000_000 + os.Getpid()), StartTime: 1, Exe: "/usr/bin/virsh"}
+	return w
+}
+
+// lockThread keeps the test on its thread until its end, cleanups and
+// all. testsys starts daemons with Pdeathsig, so they die with the
+// thread that started them, and a level Auto audit writer's low thread
+// may end the thread it locks at once (audit/priority.go: at nice 10 or
+// lower): a daemon started from a thread the runtime could give it
+// would die at random.
+func lockThread(t *testing.T) {
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread) // the first registered: run last
 }

@@ -44,6 +44,24 @@ func cancelling(cancel context.CancelFunc) lookupFunc {
 	}
 }
 
+// sessionChecker returns a session's context, ended already if gone,
+// and a checker allowing allow and auditing to log, whose lookups, if
+// lookup is not nil, are lookup(the session's cancel).
+func sessionChecker(t *testing.T, gone bool, lookup func(context.CancelFunc) lookupFunc, allow map[string]bool) (context.Context, *checker, *auditLog) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if gone {
+		cancel()
+	}
+	log := &auditLog{}
+	c := listCheckerAudited(t, nil, allow, log)
+	if lookup != nil {
+		c.objects = newObjects(lookup(cancel), "QEMU")
+	}
+	return ctx, c, log
+}
+
 // TestEventWithheldRecorded: an event the guard fails to identify or the
 // engine does not decide is dropped, and recorded with a reason naming
 // why (the engine refusing an invalid request; the object unidentified,
@@ -83,34 +101,25 @@ func TestEventWithheldRecorded(t *testing.T) {
 		{"decided", dom, domPerm, runA, valid, nil, false,
 			[]string{"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr true  [{listed 1} {shown 1} {hidden 0}]"}},
 		{"invalid request", dom, domPerm, runA, proc.Process{PID: 1, UID: 1000}, nil, false,
-			[]string{"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr false invalid-request [{listed 1} {shown 0} {hidden 1} {domain_name vmA}]"}},
+			[]string{"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr false invalid-request [{listed 1} {shown 0} {hidden 1} {unidentified 1} {domain_name vmA}]"}},
 		{"client gone before the decision", dom, domPerm, runA, valid, nil, true, nil},
 		{"pool gone: unidentified", pool, volPerm, vol1, valid, func(context.CancelFunc) lookupFunc {
 			return poolLookupBy(&RemoteError{Proc: "STORAGE_POOL_LOOKUP_BY_NAME", Body: &frame.ErrorBody{Code: errNoStoragePool}}, new(int))
-		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false unidentified [{listed 1} {shown 0} {hidden 1} {pool_name poolA} {vol_name v1}]"}},
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false unidentified [{listed 1} {shown 0} {hidden 1} {unidentified 1} {pool_name poolA} {vol_name v1}]"}},
 		{"lookup failed", pool, volPerm, vol1, valid, func(context.CancelFunc) lookupFunc {
 			return poolLookupBy(errors.New("lookup connection: EOF"), new(int))
-		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {pool_name poolA} {vol_name v1}]"}},
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {unidentified 1} {pool_name poolA} {vol_name v1}]"}},
 		{"client gone during the lookup", pool, volPerm, vol1, valid, cancelling, false, nil},
 		{"lookup failed, the session ended meanwhile", pool, volPerm, vol1, valid, func(cancel context.CancelFunc) lookupFunc {
 			return func(proto.RemoteProcedure, proto.Message, proto.Message) error {
 				cancel()
 				return errors.New("lookup connection: EOF")
 			}
-		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {pool_name poolA} {vol_name v1}]"}},
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {unidentified 1} {pool_name poolA} {vol_name v1}]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			if tt.gone {
-				cancel()
-			}
-			log := &auditLog{}
-			c := listCheckerAudited(t, nil, map[string]bool{"domain:getattr " + uuidString(uuidA): true}, log)
+			ctx, c, log := sessionChecker(t, tt.gone, tt.lookup, map[string]bool{"domain:getattr " + uuidString(uuidA): true})
 			c.subject = tt.subject
-			if tt.lookup != nil {
-				c.objects = newObjects(tt.lookup(cancel), "QEMU")
-			}
 			s := eventSession(t, ctx)
 			h := frame.Header{Prog: uint32(proto.Remote), Proc: tt.p.Number(), Type: frame.Event}
 			shown := s.decideEvent(ctx, c, h, tt.p, tt.perm, tt.v)
@@ -135,9 +144,9 @@ func TestEventUnfilteredRecorded(t *testing.T) {
 		want string
 	}{
 		{"known event", frame.Header{Prog: uint32(proto.Remote), Proc: int32(proto.RemoteProcDomainEventLifecycle)},
-			"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE  false no-filter [{listed 1} {shown 0} {hidden 1}]"},
+			"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE  false no-filter [{listed 1} {shown 0} {hidden 1} {unidentified 1}]"},
 		{"unknown event", frame.Header{Prog: uint32(proto.Remote), Proc: 9999},
-			"guard program-0x20008086-procedure-9999  false no-filter [{listed 1} {shown 0} {hidden 1}]"},
+			"guard program-0x20008086-procedure-9999  false no-filter [{listed 1} {shown 0} {hidden 1} {unidentified 1}]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			log := &auditLog{}

@@ -40,7 +40,8 @@ func (s *session) filterReply(c *checker, p *proto.Procedure, args proto.Message
 }
 
 // sendFiltered filters libvirtd's reply r and sends the client what is
-// left, re-encoded, or a refusal.
+// left, re-encoded, or a refusal; nothing when the session's end cut its
+// lookups or decisions short.
 func (s *session) sendFiltered(c *checker, p *proto.Procedure, args proto.Message, r *frame.Message) {
 	origin := originOf(p)
 	perm := p.Filters()[0]
@@ -51,6 +52,13 @@ func (s *session) sendFiltered(c *checker, p *proto.Procedure, args proto.Messag
 	var body []byte
 	if err == nil {
 		body, err = proto.Marshal(ret)
+	}
+	if sessionEnded(s.ctx, err) {
+		// Abandoned, unrecorded (filteraudit.go): nothing was refused
+		// anyone, and no one is left to answer.
+		s.release(r.Header.Serial)
+		s.log.Debug("guard: list abandoned, the session ended", "operation", p.Name(), "err", err)
+		return
 	}
 	if err != nil {
 		// libvirtd's own error (to the guard's lookup) is what the client

@@ -4,6 +4,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -27,8 +28,22 @@ import (
 // uuid=) say which. An event the guard drops undecided is recorded
 // too, with driver=guard and a reason of its own: undecodable, no-filter,
 // lookup-failed (eventdrops.go), unidentified (unidentified.go), or
-// invalid-request when the engine did not decide it; only a lookup or
-// decision the session's end cut short leaves none (withholdEvent).
+// invalid-request when the engine did not decide it. Entries left out
+// undecided are counted (unidentified=N) beside hidden, as the reason
+// names only the more serious cause: hidden minus unidentified is what
+// decisions hid.
+//
+// Only a lookup or decision the session's end cut short leaves none, of
+// an event (withholdEvent) as of a list (sendFiltered): the client is
+// gone, nothing was withheld from or refused anyone, and a refusal would
+// give a cause the list did not have. A failure of its own is recorded
+// even when the session ended meanwhile.
+
+// sessionEnded reports whether err is the session's end (ctx's, whose
+// error it wraps) cutting a lookup or decision short.
+func sessionEnded(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, ctx.Err())
+}
 
 // listOrigin is the origin of a list's per-object decisions.
 func listOrigin(p *proto.Procedure) access.Origin {
@@ -64,14 +79,16 @@ func hiddenReason(ds []access.Decision, unidentified int) string {
 // auditList writes the record of one filtered list, or event: listed
 // objects in libvirtd's reply, of which shown passed. ds are the engine's
 // decisions, one per object decided; those listed beyond them were left
-// out undecided (none cached means the record says cached=no).
+// out undecided, and counted so (unidentified=; none cached means the
+// record says cached=no).
 func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
 	cached := len(ds) > 0
 	for _, d := range ds {
 		cached = cached && d.Cached
 	}
-	return c.writeListRecord(ctx, listRecord{origin: originOf(p), perm: perm, listed: listed, shown: shown,
-		cached: cached, reason: hiddenReason(ds, listed-len(ds)), driver: c.engine.Stack()})
+	undecided := listed - len(ds)
+	return c.writeListRecord(ctx, listRecord{origin: originOf(p), perm: perm, listed: listed, shown: shown, undecided: undecided,
+		cached: cached, reason: hiddenReason(ds, undecided), driver: c.engine.Stack()})
 }
 
 // listRecord is what the record of a list, or an event, says.
@@ -79,20 +96,28 @@ type listRecord struct {
 	origin        access.Origin
 	perm          acl.Permission // the filter permission; zero when not known
 	listed, shown int
+	undecided     int // of the hidden, those left out undecided (unidentified=)
 	cached        bool
 	reason        string         // why something was hidden (a denial's reason=)
 	driver        string         // the drivers that decided, or the guard itself
 	entry         []audit.Detail // what names the object of an event the guard could not identify
 }
 
-// writeListRecord writes r through the engine's auditor.
+// writeListRecord writes r through the engine's auditor. It names the
+// entries left out undecided (unidentified=) only when there are some:
+// the reason names one cause of a list's hiding, the more serious, and
+// an auditor reads what decisions hid as hidden minus unidentified.
 func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
 	hidden := r.listed - r.shown
-	details := append([]audit.Detail{
+	details := []audit.Detail{
 		{Key: "listed", Value: strconv.Itoa(r.listed)},
 		{Key: "shown", Value: strconv.Itoa(r.shown)},
 		{Key: "hidden", Value: strconv.Itoa(hidden)},
-	}, r.entry...)
+	}
+	if r.undecided > 0 {
+		details = append(details, audit.Detail{Key: "unidentified", Value: strconv.Itoa(r.undecided)})
+	}
+	details = append(details, r.entry...)
 	d := access.Decision{Allowed: hidden == 0, Driver: r.driver, Cached: r.cached}
 	if err := c.writeRecord(ctx, r.origin, r.perm, d, r.reason, details); err != nil {
 		return fmt.Errorf("auditing the list: %w", err)

@@ -3,6 +3,10 @@
 package guard
 
 import (
+	"context"
+	"errors"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +14,7 @@ import (
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
+	"golang.org/x/sys/unix"
 )
 
 // TestListAudited: a filtered list writes one record of its own, a
@@ -101,6 +106,136 @@ func TestHiddenReason(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := hiddenReason(tt.ds, tt.unidentified); got != tt.want {
 				t.Errorf("hiddenReason = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestListUndecidedCounted: a list's record says how many of the entries
+// it hid were left out undecided (unidentified=), whenever any were, so
+// that hidden minus unidentified is what decisions hid, though its reason
+// is unidentified for both.
+func TestListUndecidedCounted(t *testing.T) {
+	p := remoteProcs(t, proto.RemoteProcConnectListAllSecrets)[0]
+	perm := p.Filters()[0]
+	unknown := proto.RemoteNonnullSecret{UUID: [16]byte{0x53, 15: 0x35}, UsageType: 9, UsageID: "x"}
+	allow := map[string]bool{perm.String() + " " + uuidString(sec2.UUID): true}
+	for _, tt := range []struct {
+		name string
+		vals []any
+		want string
+	}{
+		{"left out beside a denial", []any{unknown, sec1, sec2},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 3} {shown 1} {hidden 2} {unidentified 1}]"},
+		{"only left out", []any{unknown, sec2},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {unidentified 1}]"},
+		{"only denied", []any{sec1, sec2},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false filtered [{listed 2} {shown 1} {hidden 1}]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &auditLog{}
+			if _, err := listCheckerAudited(t, nil, allow, log).allowed(context.Background(), p, perm, tt.vals); err != nil {
+				t.Fatal(err)
+			}
+			lists := slices.DeleteFunc(log.records(), func(r string) bool { return !strings.Contains(r, "{listed") })
+			if !slices.Equal(lists, []string{tt.want}) {
+				t.Errorf("list records %q, want [%q]", lists, tt.want)
+			}
+		})
+	}
+}
+
+// remoteProcs looks up the remote procedures nums.
+func remoteProcs(t *testing.T, nums ...proto.RemoteProcedure) []*proto.Procedure {
+	t.Helper()
+	table, err := proto.NewTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := make([]*proto.Procedure, len(nums))
+	for i, num := range nums {
+		p, ok := table.Lookup(proto.Remote, int32(num))
+		if !ok {
+			t.Fatalf("no remote procedure %d", num)
+		}
+		procs[i] = p
+	}
+	return procs
+}
+
+// listSession is a session, of ctx, that answers lists to a client
+// whose end of the connection the test holds.
+func listSession(t *testing.T, ctx context.Context) *session {
+	t.Helper()
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := eventSession(t, ctx)
+	for i, fd := range pair {
+		f := os.NewFile(uintptr(fd), "pair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if i == 0 {
+			s.client = newWire(c.(*net.UnixConn))
+		}
+	}
+	return s
+}
+
+// TestListRefusedRecorded: a filtered list whose lookup or decision the
+// session's end cut short leaves no record, as an event's does not
+// (withholdEvent): the client is gone, nothing was refused it, and a
+// refusal would give a cause the list did not have. A failure of the
+// list's own is a refusal, recorded, though the session ended meanwhile;
+// so is an invalid request, reason=refused as any call's refusal (an
+// event's is invalid-request: reasonInvalid says why).
+func TestListRefusedRecorded(t *testing.T) {
+	procs := remoteProcs(t, proto.RemoteProcStoragePoolListAllVolumes, proto.RemoteProcConnectListAllSecrets)
+	vols, secrets := procs[0], procs[1]
+	refused := []string{"guard REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES storage_vol:getattr false refused"}
+	for _, tt := range []struct {
+		name    string
+		p       *proto.Procedure
+		args    proto.Message
+		ret     proto.Message
+		lookup  func(context.CancelFunc) lookupFunc
+		gone    bool // the session ended before the list was filtered
+		invalid bool // the engine refuses the request: the subject has no start time
+		want    []string
+	}{
+		{"client gone during the lookup", vols, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
+			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{vol1}, Ret: 1}, cancelling, false, false, nil},
+		{"client gone before the decision", secrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
+			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{sec1}, Ret: 1}, nil, true, false, nil},
+		{"lookup failed, the session ended meanwhile", vols, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
+			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{vol1}, Ret: 1}, func(cancel context.CancelFunc) lookupFunc {
+				return func(proto.RemoteProcedure, proto.Message, proto.Message) error {
+					cancel()
+					return errors.New("lookup connection: EOF")
+				}
+			}, false, false, refused},
+		{"invalid request", secrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
+			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{sec1}, Ret: 1}, nil, false, true,
+			[]string{"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS secret:getattr false refused"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, c, log := sessionChecker(t, tt.gone, tt.lookup, map[string]bool{})
+			if tt.invalid {
+				c.subject.StartTime = 0
+			}
+			body, err := proto.Marshal(tt.ret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &frame.Message{Header: frame.Header{Prog: uint32(proto.Remote), Proc: tt.p.Number(), Type: frame.Reply, Serial: 7}, Body: body}
+			listSession(t, ctx).sendFiltered(c, tt.p, tt.args, r)
+			if got := log.records(); !slices.Equal(got, tt.want) {
+				t.Errorf("records %q, want %q", got, tt.want)
 			}
 		})
 	}

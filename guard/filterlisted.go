@@ -34,8 +34,13 @@ const (
 // (or the object it lives in) no longer exists since it was listed;
 // errListEntry, refusing the whole list, for anything else (the lookup
 // connection lost, libvirtd's internal error, a reply the guard cannot
-// read), as the guard cannot tell that entry from one the client may see.
-func listEntryError(what string, err error, gone int32) error {
+// read), as the guard cannot tell that entry from one the client may see;
+// err itself when it is the session's end (ctx's) cutting the lookup
+// short, which abandons the list unrecorded (filteraudit.go).
+func listEntryError(ctx context.Context, what string, err error, gone int32) error {
+	if sessionEnded(ctx, err) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	if libvirtdSays(err, gone) {
 		return fmt.Errorf("%s: gone since it was listed: %v", what, err) // not %w: left out
 	}
@@ -59,7 +64,7 @@ func libvirtdSays(err error, code int32) bool {
 func (c *checker) listedVolume(ctx context.Context, v proto.RemoteNonnullStorageVol) (acl.Object, error) {
 	pool, err := c.objects.pool(ctx, v.Pool)
 	if err != nil {
-		return acl.Object{}, listEntryError(fmt.Sprintf("storage volume %s in pool %s", v.Name, v.Pool), err, errNoStoragePool)
+		return acl.Object{}, listEntryError(ctx, fmt.Sprintf("storage volume %s in pool %s", v.Name, v.Pool), err, errNoStoragePool)
 	}
 	return c.objects.volume(pool, v)
 }
@@ -71,7 +76,7 @@ func (c *checker) listedVolume(ctx context.Context, v proto.RemoteNonnullStorage
 func (c *checker) listedBinding(ctx context.Context, v proto.RemoteNonnullNwfilterBinding) (acl.Object, error) {
 	obj, err := c.objects.binding(ctx, v)
 	if err != nil {
-		return acl.Object{}, listEntryError("nwfilter binding "+v.Portdev, err, errNoNwfilterBinding)
+		return acl.Object{}, listEntryError(ctx, "nwfilter binding "+v.Portdev, err, errNoNwfilterBinding)
 	}
 	if f, _ := obj.Get("nwfilter_binding_filter"); f != v.Filtername {
 		return acl.Object{}, fmt.Errorf("binding %s: listed with filter %s, now %s", v.Portdev, v.Filtername, f)

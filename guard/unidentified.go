@@ -19,9 +19,10 @@ import (
 // libvirtd listed it) is left out, never shown: it cannot be decided.
 // It is not left out silently: the guard logs it (rate-limited) and
 // records it, a denial with reason=unidentified that names the entry as
-// libvirtd listed it (a volume with its pool): a list entry in a record
-// of its own, beside the list's, which counts it as hidden; an event in
-// the event's record, a list of one hidden (eventdrops.go).
+// libvirtd listed it (a volume with its pool, a network port with its
+// network): a list entry in a record of its own, beside the list's,
+// which counts it as hidden; an event in the event's record, a list of
+// one hidden (eventdrops.go).
 
 // reasonUnidentified is the reason of the record of an entry, or an
 // event, left out because the guard could not identify its object.
@@ -67,16 +68,24 @@ func entryName(v any) string {
 
 // entryDetails are the details that name the entry v of a list of
 // perm's object type, in the record of its being left out: its name,
-// and a volume's pool before it, since a volume's name is only its
-// name within its pool (the order of a volume's own record).
+// and before it what it lives in, since its name is only its name
+// there: a volume's pool, a network port's network (its name when
+// libvirtd gave one, and UUID), in the order of their own records.
 func entryDetails(perm acl.Permission, v any) []audit.Detail {
 	name := entryName(v)
 	if !perm.Valid() || name == "" {
 		return nil
 	}
 	d := []audit.Detail{{Key: entryKeys[perm.Object()], Value: name}}
-	if vol, ok := v.(proto.RemoteNonnullStorageVol); ok {
-		d = append([]audit.Detail{{Key: "pool_name", Value: vol.Pool}}, d...)
+	switch e := v.(type) {
+	case proto.RemoteNonnullStorageVol:
+		return append([]audit.Detail{{Key: "pool_name", Value: e.Pool}}, d...)
+	case proto.RemoteNonnullNetworkPort:
+		net := []audit.Detail{{Key: "network_uuid", Value: uuidString(e.Net.UUID)}}
+		if e.Net.Name != "" {
+			net = append([]audit.Detail{{Key: "network_name", Value: e.Net.Name}}, net...)
+		}
+		return append(net, d...)
 	}
 	return d
 }

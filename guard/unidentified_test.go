@@ -38,7 +38,8 @@ func TestEntryName(t *testing.T) {
 }
 
 // TestEntryDetails: the record of an entry left out names it as libvirtd
-// listed it, a volume with its pool.
+// listed it, a volume with its pool, a network port with its network
+// (its name when libvirtd gave one), as their own records name them.
 func TestEntryDetails(t *testing.T) {
 	table, err := proto.NewTable()
 	if err != nil {
@@ -49,6 +50,10 @@ func TestEntryDetails(t *testing.T) {
 		return p.Filters()[0]
 	}
 	vols, secrets := filter(proto.RemoteProcStoragePoolListAllVolumes), filter(proto.RemoteProcConnectListAllSecrets)
+	ports := filter(proto.RemoteProcNetworkListAllPorts)
+	net := proto.RemoteNonnullNetwork{Name: "net0", UUID: [16]byte{0x4e, 15: 0xe4}}
+	port := proto.RemoteNonnullNetworkPort{Net: net, UUID: [16]byte{0xaa}}
+	unnamed := proto.RemoteNonnullNetworkPort{Net: proto.RemoteNonnullNetwork{UUID: net.UUID}, UUID: port.UUID}
 	for _, tt := range []struct {
 		name string
 		perm acl.Permission
@@ -58,6 +63,10 @@ func TestEntryDetails(t *testing.T) {
 		{"volume", vols, vol1, []audit.Detail{{Key: "pool_name", Value: "poolA"}, {Key: "vol_name", Value: "v1"}}},
 		{"secret", secrets, sec1, []audit.Detail{{Key: "secret_uuid", Value: uuidString(sec1.UUID)}}},
 		{"node device name", filter(proto.RemoteProcConnectListAllNodeDevices), "pci_0", []audit.Detail{{Key: "node_device_name", Value: "pci_0"}}},
+		{"network port", ports, port, []audit.Detail{{Key: "network_name", Value: "net0"},
+			{Key: "network_uuid", Value: uuidString(net.UUID)}, {Key: "port_uuid", Value: uuidString(port.UUID)}}},
+		{"network port, its network unnamed", ports, unnamed, []audit.Detail{
+			{Key: "network_uuid", Value: uuidString(net.UUID)}, {Key: "port_uuid", Value: uuidString(port.UUID)}}},
 		{"no permission", acl.Permission{}, vol1, nil},
 		{"no name", secrets, 42, nil},
 	} {
@@ -105,7 +114,7 @@ func TestUnidentifiedAudited(t *testing.T) {
 	}
 	want := []string{
 		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{secret_uuid " + uuidString(unknown.UUID) + "}]",
-		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1}]",
+		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {unidentified 1}]",
 	}
 	if !slices.Equal(records, want) {
 		t.Errorf("records %q, want %q", records, want)

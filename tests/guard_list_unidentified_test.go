@@ -88,7 +88,8 @@ func TestGuardListUnidentified(t *testing.T) {
 
 	uid := fmt.Sprint(w.admin.UID)
 	// Two denials: the entry's own record, and the list's, which counts
-	// it hidden and names why (no policy hid anything).
+	// it hidden, left out unidentified, and names why (no policy hid
+	// anything).
 	what := "decision=denied reason=unidentified"
 	recs := ad.WaitSearch(t, func(out string) bool { return len(linesWith(out, what)) >= 2 },
 		"-m", "USER_AVC", "--success", "no", "-ua", uid)
@@ -101,7 +102,7 @@ func TestGuardListUnidentified(t *testing.T) {
 			t.Errorf("the entry's record lacks %s:\n%s", want, entry[0])
 		}
 	}
-	if list := linesWith(recs, what, "listed=", `hidden="1"`, "operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS"); len(list) != 1 {
+	if list := linesWith(recs, what, "listed=", `hidden="1" unidentified="1"`, "operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS"); len(list) != 1 {
 		t.Errorf("%d list records counting the secret hidden with reason=unidentified, want 1:\n%s", len(list), recs)
 	}
 	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
