@@ -107,8 +107,7 @@ func (b *bench) startGuard(conf, sock, upstream string) {
 	cmd.Env = []string{"DBUS_SYSTEM_BUS_ADDRESS=" + b.w.Bus.Address, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testsys.StartProcess(cmd); err != nil {
 		b.t.Fatal(err)
 	}
 	b.t.Cleanup(func() {

@@ -84,8 +84,7 @@ func (b *bench) startEcho(msg []byte, audited bool, conns int) (trips []func(int
 	// Its output is go test's own (PASS): a failed echo shows as a
 	// failed round trip.
 	cmd.Stdout, cmd.Stderr = nil, nil
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := testsys.StartProcess(cmd); err != nil {
 		b.t.Fatalf("raw round trip: %v", err)
 	}
 	b.t.Cleanup(func() {

@@ -3,6 +3,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -305,14 +306,15 @@ func activate(t *testing.T, w *world, lf *os.File, conf string, exits chan<- int
 		cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" serve --config "$1"`, w.Bin, conf)
 		cmd.Env = []string{"LISTEN_FDS=1", "LISTEN_FDNAMES=varlink", "DBUS_SYSTEM_BUS_ADDRESS=" + w.Bus.Address}
 		cmd.ExtraFiles = []*os.File{lf}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		out, _ := cmd.CombinedOutput()
-		if cmd.ProcessState == nil {
-			t.Errorf("activate: daemon did not start: %s", out)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := testsys.StartProcess(cmd); err != nil {
+			t.Errorf("activate: daemon did not start: %v", err)
 			return
 		}
+		cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != 0 {
-			t.Logf("daemon output:\n%s", out)
+			t.Logf("daemon output:\n%s", out.String())
 		}
 		exits <- cmd.ProcessState.ExitCode()
 	}

@@ -134,8 +134,7 @@ func (d *daemonProc) varlinkClient(t testing.TB) *varlink.Client {
 func (d *daemonProc) start(t testing.TB) {
 	t.Helper()
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := d.cmd.Start(); err != nil {
+	if err := testsys.StartProcess(d.cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() { d.cmd.Wait(); close(d.done) }()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -117,7 +116,6 @@ type auditedPool struct {
 // pool name with vols on it, and opens an audit writer at level.
 func startAuditedPool(t *testing.T, level audit.Level, name string, vols ...string) *auditedPool {
 	t.Helper()
-	lockThread(t)
 	w := &auditedPool{ad: testsys.StartAuditd(t)} // before libvirtd's lock, as every test taking both
 	w.l = testsys.StartLibvirtd(t, testsys.LibvirtdOptions{})
 	w.l.TransientPool(t, name, vols...)
@@ -134,15 +132,4 @@ func startAuditedPool(t *testing.T, level audit.Level, name string, vols ...stri
 	t.Cleanup(func() { w.aw.Close() })
 	w.subject = proc.Process{PID: int32(os.Getpid()), UID: uint32(1_900_000_000 + os.Getpid()), StartTime: 1, Exe: "/usr/bin/virsh"}
 	return w
-}
-
-// lockThread keeps the test on its thread until its end, cleanups and
-// all. testsys starts daemons with Pdeathsig, so they die with the
-// thread that started them, and a level Auto audit writer's low thread
-// may end the thread it locks at once (audit/priority.go: at nice 10 or
-// lower): a daemon started from a thread the runtime could give it
-// would die at random.
-func lockThread(t *testing.T) {
-	runtime.LockOSThread()
-	t.Cleanup(runtime.UnlockOSThread) // the first registered: run last
 }

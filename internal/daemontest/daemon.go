@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/virt-acl-helper/virt-acl-helper/client"
+	"github.com/virt-acl-helper/virt-acl-helper/internal/testsys"
 )
 
 // stopGrace is how long a stopped daemon gets to exit before SIGKILL.
@@ -85,7 +86,7 @@ func (d *Daemon) serve() {
 			continue
 		}
 		cmd := d.command()
-		if err := cmd.Start(); err != nil {
+		if err := testsys.StartProcess(cmd); err != nil {
 			d.logf("start: %v", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
@@ -110,7 +111,6 @@ func (d *Daemon) command() *exec.Cmd {
 		"DBUS_SYSTEM_BUS_ADDRESS=" + d.w.Bus.Address, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, d.env...)
 	cmd.ExtraFiles = []*os.File{d.lf}
 	cmd.Stdout, cmd.Stderr = (*lockedWriter)(d), (*lockedWriter)(d)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
 

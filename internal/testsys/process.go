@@ -27,9 +27,9 @@ type process struct {
 }
 
 // startProcess starts cmd with its stdout and stderr captured. The child
-// gets SIGKILL if the test binary dies, so a crashed test leaves no daemon
-// behind (a child that changes its uid itself, like polkitd, loses this,
-// but it exits with its bus).
+// gets SIGKILL if the test binary dies (StartProcess), so a crashed test
+// leaves no daemon behind (a child that changes its uid itself, like
+// polkitd, loses this, but it exits with its bus).
 func startProcess(name string, cmd *exec.Cmd) (*process, error) {
 	p := &process{name: name, cmd: cmd, out: &Buffer{}, done: make(chan struct{})}
 	if cmd.Stdout == nil {
@@ -38,13 +38,9 @@ func startProcess(name string, cmd *exec.Cmd) (*process, error) {
 	if cmd.Stderr == nil {
 		cmd.Stderr = p.out
 	}
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	// A grandchild holding the output pipe must not block Wait forever.
 	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
+	if err := StartProcess(cmd); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", name, cmd.Path, err)
 	}
 	go func() {
