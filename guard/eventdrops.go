@@ -16,7 +16,7 @@ import (
 
 // The events the guard withholds undecided (events.go), and what each
 // leaves in the audit trail: the event's record, a list of one hidden
-// undecided (unidentified=1), driver=guard, with a reason naming why:
+// undecided (undecided=1), driver=guard, with a reason naming why:
 // undecodable, no-filter, unidentified (unidentified.go), lookup-failed,
 // invalid-request. The one event withheld unrecorded is one whose lookup
 // or decision the session's end cut short.
@@ -32,7 +32,7 @@ import (
 func (s *session) withholdEvent(ctx context.Context, c *checker, h frame.Header, p *proto.Procedure, perm acl.Permission, v any,
 	reason string, cause error) bool {
 	if sessionEnded(ctx, cause) {
-		s.srv.log.Debug("guard: event dropped, the session ended", "operation", p.Name(), "err", cause)
+		s.log.Debug("guard: event dropped, the session ended", "operation", p.Name(), "err", cause)
 		return false
 	}
 	s.dropEvent(ctx, c, h, p, perm, reason, fmt.Errorf("%s: %w", p.Name(), cause), entryDetails(perm, v)...)
@@ -106,7 +106,7 @@ const reasonUndecodable = "undecodable"
 
 // dropEvent withholds an event the guard cannot decide, and records that
 // it did: the event's record, a list of one hidden and left out
-// undecided (unidentified=1), with reason, the entry details that name
+// undecided (undecided=1), with reason, the entry details that name
 // its object when it names one, and
 // driver=guard (the guard dropped it, no driver was asked), and a log
 // warning (rate-limited) with the cause. The event is dropped whether

@@ -86,7 +86,7 @@ func TestEventWithheldLibvirtd(t *testing.T) {
 		t.Fatalf("%d records naming the pool, want 2 (invalid-request, unidentified):\n%s", len(recs), out)
 	}
 	for i, want := range [][]string{
-		{"decision=denied reason=invalid-request", "tclass=storage_pool", `listed="1" shown="0" hidden="1" unidentified="1"`, "driver=guard"},
+		{"decision=denied reason=invalid-request", "tclass=storage_pool", `listed="1" shown="0" hidden="1" undecided="1"`, "driver=guard"},
 		{"decision=denied reason=unidentified", "tclass=storage_vol", fmt.Sprintf("pool_name=%q vol_name=%q", pool, vol), "driver=guard"},
 	} {
 		for _, w := range want {

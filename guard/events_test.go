@@ -101,21 +101,21 @@ func TestEventWithheldRecorded(t *testing.T) {
 		{"decided", dom, domPerm, runA, valid, nil, false,
 			[]string{"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr true  [{listed 1} {shown 1} {hidden 0}]"}},
 		{"invalid request", dom, domPerm, runA, proc.Process{PID: 1, UID: 1000}, nil, false,
-			[]string{"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr false invalid-request [{listed 1} {shown 0} {hidden 1} {unidentified 1} {domain_name vmA}]"}},
+			[]string{"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE getattr false invalid-request [{listed 1} {shown 0} {hidden 1} {undecided 1} {domain_name vmA}]"}},
 		{"client gone before the decision", dom, domPerm, runA, valid, nil, true, nil},
 		{"pool gone: unidentified", pool, volPerm, vol1, valid, func(context.CancelFunc) lookupFunc {
 			return poolLookupBy(&RemoteError{Proc: "STORAGE_POOL_LOOKUP_BY_NAME", Body: &frame.ErrorBody{Code: errNoStoragePool}}, new(int))
-		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false unidentified [{listed 1} {shown 0} {hidden 1} {unidentified 1} {pool_name poolA} {vol_name v1}]"}},
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false unidentified [{listed 1} {shown 0} {hidden 1} {undecided 1} {pool_name poolA} {vol_name v1}]"}},
 		{"lookup failed", pool, volPerm, vol1, valid, func(context.CancelFunc) lookupFunc {
 			return poolLookupBy(errors.New("lookup connection: EOF"), new(int))
-		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {unidentified 1} {pool_name poolA} {vol_name v1}]"}},
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {undecided 1} {pool_name poolA} {vol_name v1}]"}},
 		{"client gone during the lookup", pool, volPerm, vol1, valid, cancelling, false, nil},
 		{"lookup failed, the session ended meanwhile", pool, volPerm, vol1, valid, func(cancel context.CancelFunc) lookupFunc {
 			return func(proto.RemoteProcedure, proto.Message, proto.Message) error {
 				cancel()
 				return errors.New("lookup connection: EOF")
 			}
-		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {unidentified 1} {pool_name poolA} {vol_name v1}]"}},
+		}, false, []string{"guard REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE getattr false lookup-failed [{listed 1} {shown 0} {hidden 1} {undecided 1} {pool_name poolA} {vol_name v1}]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, c, log := sessionChecker(t, tt.gone, tt.lookup, map[string]bool{"domain:getattr " + uuidString(uuidA): true})
@@ -144,9 +144,9 @@ func TestEventUnfilteredRecorded(t *testing.T) {
 		want string
 	}{
 		{"known event", frame.Header{Prog: uint32(proto.Remote), Proc: int32(proto.RemoteProcDomainEventLifecycle)},
-			"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE  false no-filter [{listed 1} {shown 0} {hidden 1} {unidentified 1}]"},
+			"guard REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE  false no-filter [{listed 1} {shown 0} {hidden 1} {undecided 1}]"},
 		{"unknown event", frame.Header{Prog: uint32(proto.Remote), Proc: 9999},
-			"guard program-0x20008086-procedure-9999  false no-filter [{listed 1} {shown 0} {hidden 1} {unidentified 1}]"},
+			"guard program-0x20008086-procedure-9999  false no-filter [{listed 1} {shown 0} {hidden 1} {undecided 1}]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			log := &auditLog{}

@@ -137,20 +137,21 @@ func countKept(keep []bool) int {
 // allowed decides perm on each of the objects libvirtd described in vals,
 // in one CheckMany, and audits the list (filteraudit.go). An object the
 // guard cannot identify is not allowed, and audited as left out
-// (unidentified.go).
+// (unidentified.go) once the list is decided: a list refused, or
+// abandoned at the session's end, records no entry beside a list
+// record it does not have.
 func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Permission, vals []any) ([]bool, error) {
 	keep := make([]bool, len(vals))
 	objs := make([]acl.Object, 0, len(vals))
 	idx := make([]int, 0, len(vals))
+	var unknown []unidentified
 	for i, v := range vals {
 		obj, err := c.listObject(ctx, perm.Object(), v)
 		if err != nil {
 			if !leftOut(ctx, err) {
 				return nil, err
 			}
-			if err := c.auditUnidentified(ctx, p, perm, v, err); err != nil {
-				return nil, err
-			}
+			unknown = append(unknown, unidentified{v, err})
 			continue
 		}
 		objs = append(objs, obj)
@@ -164,6 +165,11 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 		var err error
 		if ds, err = c.engine.CheckMany(ctx, c.subject, perm, objs, listOrigin(p)); err != nil {
 			return nil, fmt.Errorf("deciding %d objects: %w", len(objs), err)
+		}
+	}
+	for _, u := range unknown {
+		if err := c.auditUnidentified(ctx, p, perm, u.entry, u.cause); err != nil {
+			return nil, err
 		}
 	}
 	shown := 0
@@ -183,11 +189,13 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 
 // leftOut reports whether a list entry the guard failed to identify with
 // err is left out, the rest of the list standing, rather than the whole
-// list refused: libvirtd's own errors, errListEntry and the client's
-// hanging up refuse it.
+// list refused (libvirtd's own errors, errListEntry) or abandoned (the
+// session's end cut its lookup short: sendFiltered). An entry the guard
+// cannot identify for a cause of its own is left out even when the
+// session ended meanwhile: the list is then abandoned at its decision.
 func leftOut(ctx context.Context, err error) bool {
 	var re *RemoteError
-	return !errors.As(err, &re) && !errors.Is(err, errListEntry) && ctx.Err() == nil
+	return !errors.As(err, &re) && !errors.Is(err, errListEntry) && !sessionEnded(ctx, err)
 }
 
 // listObject builds the object of type t that one list entry names: a

@@ -12,14 +12,17 @@ import (
 
 // The fake host's pool poolA with volumes v1 and v2 (v2 allowed), node
 // devices devA (allowed) and devB, secrets sec1 (a Ceph secret) and sec2
-// (allowed).
+// (allowed), and unknownSecret, of a usage type libvirt 9.0.0 does not
+// have (as a newer libvirtd may list one): the guard cannot identify it.
 var (
 	poolA = proto.RemoteNonnullStoragePool{Name: "poolA", UUID: [16]byte{0x90, 15: 0x09}}
 	vol1  = proto.RemoteNonnullStorageVol{Pool: "poolA", Name: "v1", Key: "/pool/v1"}
 	vol2  = proto.RemoteNonnullStorageVol{Pool: "poolA", Name: "v2", Key: "/pool/v2"}
 	sec1  = proto.RemoteNonnullSecret{UUID: [16]byte{0x51, 15: 0x15}, UsageType: 2, UsageID: "client.admin"}
 	sec2  = proto.RemoteNonnullSecret{UUID: [16]byte{0x52, 15: 0x25}}
-	more  = []string{
+
+	unknownSecret = proto.RemoteNonnullSecret{UUID: [16]byte{0x53, 15: 0x35}, UsageType: 9, UsageID: "x"}
+	more          = []string{
 		"storage_pool:search_storage_vols " + uuidString(poolA.UUID), "storage_vol:getattr vol_name=v2",
 		"connect:search_node_devices ", "node_device:getattr node_device_name=devA",
 		"connect:search_secrets ", "secret:getattr " + uuidString(sec2.UUID),

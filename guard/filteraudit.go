@@ -29,8 +29,8 @@ import (
 // too, with driver=guard and a reason of its own: undecodable, no-filter,
 // lookup-failed (eventdrops.go), unidentified (unidentified.go), or
 // invalid-request when the engine did not decide it. Entries left out
-// undecided are counted (unidentified=N) beside hidden, as the reason
-// names only the more serious cause: hidden minus unidentified is what
+// undecided are counted (undecided=N) beside hidden, as the reason
+// names only the more serious cause: hidden minus undecided is what
 // decisions hid.
 //
 // Only a lookup or decision the session's end cut short leaves none, of
@@ -79,7 +79,7 @@ func hiddenReason(ds []access.Decision, unidentified int) string {
 // auditList writes the record of one filtered list, or event: listed
 // objects in libvirtd's reply, of which shown passed. ds are the engine's
 // decisions, one per object decided; those listed beyond them were left
-// out undecided, and counted so (unidentified=; none cached means the
+// out undecided, and counted so (undecided=; none cached means the
 // record says cached=no).
 func (c *checker) auditList(ctx context.Context, p *proto.Procedure, perm acl.Permission, listed, shown int, ds []access.Decision) error {
 	cached := len(ds) > 0
@@ -96,7 +96,7 @@ type listRecord struct {
 	origin        access.Origin
 	perm          acl.Permission // the filter permission; zero when not known
 	listed, shown int
-	undecided     int // of the hidden, those left out undecided (unidentified=)
+	undecided     int // of the hidden, those left out undecided (undecided=)
 	cached        bool
 	reason        string         // why something was hidden (a denial's reason=)
 	driver        string         // the drivers that decided, or the guard itself
@@ -104,9 +104,9 @@ type listRecord struct {
 }
 
 // writeListRecord writes r through the engine's auditor. It names the
-// entries left out undecided (unidentified=) only when there are some:
+// entries left out undecided (undecided=) only when there are some:
 // the reason names one cause of a list's hiding, the more serious, and
-// an auditor reads what decisions hid as hidden minus unidentified.
+// an auditor reads what decisions hid as hidden minus undecided.
 func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
 	hidden := r.listed - r.shown
 	details := []audit.Detail{
@@ -115,7 +115,7 @@ func (c *checker) writeListRecord(ctx context.Context, r listRecord) error {
 		{Key: "hidden", Value: strconv.Itoa(hidden)},
 	}
 	if r.undecided > 0 {
-		details = append(details, audit.Detail{Key: "unidentified", Value: strconv.Itoa(r.undecided)})
+		details = append(details, audit.Detail{Key: "undecided", Value: strconv.Itoa(r.undecided)})
 	}
 	details = append(details, r.entry...)
 	d := access.Decision{Allowed: hidden == 0, Driver: r.driver, Cached: r.cached}

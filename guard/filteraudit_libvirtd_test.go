@@ -22,7 +22,7 @@ import (
 // pool lookup the session's end cut short, none (no refusal); a secret
 // list hiding one secret by policy and leaving one out unidentified (a
 // usage type libvirt 9.0.0 does not have), reason=unidentified with
-// unidentified="1" of hidden="2"; a network port left out (its
+// undecided="1" of hidden="2"; a network port left out (its
 // network's name, as a broken libvirtd might list it, holding a control
 // byte), its record naming its network as a port's own record does.
 func TestListRecordsLibvirtd(t *testing.T) {
@@ -52,7 +52,7 @@ func TestListRecordsLibvirtd(t *testing.T) {
 	r := &frame.Message{Header: frame.Header{Prog: uint32(proto.Remote), Proc: volList.Number(), Type: frame.Reply, Serial: 7}, Body: body}
 	listSession(t, gone).sendFiltered(checker(), volList, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: w.pool, NeedResults: 1}, r)
 
-	unknown := proto.RemoteNonnullSecret{UUID: [16]byte{0x53, 15: 0x35}, UsageType: 9, UsageID: "x"}
+	unknown := unknownSecret
 	if keep, err := checker().allowed(ctx, secrets, secrets.Filters()[0], []any{unknown, sec1, sec2}); err != nil || keep[0] || keep[1] || !keep[2] {
 		t.Fatalf("secrets: kept %v, %v; want only the allowed one", keep, err)
 	}
@@ -80,7 +80,7 @@ func TestListRecordsLibvirtd(t *testing.T) {
 		t.Errorf("the volume list the session's end cut short was recorded:\n%s", strings.Join(recs, "\n"))
 	}
 	for _, want := range [][]string{
-		{"operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS", "decision=denied reason=unidentified", `listed="3" shown="1" hidden="2" unidentified="1"`},
+		{"operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS", "decision=denied reason=unidentified", `listed="3" shown="1" hidden="2" undecided="1"`},
 		{"operation=REMOTE_PROC_NETWORK_LIST_ALL_PORTS", "decision=denied reason=unidentified", "tclass=network_port", "driver=guard",
 			fmt.Sprintf("network_name=%X network_uuid=%q %s", netName, uuidString(port.Net.UUID), portUUID)},
 	} {

@@ -112,13 +112,13 @@ func TestHiddenReason(t *testing.T) {
 }
 
 // TestListUndecidedCounted: a list's record says how many of the entries
-// it hid were left out undecided (unidentified=), whenever any were, so
-// that hidden minus unidentified is what decisions hid, though its reason
+// it hid were left out undecided (undecided=), whenever any were, so
+// that hidden minus undecided is what decisions hid, though its reason
 // is unidentified for both.
 func TestListUndecidedCounted(t *testing.T) {
 	p := remoteProcs(t, proto.RemoteProcConnectListAllSecrets)[0]
 	perm := p.Filters()[0]
-	unknown := proto.RemoteNonnullSecret{UUID: [16]byte{0x53, 15: 0x35}, UsageType: 9, UsageID: "x"}
+	unknown := unknownSecret
 	allow := map[string]bool{perm.String() + " " + uuidString(sec2.UUID): true}
 	for _, tt := range []struct {
 		name string
@@ -126,9 +126,9 @@ func TestListUndecidedCounted(t *testing.T) {
 		want string
 	}{
 		{"left out beside a denial", []any{unknown, sec1, sec2},
-			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 3} {shown 1} {hidden 2} {unidentified 1}]"},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 3} {shown 1} {hidden 2} {undecided 1}]"},
 		{"only left out", []any{unknown, sec2},
-			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {unidentified 1}]"},
+			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {undecided 1}]"},
 		{"only denied", []any{sec1, sec2},
 			"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false filtered [{listed 2} {shown 1} {hidden 1}]"},
 	} {
@@ -219,6 +219,22 @@ func TestListRefusedRecorded(t *testing.T) {
 					return errors.New("lookup connection: EOF")
 				}
 			}, false, false, refused},
+		// An entry left out is recorded beside its list's record, never
+		// without: not when the session ended before the decision...
+		{"client gone before the decision, an entry left out", secrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
+			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{unknownSecret, sec1}, Ret: 2}, nil, true, false, nil},
+		// ...nor when it ended at a later entry's lookup.
+		{"client gone during a later lookup, an entry left out", vols, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: poolA, NeedResults: 1},
+			&proto.RemoteStoragePoolListAllVolumesRet{Vols: []proto.RemoteNonnullStorageVol{{Pool: "poolGone", Name: "v9"}, vol1}, Ret: 2},
+			func(cancel context.CancelFunc) lookupFunc {
+				return func(_ proto.RemoteProcedure, args, _ proto.Message) error {
+					if args.(*proto.RemoteStoragePoolLookupByNameArgs).Name == "poolGone" {
+						return &RemoteError{Proc: "STORAGE_POOL_LOOKUP_BY_NAME", Body: &frame.ErrorBody{Code: errNoStoragePool}}
+					}
+					cancel()
+					return context.Canceled
+				}
+			}, false, false, nil},
 		{"invalid request", secrets, &proto.RemoteConnectListAllSecretsArgs{NeedResults: 1},
 			&proto.RemoteConnectListAllSecretsRet{Secrets: []proto.RemoteNonnullSecret{sec1}, Ret: 1}, nil, false, true,
 			[]string{"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS secret:getattr false refused"}},

@@ -24,6 +24,12 @@ import (
 // which counts it as hidden; an event in the event's record, a list of
 // one hidden (eventdrops.go).
 
+// unidentified is a list entry left out, and why.
+type unidentified struct {
+	entry any
+	cause error
+}
+
 // reasonUnidentified is the reason of the record of an entry, or an
 // event, left out because the guard could not identify its object.
 const reasonUnidentified = "unidentified"

@@ -95,7 +95,7 @@ func TestUnidentifiedAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknown := proto.RemoteNonnullSecret{UUID: [16]byte{0x53, 15: 0x35}, UsageType: 9, UsageID: "x"}
+	unknown := unknownSecret
 	p, _ := table.Lookup(proto.Remote, int32(proto.RemoteProcConnectListAllSecrets))
 	perm := p.Filters()[0]
 	allow := map[string]bool{perm.String() + " " + uuidString(sec2.UUID): true}
@@ -114,7 +114,7 @@ func TestUnidentifiedAudited(t *testing.T) {
 	}
 	want := []string{
 		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{secret_uuid " + uuidString(unknown.UUID) + "}]",
-		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {unidentified 1}]",
+		"guard REMOTE_PROC_CONNECT_LIST_ALL_SECRETS getattr false unidentified [{listed 2} {shown 1} {hidden 1} {undecided 1}]",
 	}
 	if !slices.Equal(records, want) {
 		t.Errorf("records %q, want %q", records, want)

@@ -102,7 +102,7 @@ func TestGuardListUnidentified(t *testing.T) {
 			t.Errorf("the entry's record lacks %s:\n%s", want, entry[0])
 		}
 	}
-	if list := linesWith(recs, what, "listed=", `hidden="1" unidentified="1"`, "operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS"); len(list) != 1 {
+	if list := linesWith(recs, what, "listed=", `hidden="1" undecided="1"`, "operation=REMOTE_PROC_CONNECT_LIST_ALL_SECRETS"); len(list) != 1 {
 		t.Errorf("%d list records counting the secret hidden with reason=unidentified, want 1:\n%s", len(list), recs)
 	}
 	t.Logf("ausearch -m USER_AVC --success no -ua %s -i:\n%s", uid,
