@@ -50,7 +50,8 @@ func TestListRecordsLibvirtd(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &frame.Message{Header: frame.Header{Prog: uint32(proto.Remote), Proc: volList.Number(), Type: frame.Reply, Serial: 7}, Body: body}
-	listSession(t, gone).sendFiltered(checker(), volList, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: w.pool, NeedResults: 1}, r)
+	s, _ := listSession(t, gone)
+	s.sendFiltered(checker(), volList, &proto.RemoteStoragePoolListAllVolumesArgs{Pool: w.pool, NeedResults: 1}, r)
 
 	unknown := unknownSecret
 	if keep, err := checker().allowed(ctx, secrets, secrets.Filters()[0], []any{unknown, sec1, sec2}); err != nil || keep[0] || keep[1] || !keep[2] {

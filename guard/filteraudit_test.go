@@ -5,16 +5,15 @@ package guard
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/virt-acl-helper/virt-acl-helper/access"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/frame"
 	"github.com/virt-acl-helper/virt-acl-helper/libvirt/proto"
-	"golang.org/x/sys/unix"
 )
 
 // TestListAudited: a filtered list writes one record of its own, a
@@ -163,28 +162,14 @@ func remoteProcs(t *testing.T, nums ...proto.RemoteProcedure) []*proto.Procedure
 	return procs
 }
 
-// listSession is a session, of ctx, that answers lists to a client
-// whose end of the connection the test holds.
-func listSession(t *testing.T, ctx context.Context) *session {
+// listSession returns a session ending with ctx whose client is one end
+// of a socket pair, and the other end, which reads what the client is sent.
+func listSession(t *testing.T, ctx context.Context) (*session, *wire) {
 	t.Helper()
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := eventSession(t, ctx)
-	for i, fd := range pair {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if i == 0 {
-			s.client = newWire(c.(*net.UnixConn))
-		}
-	}
-	return s
+	client, peer := wirePair(t)
+	s.client = client
+	return s, peer
 }
 
 // TestListRefusedRecorded: a filtered list whose lookup or decision the
@@ -249,9 +234,25 @@ func TestListRefusedRecorded(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := &frame.Message{Header: frame.Header{Prog: uint32(proto.Remote), Proc: tt.p.Number(), Type: frame.Reply, Serial: 7}, Body: body}
-			listSession(t, ctx).sendFiltered(c, tt.p, tt.args, r)
+			s, peer := listSession(t, ctx)
+			s.pending = map[uint32]*pendingCall{7: {prog: uint32(proto.Remote), proc: tt.p.Number()}}
+			s.sendFiltered(c, tt.p, tt.args, r)
 			if got := log.records(); !slices.Equal(got, tt.want) {
 				t.Errorf("records %q, want %q", got, tt.want)
+			}
+			if _, inFlight := s.pending[7]; inFlight {
+				t.Error("serial 7 still in flight")
+			}
+			// What the client was sent was written before sendFiltered
+			// returned: a refusal when recorded, else nothing. (A
+			// deadline already past would fail the read untried.)
+			peer.c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			m, _, err := peer.read()
+			switch {
+			case tt.want == nil && !errors.Is(err, os.ErrDeadlineExceeded):
+				t.Errorf("an abandoned list's client was sent %+v (%v), want nothing", m, err)
+			case tt.want != nil && (err != nil || m.Header.Serial != 7 || m.Header.Status != frame.Error):
+				t.Errorf("a refused list's client was sent %+v (%v), want an error reply to serial 7", m, err)
 			}
 		})
 	}

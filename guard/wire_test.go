@@ -15,21 +15,7 @@ import (
 // TestWireFDs passes descriptors as libvirt does, one 1-byte sendmsg
 // each after the message, and reads them back with the message after it.
 func TestWireFDs(t *testing.T) {
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) *wire {
-		f := os.NewFile(uintptr(fd), "pair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return newWire(c.(*net.UnixConn))
-	}
-	a, b := conn(pair[0]), conn(pair[1])
+	a, b := wirePair(t)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -60,4 +46,26 @@ func TestWireFDs(t *testing.T) {
 	if got, fds, err := b.read(); err != nil || got.Header != next.Header || fds != nil {
 		t.Fatalf("next message: %+v %v %v", got, fds, err)
 	}
+}
+
+// wirePair returns the two ends of a connected pair of UNIX sockets,
+// closed at the test's end.
+func wirePair(t *testing.T) (*wire, *wire) {
+	t.Helper()
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ends [2]*wire
+	for i, fd := range pair {
+		f := os.NewFile(uintptr(fd), "pair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		ends[i] = newWire(c.(*net.UnixConn))
+	}
+	return ends[0], ends[1]
 }
