@@ -300,23 +300,32 @@ func TestAutoListKeepsItsPlace(t *testing.T) {
 	ctx := context.Background()
 	k := newFake()
 	steps := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(steps) }) } // the kernel takes the rest at once
 	k.s.steps = steps
 	k.s.entered = make(chan struct{}, 1)
 	w := openFake(t, Config{Level: Auto, QueueSize: maxBatch, Linger: -1}, k)
-	var first []string // in the order they must be sent
-	for i := range maxBatch + 1 {
-		r := record(i)
-		r.Details = append(r.Details, Detail{"pad", strings.Repeat("x", MaxText)})
-		w.Write(ctx, r)
-		first = append(first, Format(r))
-		if i == 0 {
-			<-k.s.entered // the writer sends it: the others fill the queue
-		}
-	}
+	t.Cleanup(release) // registered after openFake's Close: runs before it
+	// Everything is built before the first record is written: the stall
+	// clock runs from the writer's first take, and the first step must
+	// come well within its bound, on a loaded machine too.
+	queued := make([]Record, maxBatch+1)
 	list := make([]Record, maxBatch)
+	var first []string // in the order they must be sent
+	for i := range queued {
+		queued[i] = record(i)
+		queued[i].Details = append(queued[i].Details, Detail{"pad", strings.Repeat("x", MaxText)})
+		first = append(first, Format(queued[i]))
+	}
 	for i := range list {
 		list[i] = record(1000 + i)
 		first = append(first, Format(list[i]))
+	}
+	for i, r := range queued {
+		w.Write(ctx, r)
+		if i == 0 {
+			<-k.s.entered // the writer sends it: the others fill the queue
+		}
 	}
 	waited := make(chan struct{})
 	go func() {
@@ -324,11 +333,24 @@ func TestAutoListKeepsItsPlace(t *testing.T) {
 		w.WriteMany(ctx, slices.Values(list))
 	}()
 	// TryAcquire fails, even for nothing, only while someone waits.
-	waitFor(t, "the list to wait for room", func() bool { return !w.room.TryAcquire(0) })
+	waitFor(t, "the list to wait for room", func() bool {
+		select {
+		case <-waited:
+			t.Fatalf("the list did not wait for room: stats %+v", w.Stats())
+		default:
+		}
+		return !w.room.TryAcquire(0)
+	})
 	start := time.Now()
 	var later []string
 	var wg sync.WaitGroup
 	for stepping := true; stepping; {
+		select {
+		case steps <- struct{}{}: // the kernel takes a batch
+		case <-waited:
+			stepping = false
+			continue
+		}
 		r := record(2000 + len(later))
 		later = append(later, Format(r))
 		wg.Add(1)
@@ -337,16 +359,9 @@ func TestAutoListKeepsItsPlace(t *testing.T) {
 			w.Write(ctx, r)
 		}()
 		time.Sleep(40 * time.Millisecond)
-		select {
-		case steps <- struct{}{}: // the kernel takes a batch
-		case <-waited:
-			stepping = false
-		}
 	}
-	if d := time.Since(start); d <= stalled {
-		t.Fatalf("the list got room after %v, within the stall bound: none of its waits ran out", d)
-	}
-	close(steps) // the kernel takes the rest at once
+	waitedFor := time.Since(start)
+	release()
 	wg.Wait()
 	total := uint64(len(first) + len(later))
 	waitFor(t, "every record to be sent or lost", func() bool {
@@ -355,6 +370,9 @@ func TestAutoListKeepsItsPlace(t *testing.T) {
 	})
 	if st := w.Stats(); st.Lost.Total() != 0 {
 		t.Fatalf("stats %+v, want none lost", st)
+	}
+	if waitedFor <= stalled {
+		t.Fatalf("the list got room after %v, within the stall bound: none of its waits ran out", waitedFor)
 	}
 	sent := k.s.sent()
 	for i, text := range first {
