@@ -16,7 +16,9 @@ import (
 
 // cpuUse is the CPU time a run's processes used: the rows it adds say
 // where a sustained run's time went, process by process, beside the
-// same for its limits (on two cores, the sum bounds the rate).
+// same for its limits (on two cores, the sum bounds the rate). It reads
+// the threads alive (processCPU): a thread that ends during a run fails
+// it, its time being lost to the count.
 type cpuUse struct {
 	procs []cpuProc
 	start []uint64
@@ -47,8 +49,12 @@ func (u *cpuUse) report(t *testing.T, r *Report, name, measure string, calls uin
 		t.Fatalf("%s: no calls to share the CPU time among", name)
 	}
 	for i, p := range u.procs {
-		used := cpuOf(t, p) - u.start[i]
-		r.add(name, measure+": "+p.role, float64(used)/1e3/float64(calls), "µs")
+		end := cpuOf(t, p)
+		if end < u.start[i] {
+			// schedstat counts the threads alive: one ended meanwhile.
+			t.Fatalf("%s: the %s's CPU time went down (%d to %d ns): a thread of it ended during the run", name, p.role, u.start[i], end)
+		}
+		r.add(name, measure+": "+p.role, float64(end-u.start[i])/1e3/float64(calls), "µs")
 	}
 }
 

@@ -126,9 +126,11 @@ func dialWait(sock string, limit time.Duration) (net.Conn, error) {
 // kernel: one per read, which is one per message, as each client waits
 // for each reply. The record follows the reply, as the daemon's does at
 // level 1, so its cost overlaps the client's next message as the
-// daemon's can. Each connection is served as the daemon serves one: on a
-// goroutine of its own, with an audit socket of its own. A connection
-// whose record the kernel refuses is closed: its round trip fails.
+// daemon's can. Each connection is served on a goroutine of its own, as
+// the daemon serves one, and sends its records alone on an audit socket
+// of its own (the daemon's writer sends a batch per write on one). A
+// connection whose record the kernel refuses is closed: its round trip
+// fails.
 func TestBenchEcho(t *testing.T) {
 	sock := os.Getenv(envEcho)
 	if sock == "" {
