@@ -191,13 +191,32 @@ func checkListed(t *testing.T, err error, result, cause string, names ...string)
 	}
 }
 
-// TestListRefusedOnHangUp: a client gone mid-list refuses the list, even
-// for a binding that is gone.
-func TestListRefusedOnHangUp(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
+// TestLeftOutOnHangUp: an entry whose lookup the session's end cut
+// short is not left out, the list being abandoned (sendFiltered), nor is
+// one libvirtd or the guard's lookup failed on; an entry the guard cannot
+// identify for a cause of its own is left out, the session ended or not
+// (a list whose session ended is then abandoned at its decision).
+func TestLeftOutOnHangUp(t *testing.T) {
+	live := context.Background()
+	ended, cancel := context.WithCancel(context.Background())
 	cancel()
-	if leftOut(ctx, errors.New("binding vnetB: gone since it was listed")) {
-		t.Error("left out after the client hung up")
+	gone := errors.New("binding vnetB: gone since it was listed")
+	cutShort := fmt.Errorf("binding vnetB: %w", context.Canceled)
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"gone, the session live", live, gone, true},
+		{"gone, the session ended", ended, gone, true},
+		{"lookup cut short by the session's end", ended, cutShort, false},
+		{"libvirtd's error", live, &RemoteError{Proc: "NWFILTER_BINDING_LOOKUP_BY_PORT_DEV", Body: &frame.ErrorBody{Code: 1}}, false},
+		{"the guard's lookup failed", live, fmt.Errorf("binding vnetB: %w", errListEntry), false},
+	} {
+		if got := leftOut(tt.ctx, tt.err); got != tt.want {
+			t.Errorf("%s: left out %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
