@@ -192,7 +192,8 @@ func (c *checker) allowed(ctx context.Context, p *proto.Procedure, perm acl.Perm
 // list refused (libvirtd's own errors, errListEntry) or abandoned (the
 // session's end cut its lookup short: sendFiltered). An entry the guard
 // cannot identify for a cause of its own is left out even when the
-// session ended meanwhile: the list is then abandoned at its decision.
+// session ended meanwhile: the list is then abandoned at its decision,
+// or, with no object left to decide, recorded as a failure of its own.
 func leftOut(ctx context.Context, err error) bool {
 	var re *RemoteError
 	return !errors.As(err, &re) && !errors.Is(err, errListEntry) && !sessionEnded(ctx, err)
