@@ -67,10 +67,10 @@ func checkMessage(s *accessapi.Subject) []byte {
 
 // startEcho starts TestBenchEcho as a process of its own, stopped at the
 // test's end, and returns a round trip of msg to it on each of conns
-// connections of its own, and its pid. With audited, the echo hands the kernel one
-// raw record (of the sender's shape, without waiting for an
-// acknowledgement) after each reply, as an audited answer must at the
-// least.
+// connections of its own, and its pid. With audited, the echo hands the
+// kernel one raw record (of the sender's shape, without waiting for an
+// acknowledgement) after each reply, as an audited answer must, one
+// record per write.
 func (b *bench) startEcho(msg []byte, audited bool, conns int) (trips []func(int) error, pid int) {
 	name := "echo.sock"
 	env := []string{}
